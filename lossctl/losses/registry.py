@@ -1,0 +1,213 @@
+"""The loss registry: one frozen record per loss, and name resolution with aliases.
+
+Every loss is registered under its qualified name `family.name` (`keras.huber`,
+`torch.huber_loss`). Bare names and aliases resolve where they name one loss only; an ambiguous
+name lists its candidates and an unknown one suggests the nearest names.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from lossctl.errors import UnknownNameError, UsageError
+
+Family = Literal["keras", "torch"]
+Arrays = Mapping[str, np.ndarray]  # role -> float64 array of shape (n, k)
+Params = Mapping[str, Any]  # parameter name -> parsed value
+
+
+@dataclass(frozen=True)
+class LossValues:
+    """The unreduced output of a loss.
+
+    `values` is per sample, shape (n,), or per element, shape (n, k), as the framework keeps it
+    before reduction (Keras: per sample; torch: per element for elementwise losses). `denom`,
+    when set, has shape (n,) and is what a torch `mean` divides by instead of the element count
+    (the class weight of each row's target, 0 for an ignored row).
+    """
+
+    values: np.ndarray
+    denom: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Param:
+    """One keyword parameter of a loss, with the framework's name and default."""
+
+    name: str
+    kind: Literal["float", "int", "bool", "str", "floats", "optional_int", "optional_float"]
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+
+    def parse(self, text: str) -> Any:
+        """Turn the text of `-p name=text` into a typed, validated value."""
+        value: Any
+        try:
+            if self.kind == "float":
+                value = float(text)
+            elif self.kind == "int":
+                value = int(text)
+            elif self.kind in ("optional_int", "optional_float"):
+                none = text.strip().lower() in ("none", "null", "")
+                cast = int if self.kind == "optional_int" else float
+                value = None if none else cast(text)
+            elif self.kind == "bool":
+                lowered = text.strip().lower()
+                if lowered not in _BOOLS:
+                    raise ValueError
+                value = _BOOLS[lowered]
+            elif self.kind == "floats":
+                value = tuple(float(part) for part in text.strip("[]() ").split(",") if part.strip())
+                if not value:
+                    raise ValueError
+            else:
+                value = text
+        except ValueError:
+            raise UsageError(
+                f"parameter {self.name}: {text!r} is not {_KIND_WORDS[self.kind]}"
+            ) from None
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(str(c) for c in self.choices)
+            raise UsageError(f"parameter {self.name}: {text!r} is not one of {allowed}")
+        return value
+
+
+_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+_KIND_WORDS = {
+    "float": "a number",
+    "int": "an integer",
+    "optional_int": "an integer or none",
+    "optional_float": "a number or none",
+    "bool": "true or false",
+    "floats": "a comma-separated list of numbers",
+    "str": "text",
+}
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input role of a loss and how many columns it takes.
+
+    width: "any" (one or more columns), "one" (exactly one column, e.g. class indices),
+    "like_pred" (as many columns as y_pred).
+    """
+
+    role: str
+    width: Literal["any", "one", "like_pred"] = "any"
+    optional: bool = False
+    help: str = ""
+
+
+ValueFn = Callable[[Arrays, Params], LossValues]
+# Vector-Jacobian product: given d(reduced)/d(values) (shaped like LossValues.values),
+# return d(reduced)/d(y_pred), shaped like inputs["y_pred"].
+GradFn = Callable[[Arrays, Params, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """Everything lossctl knows about one loss."""
+
+    name: str  # the framework's function name, e.g. "mean_squared_error", "mse_loss"
+    family: Family
+    summary: str  # one line: what it measures
+    formula: str  # the unreduced formula, in plain text
+    inputs: tuple[Input, ...]
+    value: ValueFn
+    grad: GradFn
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()  # other names in the family: "mse", "MeanSquaredError", ...
+    # The value depends on the whole batch (Keras dice/tversky with axis=None, circle): it is
+    # computed on all rows at once and cannot be streamed in chunks.
+    batchwise: bool = False
+    # What the trainer puts on the network's output before this loss: "linear", "sigmoid" or
+    # "softmax"; a loss with from_logits=True takes "linear" whatever this says.
+    output_activation: Literal["linear", "sigmoid", "softmax"] = "linear"
+    # y_true holds class indices (one column of integers) rather than values like y_pred.
+    class_index_target: bool = False
+    trainable: bool = True
+    # A small worked example for `lossctl explain`: role -> rows, and params.
+    example: Mapping[str, list[list[float]]] = field(default_factory=dict)
+    example_params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.family}.{self.name}"
+
+    @property
+    def reductions(self) -> tuple[str, ...]:
+        from lossctl.losses.reduction import REDUCTIONS
+
+        names = REDUCTIONS[self.family]
+        if self.family == "torch" and self.name != "kl_div":
+            names = tuple(r for r in names if r != "batchmean")
+        return names
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(i.role for i in self.inputs)
+
+    def resolve_params(self, given: Mapping[str, str]) -> dict[str, Any]:
+        """Parse `-p` texts into typed values, filling in the framework's defaults."""
+        by_name = {p.name: p for p in self.params}
+        resolved = {p.name: p.default for p in self.params}
+        for key, text in given.items():
+            if key not in by_name:
+                valid = ", ".join(by_name) or "none"
+                raise UsageError(
+                    f"{self.qualified_name} has no parameter {key!r} (valid: {valid})"
+                )
+            resolved[key] = by_name[key].parse(text)
+        return resolved
+
+
+class Registry:
+    """All losses, by qualified name, with one flat table of every name that resolves."""
+
+    def __init__(self) -> None:
+        self._losses: dict[str, Loss] = {}
+        self._names: dict[str, set[str]] = {}  # any accepted name -> qualified names
+
+    def add(self, loss: Loss) -> Loss:
+        qualified = loss.qualified_name
+        if qualified in self._losses:
+            raise ValueError(f"loss {qualified} registered twice")
+        self._losses[qualified] = loss
+        for name in (qualified, loss.name, *loss.aliases, *(f"{loss.family}.{a}" for a in loss.aliases)):
+            self._names.setdefault(name, set()).add(qualified)
+        return loss
+
+    def __iter__(self):
+        return iter(self._losses.values())
+
+    def __len__(self) -> int:
+        return len(self._losses)
+
+    def get(self, name: str) -> Loss:
+        """Resolve a qualified name, bare name or alias (exact, then case-insensitive)."""
+        found = self._names.get(name)
+        if not found:
+            folded = name.casefold()
+            found = set().union(*(q for n, q in self._names.items() if n.casefold() == folded))
+        if len(found) == 1:
+            return self._losses[next(iter(found))]
+        if found:
+            raise UsageError(
+                f"loss name {name!r} is ambiguous: use one of {', '.join(sorted(found))}"
+            )
+        nearest = difflib.get_close_matches(name, self._names, n=4, cutoff=0.6)
+        raise UnknownNameError("loss", name, nearest, hint="`lossctl list` shows every loss")
+
+
+REGISTRY = Registry()
+
+
+def register(loss: Loss) -> Loss:
+    """Add a loss to the global registry (called at import of the family modules)."""
+    return REGISTRY.add(loss)
