@@ -1,0 +1,57 @@
+"""The command line: parse, call the library, render. It computes nothing itself.
+
+`main()` is the console script. It turns every `LossctlError` into one line on stderr and the
+error's exit code, ends quietly on a closed pipe, and exits 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from lossctl.cli import compute_cmd, train_cmd  # noqa: F401  (attach the commands)
+from lossctl.cli.app import app
+from lossctl.errors import ExitCode, LossctlError
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with a documented exit code."""
+    import click
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="lossctl", standalone_mode=False)
+    except LossctlError as error:
+        if "--traceback" in args:
+            raise
+        _fail(str(error), error.exit_code)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        if "--traceback" in args:
+            raise
+        error.show()
+        sys.exit(ExitCode.USAGE)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        _fail("interrupted", ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    sys.exit(ExitCode.OK)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"lossctl: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (`| head -n 1`): stop quietly, as `cat` does."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(ExitCode.OK)

@@ -1,0 +1,1 @@
+"""lossctl compute, list, explain."""

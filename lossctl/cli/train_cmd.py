@@ -1,0 +1,1 @@
+"""lossctl train, predict, evaluate."""
