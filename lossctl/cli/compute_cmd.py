@@ -1,1 +1,135 @@
-"""lossctl compute, list, explain."""
+"""`lossctl compute`, `lossctl list` and `lossctl explain`: parse, call the library, render."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from lossctl.cli.app import app
+from lossctl.errors import UsageError
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    """`key=value` items into a dict (a later key wins)."""
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{flag} takes key=value, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _format(fmt: str | None) -> str:
+    from lossctl.render import FORMATS
+
+    if fmt is None:
+        return "table" if sys.stdout.isatty() else "plain"
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (valid: {', '.join(FORMATS)})")
+    return fmt
+
+
+@app.command()
+def compute(
+    file: str = typer.Argument(..., help="CSV with a header row, or - for stdin."),
+    loss: str = typer.Option(
+        ..., "--loss", "-l", help="Loss name(s), comma-separated: mse, keras.huber, torch.cross_entropy."
+    ),
+    reduction: str = typer.Option(
+        "mean", "--reduction", "-r",
+        help="none, sum, mean; Keras: sum_over_batch_size, mean_with_sample_weight; torch: batchmean.",
+    ),
+    true: str | None = typer.Option(None, "--true", help="y_true column(s): names or a glob."),
+    pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
+    col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),
+    weights: str | None = typer.Option(None, "--weights", help="Column of Keras sample weights."),
+    labels: str | None = typer.Option(None, "--labels", help="Take y_true from this CSV, row by row."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="plain, csv, json or table (default: table on a terminal, else plain)."
+    ),
+    nan: str = typer.Option("error", "--nan", help="Empty cells: error (default) or drop the row."),
+    grad: bool = typer.Option(False, "--grad", help="Print d(loss)/d(y_pred) per row instead of the loss."),
+) -> None:
+    """Compute one or more losses of predictions against labels from a CSV."""
+    from lossctl import render
+    from lossctl.compute import Computation
+    from lossctl.io.source import open_source
+    from lossctl.io.table import CsvTable
+    from lossctl.losses import get_loss
+
+    output = _format(fmt)
+    if nan not in ("error", "drop"):
+        raise UsageError(f"--nan takes error or drop, got {nan!r}")
+    names = [n.strip() for n in loss.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--loss names no loss")
+    chosen = [get_loss(name) for name in names]
+    given = _pairs(param, "--param")
+    for key in given:  # a key must belong to at least one of the losses asked for
+        if not any(key in {p.name for p in lo.params} for lo in chosen):
+            valid = sorted({p.name for lo in chosen for p in lo.params})
+            raise UsageError(
+                f"unknown parameter {key!r} for {', '.join(lo.qualified_name for lo in chosen)} "
+                f"(valid: {', '.join(valid) or 'none'})"
+            )
+    specs = _pairs(col, "--col")
+    if true:
+        specs["y_true"] = true
+    if pred:
+        specs["y_pred"] = pred
+    if grad and reduction == "none":
+        reduction_for_grad = "sum"  # the gradient of per-row values is that of their sum
+    else:
+        reduction_for_grad = reduction
+
+    with open_source(file) as source:
+        label_source = open_source(labels) if labels else None
+        try:
+            table = CsvTable(source, nan=nan)
+            label_table = CsvTable(label_source, nan=nan) if label_source else None
+            per_loss = [
+                (lo, {k: v for k, v in given.items() if k in {p.name for p in lo.params}})
+                for lo in chosen
+            ]
+            job = Computation(
+                table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table
+            )
+            out = sys.stdout
+            if grad:
+                result = job.gradient()
+                render.gradient(result, job.jobs[0].columns["y_pred"], output, out)
+            elif reduction == "none":
+                render.rows(job.rows(), chosen, output, out)
+            else:
+                render.reduced(job.reduced(), output, out, names)
+        finally:
+            if label_source:
+                label_source.close()
+
+
+@app.command("list")
+def list_losses(
+    family: str | None = typer.Option(None, "--family", help="Only keras or torch."),
+    fmt: str | None = typer.Option(None, "--format", "-f", help="plain or table (default by terminal)."),
+) -> None:
+    """List every loss: name, aliases, family, inputs, parameters with defaults."""
+    from lossctl.catalog import list_text, list_table, losses_of
+
+    output = _format(fmt)
+    losses = losses_of(family)
+    if output == "table":
+        list_table(losses, sys.stdout)
+    else:
+        sys.stdout.write(list_text(losses))
+
+
+@app.command()
+def explain(name: str = typer.Argument(..., help="A loss name or alias.")) -> None:
+    """Show a loss's formula, inputs, parameters and a worked example."""
+    from lossctl.catalog import explain_text
+    from lossctl.losses import get_loss
+
+    sys.stdout.write(explain_text(get_loss(name)))

@@ -1,0 +1,93 @@
+"""Describing the registry to people: `lossctl list` and `lossctl explain`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TextIO
+
+import numpy as np
+
+from lossctl.errors import UsageError
+from lossctl.losses import REGISTRY, Loss
+from lossctl.losses.evaluate import evaluate
+from lossctl.render import CONVENTIONS, number
+
+
+def losses_of(family: str | None = None) -> list[Loss]:
+    if family not in (None, "keras", "torch"):
+        raise UsageError(f"--family takes keras or torch, got {family!r}")
+    return [loss for loss in REGISTRY if family in (None, loss.family)]
+
+
+def _inputs(loss: Loss) -> str:
+    return ", ".join(f"{i.role}?" if i.optional else i.role for i in loss.inputs)
+
+
+def _params(loss: Loss) -> str:
+    return ", ".join(f"{p.name}={_show(p.default)}" for p in loss.params)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def list_text(losses: Sequence[Loss]) -> str:
+    """Tab-separated: name, aliases, family, inputs, params (a header line first)."""
+    lines = ["name\taliases\tfamily\tinputs\tparams"]
+    for loss in losses:
+        lines.append("\t".join([
+            loss.qualified_name, ",".join(loss.aliases), loss.family, _inputs(loss), _params(loss)
+        ]))
+    return "\n".join(lines) + "\n"
+
+
+def list_table(losses: Sequence[Loss], out: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(header_style="bold", show_lines=False)
+    for column in ("name", "aliases", "inputs", "params"):
+        table.add_column(column, overflow="fold")
+    for loss in losses:
+        table.add_row(loss.qualified_name, ", ".join(loss.aliases), _inputs(loss), _params(loss))
+    table.caption = f"{len(losses)} losses; `lossctl explain NAME` for one in detail"
+    Console(file=out).print(table)
+
+
+def explain_text(loss: Loss) -> str:
+    """Formula, inputs, parameters, conventions and a worked example, as plain text."""
+    lines = [f"{loss.qualified_name} — {loss.summary}"]
+    if loss.aliases:
+        lines.append(f"  also: {', '.join(loss.aliases)}")
+    lines += ["", "Formula (per sample or element, before reduction):"]
+    lines += [f"  {line}" for line in loss.formula.strip().splitlines()]
+    lines += ["", "Inputs:"]
+    for spec in loss.inputs:
+        width = {"any": "one or more columns", "one": "one column", "like_pred": "as many columns as y_pred"}
+        note = f" — {spec.help}" if spec.help else ""
+        optional = ", optional" if spec.optional else ""
+        lines.append(f"  {spec.role}: {width[spec.width]}{optional}{note}")
+    if loss.params:
+        lines += ["", "Parameters (-p key=value):"]
+        lines += [f"  {p.name} = {_show(p.default)}  {p.help}" for p in loss.params]
+    lines += ["", f"Reductions: {', '.join(loss.reductions)} (default mean)"]
+    lines.append(f"Convention: {CONVENTIONS[loss.family]}.")
+    if loss.batchwise:
+        lines.append("This loss is computed over the whole batch at once (one value, not per row).")
+    if loss.example:
+        lines += ["", "Example:"]
+        for role, rows in loss.example.items():
+            lines.append(f"  {role} = {rows}")
+        params = {k: v for k, v in loss.example_params.items()}
+        if params:
+            lines.append(f"  params: {params}")
+        for reduction in ("mean", "sum") if not loss.batchwise else ("mean",):
+            value = evaluate(loss, loss.example, loss.resolve_params({}) | params, reduction)
+            lines.append(f"  {reduction:<5} -> {number(float(value))}")
+        if not loss.batchwise:
+            per_row = np.atleast_1d(evaluate(loss, loss.example, loss.resolve_params({}) | params, "none"))
+            shown = ", ".join(number(v) for v in np.ravel(per_row))
+            lines.append(f"  none  -> {shown}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,246 @@
+"""`lossctl compute` as a library: losses of CSV columns, streamed block by block.
+
+    CSV (file or -) -> CsvTable blocks -> per-loss inputs by role -> loss values -> reduction
+
+Reductions other than `none` keep only running sums (`reduction.Partial`), so memory is bounded
+by one block whatever the file's length; `none` yields its rows as they are computed. Losses whose
+value depends on the whole batch (`Loss.batchwise`) and gradients read every row first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lossctl.errors import DataError, InputValueError, UsageError
+from lossctl.io.columns import bind_roles, parse_spec
+from lossctl.io.table import Block, CsvTable
+from lossctl.losses.evaluate import as_inputs, loss_values
+from lossctl.losses.reduction import Partial, check_reduction, finish, partial, reduce, upstream
+from lossctl.losses.registry import Loss
+
+
+@dataclass
+class Job:
+    """One loss to compute: the loss, its parsed parameters and its columns by role."""
+
+    loss: Loss
+    params: dict[str, Any]
+    columns: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    """A reduced loss value (or, for `none` on a batch-wise loss, its single value)."""
+
+    loss: Loss
+    params: dict[str, Any]
+    reduction: str
+    value: float
+    rows: int
+
+
+class Computation:
+    """Losses of one CSV input (and, optionally, a second CSV holding y_true)."""
+
+    def __init__(
+        self,
+        table: CsvTable,
+        losses: Sequence[tuple[Loss, Mapping[str, str]]],
+        reduction: str = "mean",
+        specs: Mapping[str, str] | None = None,
+        weights: str | None = None,
+        labels: CsvTable | None = None,
+    ) -> None:
+        self.table, self.labels, self.reduction = table, labels, reduction
+        specs = dict(specs or {})
+        self.jobs = [Job(loss, loss.resolve_params(given)) for loss, given in losses]
+        for job in self.jobs:
+            check_reduction(job.loss, reduction)
+            if weights and job.loss.family != "keras":
+                raise UsageError(
+                    f"--weights gives Keras sample weights; {job.loss.qualified_name} has none "
+                    "(torch losses with per-element weights take --col weight=COL)"
+                )
+            self._bind(job, specs)
+        self.weight_column = parse_spec(weights, table.header, "weights")[0] if weights else None
+        if self.weight_column and len(parse_spec(weights, table.header, "weights")) != 1:
+            raise UsageError("--weights takes one column")
+
+    def _bind(self, job: Job, specs: dict[str, str]) -> None:
+        roles = [(i.role, i.optional) for i in job.loss.inputs]
+        wide = job.loss.class_index_target or job.loss.output_activation == "softmax"
+        if self.labels is not None:
+            main_roles = [r for r in roles if r[0] != "y_true"]
+            main_specs = {k: v for k, v in specs.items() if k != "y_true"}
+            job.columns = bind_roles(main_roles, self.table.header, main_specs, self.table.name, wide)
+            label_header = self.labels.header
+            if "y_true" in specs or len(label_header) > 1:
+                job.columns |= {
+                    f"labels:{k}": v
+                    for k, v in bind_roles(
+                        [("y_true", False)], label_header, {k: v for k, v in specs.items()
+                                                            if k == "y_true"}, self.labels.name
+                    ).items()
+                }
+            else:
+                job.columns["labels:y_true"] = list(label_header)
+        else:
+            job.columns = bind_roles(roles, self.table.header, specs, self.table.name, wide)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _main_columns(self) -> list[str]:
+        names = [c for job in self.jobs for role, cols in job.columns.items()
+                 if not role.startswith("labels:") for c in cols]
+        if self.weight_column:
+            names.append(self.weight_column)
+        return list(dict.fromkeys(names))
+
+    def _label_columns(self) -> list[str]:
+        return list(dict.fromkeys(c for job in self.jobs for role, cols in job.columns.items()
+                                  if role.startswith("labels:") for c in cols))
+
+    def _blocks(self) -> Iterator[tuple[Block, dict[str, np.ndarray], Block | None]]:
+        """Each block of rows as (block, column name -> values, labels block)."""
+        main = self._main_columns()
+        label_names = self._label_columns()
+        label_blocks = _Rechunker(self.labels.blocks(label_names)) if self.labels else None
+        for block in self.table.blocks(main):
+            columns = {name: block.data[:, j] for j, name in enumerate(main)}
+            label_block = None
+            if label_blocks is not None:
+                label_block = label_blocks.take(len(block.data), self.table.name, self.labels.name)
+                columns |= {f"labels:{n}": label_block.data[:, j] for j, n in enumerate(label_names)}
+            yield block, columns, label_block
+        if label_blocks is not None:
+            label_blocks.expect_end(self.table.name, self.labels.name)
+
+    def _arrays(self, job: Job, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        arrays = {}
+        for role, cols in job.columns.items():
+            prefix = "labels:" if role.startswith("labels:") else ""
+            arrays[role.removeprefix("labels:")] = np.column_stack([columns[prefix + c] for c in cols])
+        return as_inputs(job.loss, arrays)
+
+    def _weights(self, columns: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        return columns[self.weight_column] if self.weight_column else None
+
+    def _explain(self, error: InputValueError, job: Job, block: Block, labels: Block | None) -> DataError:
+        """Turn a loss's array position into the file, line and column of the CSV."""
+        role = error.role or "y_pred"
+        in_labels = f"labels:{role}" in job.columns
+        key = f"labels:{role}" if in_labels else role
+        source = self.labels if in_labels else self.table
+        where = []
+        if error.row is not None:
+            at = (labels if in_labels and labels is not None else block).line_of(error.row)
+            where.append(f"line {at}")
+        cols = job.columns.get(key)
+        if cols and error.column is not None and error.column < len(cols):
+            where.append(f"column {cols[error.column]}")
+        prefix = f"{source.name}: " + (", ".join(where) + ": " if where else "")
+        return DataError(f"{prefix}{error.message} ({job.loss.qualified_name})")
+
+    def _values(self, job: Job, columns, block: Block, labels: Block | None):
+        try:
+            inputs = self._arrays(job, columns)
+            return inputs, loss_values(job.loss, inputs, job.params)
+        except InputValueError as error:
+            raise self._explain(error, job, block, labels) from None
+
+    # -- results ----------------------------------------------------------------------------
+
+    def reduced(self) -> list[Result]:
+        """Every job's reduced value, streaming: memory is one block."""
+        if self.reduction == "none":
+            raise UsageError("reduction none gives rows: use rows()")
+        sums = [Partial() for _ in self.jobs]
+        gathered: list[list] = [[] for _ in self.jobs]  # batch-wise losses keep their inputs
+        for block, columns, labels in self._blocks():
+            weights = self._weights(columns)
+            for k, job in enumerate(self.jobs):
+                if job.loss.batchwise:
+                    gathered[k].append((self._arrays(job, columns), weights))
+                    continue
+                _, lv = self._values(job, columns, block, labels)
+                sums[k] = sums[k] + partial(job.loss, lv, weights)
+        results = []
+        for k, job in enumerate(self.jobs):
+            if job.loss.batchwise:
+                value = float(self._whole_batch(job, gathered[k], self.reduction))
+                rows = sum(len(w[0]["y_pred"]) for w in gathered[k])
+            else:
+                value, rows = finish(job.loss, sums[k], self.reduction), sums[k].rows
+            results.append(Result(job.loss, job.params, self.reduction, value, rows))
+        return results
+
+    def _whole_batch(self, job: Job, parts: list, reduction: str) -> float | np.ndarray:
+        inputs = {role: np.concatenate([p[0][role] for p in parts]) for role in parts[0][0]}
+        weights = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
+        try:
+            lv = loss_values(job.loss, inputs, job.params)
+        except InputValueError as error:  # no line numbers for a whole batch: say the role
+            raise DataError(f"{self.table.name}: {error.message} ({job.loss.qualified_name})") from None
+        return reduce(job.loss, lv, reduction, weights)
+
+    def rows(self) -> Iterator[tuple[int, list[np.ndarray]]]:
+        """For reduction `none`: (line, one array of values per job) for every row, streaming."""
+        if any(job.loss.batchwise for job in self.jobs):
+            raise UsageError(
+                "reduction none: "
+                + ", ".join(j.loss.qualified_name for j in self.jobs if j.loss.batchwise)
+                + " gives one value for the whole batch; use mean or sum"
+            )
+        for block, columns, labels in self._blocks():
+            weights = self._weights(columns)
+            per_job = []
+            for job in self.jobs:
+                _, lv = self._values(job, columns, block, labels)
+                values = reduce(job.loss, lv, "none", weights)
+                per_job.append(values.reshape(len(block.data), -1))
+            for i in range(len(block.data)):
+                yield block.line_of(i), [values[i] for values in per_job]
+
+    def gradient(self) -> np.ndarray:
+        """d(reduced loss)/d(y_pred) for the single job, one row per input row (reads all rows)."""
+        if len(self.jobs) != 1:
+            raise UsageError("--grad takes one loss")
+        job = self.jobs[0]
+        blocks = list(self._blocks())
+        columns = {name: np.concatenate([b[1][name] for b in blocks]) for name in blocks[0][1]}
+        block = Block(np.empty((0, 0)), np.concatenate([b[0].lines for b in blocks]))
+        labels = None
+        if blocks[0][2] is not None:
+            labels = Block(np.empty((0, 0)), np.concatenate([b[2].lines for b in blocks]))
+        inputs, lv = self._values(job, columns, block, labels)
+        weights = self._weights(columns)
+        with np.errstate(all="ignore"):
+            return job.loss.grad(inputs, job.params, upstream(job.loss, lv, self.reduction, weights))
+
+
+class _Rechunker:
+    """Hands out a second table's rows in the block sizes of the first."""
+
+    def __init__(self, blocks: Iterator[Block]) -> None:
+        self._blocks, self._data, self._lines = blocks, [], []
+        self._have = 0
+
+    def take(self, n: int, main: str, other: str) -> Block:
+        while self._have < n:
+            block = next(self._blocks, None)
+            if block is None:
+                raise DataError(f"{other} has fewer rows than {main}")
+            self._data.append(block.data)
+            self._lines.append(block.lines)
+            self._have += len(block.data)
+        data, lines = np.concatenate(self._data), np.concatenate(self._lines)
+        self._data, self._lines, self._have = [data[n:]], [lines[n:]], len(data) - n
+        return Block(data[:n], lines[:n])
+
+    def expect_end(self, main: str, other: str) -> None:
+        if self._have or next(self._blocks, None) is not None:
+            raise DataError(f"{other} has more rows than {main}")

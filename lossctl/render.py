@@ -1,0 +1,114 @@
+"""Rendering compute results: plain numbers for shells, CSV and JSON for programs, a rich table.
+
+Numbers are printed with Python's repr: the shortest text that reads back as the same float64.
+Every function writes to a text stream; rich is imported only for `table`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from typing import TextIO
+
+import numpy as np
+
+from lossctl.compute import Result
+from lossctl.losses.registry import Loss
+
+FORMATS = ("plain", "csv", "json", "table")
+
+CONVENTIONS = {
+    "keras": "Keras: each row's loss is averaged over its columns, then reduced over rows",
+    "torch": "PyTorch: the reduction runs over every element",
+}
+
+
+def number(value: float) -> str:
+    return repr(float(value))
+
+
+def _json_number(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def reduced(results: Sequence[Result], fmt: str, out: TextIO, asked: Sequence[str] = ()) -> None:
+    """One result per loss."""
+    if fmt == "plain":
+        out.write("".join(number(r.value) + "\n" for r in results))
+    elif fmt == "csv":
+        out.write("loss,reduction,value,rows\n")
+        for r in results:
+            out.write(f"{r.loss.qualified_name},{r.reduction},{number(r.value)},{r.rows}\n")
+    elif fmt == "json":
+        records = [
+            {"loss": r.loss.qualified_name, "reduction": r.reduction, "value": _json_number(r.value),
+             "rows": r.rows, "params": _params(r.params)}
+            for r in results
+        ]
+        out.write(json.dumps(records) + "\n")
+    else:
+        _table(results, out, asked)
+
+
+def _params(params: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("loss")
+    table.add_column("reduction")
+    table.add_column("value", justify="right", style="bold cyan")
+    table.add_column("rows", justify="right")
+    for k, r in enumerate(results):
+        name = r.loss.qualified_name
+        if k < len(asked) and asked[k] != name:
+            name += f" [dim](from {asked[k]})[/dim]"
+        table.add_row(name, r.reduction, number(r.value), str(r.rows))
+    families = sorted({r.loss.family for r in results})
+    table.caption = "; ".join(CONVENTIONS[f] for f in families)
+    Console(file=out).print(table)
+
+
+def row_header(losses: Sequence[Loss], widths: Sequence[int]) -> list[str]:
+    names = []
+    for loss, width in zip(losses, widths, strict=True):
+        base = loss.qualified_name
+        names.extend([base] if width == 1 else [f"{base}_{j}" for j in range(width)])
+    return names
+
+
+def rows(
+    stream: Iterable[tuple[int, list[np.ndarray]]], losses: Sequence[Loss], fmt: str, out: TextIO
+) -> None:
+    """Per-row values (reduction none), streamed as they come."""
+    header: list[str] | None = None
+    for line, values in stream:
+        flat = [v for arr in values for v in np.atleast_1d(arr)]
+        if fmt in ("plain", "table"):
+            out.write(",".join(number(v) for v in flat) + "\n")
+        elif fmt == "csv":
+            if header is None:
+                header = row_header(losses, [np.atleast_1d(a).size for a in values])
+                out.write("line," + ",".join(header) + "\n")
+            out.write(f"{line}," + ",".join(number(v) for v in flat) + "\n")
+        else:
+            if header is None:
+                header = row_header(losses, [np.atleast_1d(a).size for a in values])
+            record = {"line": line} | {h: _json_number(v) for h, v in zip(header, flat, strict=True)}
+            out.write(json.dumps(record) + "\n")
+
+
+def gradient(grad: np.ndarray, pred_columns: Sequence[str], fmt: str, out: TextIO) -> None:
+    """d(loss)/d(y_pred), one line per input row."""
+    if fmt == "json":
+        out.write(json.dumps([[_json_number(v) for v in row] for row in grad]) + "\n")
+        return
+    if fmt == "csv":
+        out.write(",".join(f"grad_{c}" for c in pred_columns) + "\n")
+    for row in grad:
+        out.write(",".join(number(v) for v in row) + "\n")
