@@ -18,23 +18,23 @@ __all__ = ["app", "main"]
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with a documented exit code."""
-    import click
+    import typer
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name="lossctl", standalone_mode=False)
+        code = app(args=args, prog_name="lossctl", standalone_mode=False)
     except LossctlError as error:
         if "--traceback" in args:
             raise
         _fail(str(error), error.exit_code)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
-    except click.ClickException as error:
+    except typer.Exit as done:
+        code = done.exit_code
+    except typer.exceptions.TyperException as error:  # click's usage errors: bad flag, bad value
         if "--traceback" in args:
             raise
-        error.show()
-        sys.exit(ExitCode.USAGE)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+        hint = f" (see `{error.ctx.command_path} --help`)" if getattr(error, "ctx", None) else ""
+        _fail(error.format_message() + hint, ExitCode.USAGE)
+    except (KeyboardInterrupt, typer.Abort):
         _fail("interrupted", ExitCode.INTERRUPTED)
     except BrokenPipeError:
         _quiet_broken_pipe()
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_broken_pipe()
-    sys.exit(ExitCode.OK)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
 
 def _fail(message: str, code: int) -> None:

@@ -48,15 +48,15 @@ class CsvTable:
 
     def __init__(self, source: Source, nan: NanPolicy = "error", block_rows: int = BLOCK_ROWS):
         self.source, self.nan, self.block_rows = source, nan, block_rows
-        head = source.stream.peek(SMALL_BYTES + 1)
+        head = source.stream.read(SMALL_BYTES + 1)
         self._small = len(head) <= SMALL_BYTES
         if self._small:
-            text = source.stream.read().decode("utf-8-sig", errors="replace")
-            self._rows = csv.reader(io.StringIO(text, newline=""))
+            self._rows = csv.reader(io.StringIO(_decode(head, self.name), newline=""))
             self.header = self._read_header(self._rows)
         else:
-            first = source.stream.peek(SMALL_BYTES).split(b"\n", 1)[0]
-            self.header = self._read_header(csv.reader([first.decode("utf-8-sig", "replace")]))
+            first = head.split(b"\n", 1)[0]
+            self.header = self._read_header(csv.reader([_decode(first, self.name)]))
+            self._stream = io.BufferedReader(_Prefixed(head, source.stream), buffer_size=1 << 20)
 
     @property
     def name(self) -> str:
@@ -135,7 +135,7 @@ class CsvTable:
         wanted = list(dict.fromkeys(columns))
         try:
             chunks = pd.read_csv(
-                self.source.stream, usecols=wanted, chunksize=self.block_rows,
+                self._stream, usecols=wanted, chunksize=self.block_rows,
                 skipinitialspace=True, encoding="utf-8-sig", na_values=sorted(_MISSING),
                 keep_default_na=False, skip_blank_lines=True,
             )
@@ -177,6 +177,31 @@ class CsvTable:
                     "(use --nan drop to skip rows with empty cells)"
                 )
         return values
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that gives `head` first, then the rest of `tail` (stdin cannot seek back)."""
+
+    def __init__(self, head: bytes, tail: io.BufferedIOBase) -> None:
+        self._head, self._tail = memoryview(head), tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        return self._tail.readinto(buffer)
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{name}: is not UTF-8 text (binary data?)") from None
 
 
 def _shorten(text: str, limit: int = 40) -> str:
