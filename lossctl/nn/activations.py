@@ -1,0 +1,134 @@
+"""Activation functions with their derivatives, written from the activation's output where possible.
+
+Each activation is a small object: `forward(z)` gives `a`, and `backward(z, a, grad_a)` gives
+d(loss)/dz from d(loss)/da (the vector-Jacobian product). For the elementwise ones that is
+`grad_a * f'(z)` with f' written from `a` (scikit-learn `_base.py` style); softmax, whose Jacobian
+is full, uses `a * (grad_a - sum(grad_a * a))` per row.
+
+GELU is the tanh approximation (Keras `gelu(approximate=True)`, torch `approximate="tanh"`):
+numpy has no vectorised erf, and the approximation differs from the exact form by < 1e-3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from lossctl.errors import UnknownNameError
+from lossctl.losses.numeric import sigmoid as _sigmoid
+from lossctl.losses.numeric import softmax as _softmax
+from lossctl.losses.numeric import softplus as _softplus
+
+LEAKY_SLOPE = 0.01  # torch's negative_slope (Keras 3 leaky_relu uses 0.2)
+ELU_ALPHA = 1.0  # Keras and torch
+_GELU_C = np.sqrt(2.0 / np.pi)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation: its name, forward function and vector-Jacobian product."""
+
+    name: str
+    forward: Callable[[np.ndarray], np.ndarray]
+    backward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (z, a, grad_a) -> grad_z
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _linear_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return g
+
+
+def _relu(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0)
+
+
+def _relu_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return g * (a > 0)
+
+
+def _tanh_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return g * (1 - a * a)
+
+
+def _sigmoid_fwd(z: np.ndarray) -> np.ndarray:
+    return _sigmoid(z).astype(z.dtype, copy=False)
+
+
+def _sigmoid_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return g * a * (1 - a)
+
+
+def _leaky(z: np.ndarray) -> np.ndarray:
+    return np.where(z > 0, z, z * z.dtype.type(LEAKY_SLOPE))
+
+
+def _leaky_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return g * np.where(a > 0, 1, a.dtype.type(LEAKY_SLOPE)).astype(g.dtype, copy=False)
+
+
+def _elu(z: np.ndarray) -> np.ndarray:
+    return np.where(z > 0, z, ELU_ALPHA * np.expm1(np.minimum(z, 0))).astype(z.dtype, copy=False)
+
+
+def _elu_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # for z <= 0: d/dz alpha*(e^z - 1) = alpha*e^z = a + alpha
+    return g * np.where(z > 0, 1, a + ELU_ALPHA).astype(g.dtype, copy=False)
+
+
+def _gelu(z: np.ndarray) -> np.ndarray:
+    return (0.5 * z * (1 + np.tanh(_GELU_C * (z + 0.044715 * z**3)))).astype(z.dtype, copy=False)
+
+
+def _gelu_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    t = np.tanh(_GELU_C * (z + 0.044715 * z**3))
+    d = 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * _GELU_C * (1 + 3 * 0.044715 * z * z)
+    return (g * d).astype(g.dtype, copy=False)
+
+
+def _softplus_fwd(z: np.ndarray) -> np.ndarray:
+    return _softplus(z).astype(z.dtype, copy=False)
+
+
+def _softplus_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # softplus' = sigmoid(z) = 1 - exp(-a)
+    return g * -np.expm1(-a)
+
+
+def _softmax_fwd(z: np.ndarray) -> np.ndarray:
+    return _softmax(z).astype(z.dtype, copy=False)
+
+
+def _softmax_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return a * (g - (g * a).sum(axis=-1, keepdims=True))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation("linear", lambda z: z, _linear_back),
+        Activation("relu", _relu, _relu_back),
+        Activation("tanh", np.tanh, _tanh_back),
+        Activation("sigmoid", _sigmoid_fwd, _sigmoid_back),
+        Activation("leaky_relu", _leaky, _leaky_back),
+        Activation("elu", _elu, _elu_back),
+        Activation("gelu", _gelu, _gelu_back),
+        Activation("softplus", _softplus_fwd, _softplus_back),
+        Activation("softmax", _softmax_fwd, _softmax_back),
+    )
+}
+HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "softplus", "linear")
+
+
+def get_activation(name: str) -> Activation:
+    """The activation called `name`, or UnknownNameError with the nearest names."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        import difflib
+
+        near = difflib.get_close_matches(name, ACTIVATIONS, n=3, cutoff=0.5)
+        raise UnknownNameError("activation", name, near) from None

@@ -1,0 +1,270 @@
+"""Training: `fit(...)` yields one EpochRecord per epoch; rendering them is the caller's job.
+
+The loss is the registry's, called the way `lossctl compute` calls it (`loss.value`, the `mean`
+reduction, `reduction.upstream`, `loss.grad`), so the train and validation losses of a record
+are exactly what `lossctl compute` prints for the model's predictions at the end of that epoch
+(computed on the whole split after the epoch's last step, without class weights).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from lossctl.errors import TrainingDiverged, UsageError
+from lossctl.losses.evaluate import as_inputs
+from lossctl.losses.reduction import reduce, upstream
+from lossctl.losses.registry import Loss
+from lossctl.nn import targets
+from lossctl.nn.data import Dataset
+from lossctl.nn.model import MLP
+from lossctl.nn.optimizers import Optimizer, make_optimizer
+from lossctl.nn.schedules import Schedule
+
+ACCURACY_NAMES = ("accuracy", "acc")
+PREDICT_BATCH = 8192
+
+
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch: 1-based number, losses, metrics (`accuracy`, `val_accuracy`, ...), lr, time."""
+
+    epoch: int
+    loss: float
+    val_loss: float | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    lr: float = 0.0
+    seconds: float = 0.0
+    best: bool = False  # the monitored loss (val_loss, else loss) is the best so far
+    stopped_early: bool = False  # early stopping ended training after this epoch
+
+    def row(self) -> dict[str, Any]:
+        """The history CSV row (Keras CSVLogger names: epoch, loss, val_loss, accuracy, ...)."""
+        out: dict[str, Any] = {"epoch": self.epoch, "loss": self.loss}
+        if self.val_loss is not None:
+            out["val_loss"] = self.val_loss
+        out.update(self.metrics)
+        out["lr"] = self.lr
+        out["seconds"] = round(self.seconds, 4)
+        return out
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A per-epoch metric: accuracy, or any loss of the registry (default parameters)."""
+
+    name: str
+    loss: Loss | None = None  # None: accuracy
+
+
+def resolve_metrics(names: Sequence[str], task: str) -> list[Metric]:
+    """Metric names -> Metrics; accuracy needs a classification task."""
+    from lossctl.losses import get_loss
+
+    out: list[Metric] = []
+    for name in names:
+        if name in ACCURACY_NAMES:
+            if task == "regression":
+                raise UsageError("metric accuracy needs a classification target, not regression")
+            out.append(Metric("accuracy"))
+        else:
+            loss = get_loss(name)
+            if any(not i.optional and i.role not in ("y_true", "y_pred") for i in loss.inputs):
+                raise UsageError(f"metric {loss.qualified_name} needs inputs other than y_true and y_pred")
+            out.append(Metric(name, loss))
+    return out
+
+
+def check_trainable(loss: Loss) -> None:
+    if not loss.trainable:
+        raise UsageError(f"{loss.qualified_name} cannot be trained on (it has no usable gradient)")
+    extra = [i.role for i in loss.inputs if not i.optional and i.role not in ("y_true", "y_pred")]
+    if extra:
+        raise UsageError(
+            f"{loss.qualified_name} needs input(s) {', '.join(extra)}; the trainer gives a loss "
+            "only y_true and y_pred"
+        )
+
+
+def predict_raw(model: MLP, x: np.ndarray) -> np.ndarray:
+    """The network output (after its output activation) for every row, in batches."""
+    if len(x) <= PREDICT_BATCH:
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            return model.forward(x)
+    return np.vstack([predict_raw(model, x[i:i + PREDICT_BATCH]) for i in range(0, len(x), PREDICT_BATCH)])
+
+
+def loss_and_grad(
+    loss: Loss, params: Mapping[str, Any], y_true: np.ndarray, y_pred: np.ndarray,
+    row_weight: np.ndarray | None = None,
+) -> tuple[float, np.ndarray]:
+    """The mean-reduced loss and d(loss)/d(y_pred), rows weighted by `row_weight` if given."""
+    inputs = as_inputs(loss, {"y_true": y_true, "y_pred": y_pred})
+    with np.errstate(all="ignore"):
+        lv = loss.value(inputs, params)
+        value = float(reduce(loss, lv, "mean"))
+        up = upstream(loss, lv, "mean")
+        if row_weight is not None and up.ndim:
+            up = up * row_weight.reshape(len(row_weight), *([1] * (up.ndim - 1)))
+        return value, loss.grad(inputs, params, up)
+
+
+def loss_value(loss: Loss, params: Mapping[str, Any], y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """The mean-reduced loss, as `lossctl compute` gives it."""
+    inputs = as_inputs(loss, {"y_true": y_true, "y_pred": y_pred})
+    with np.errstate(all="ignore"):
+        return float(reduce(loss, loss.value(inputs, params), "mean"))
+
+
+def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """scikit-learn's class_weight="balanced": n / (k * count(class)) for each row's class."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    per_class = np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 0.0)
+    return per_class[y]
+
+
+def scores(
+    model: MLP, loss: Loss, params: Mapping[str, Any], metrics: Sequence[Metric], task: str,
+    n_classes: int, x: np.ndarray, y: np.ndarray, prefix: str = "",
+) -> tuple[float, dict[str, float]]:
+    """Loss and metrics of the model on (x, y)."""
+    out = predict_raw(model, x)
+    activation = model.output_activation.name
+    yt = targets.y_true(loss, task, n_classes, y, out.shape[1])
+    value = loss_value(loss, params, yt, out)
+    found: dict[str, float] = {}
+    for metric in metrics:
+        if metric.loss is None:
+            found[prefix + metric.name] = float(np.mean(targets.predicted_index(out, activation) == y))
+        else:
+            arrays = targets.metric_inputs(metric.loss, task, y, out, activation)
+            found[prefix + metric.name] = loss_value(metric.loss, metric.loss.resolve_params({}),
+                                                     arrays["y_true"], arrays["y_pred"])
+    return value, found
+
+
+def build_model(
+    data: Dataset, loss: Loss, params: Mapping[str, Any], hidden: Sequence[int],
+    activation: str = "relu", seed: int = 0, dtype: str = "float32",
+) -> MLP:
+    """The network for `data` and `loss`: width and output activation follow the loss."""
+    check_trainable(loss)
+    width = targets.output_width(loss, data.prep.task, data.n_classes)
+    return MLP(data.prep.n_inputs, hidden, width, activation,
+               targets.output_activation(loss, params), seed=seed, dtype=dtype)
+
+
+def fit(
+    model: MLP, loss: Loss, params: Mapping[str, Any], data: Dataset, *,
+    optimizer: str | Optimizer = "adam", lr: float | None = None,
+    weight_decay: float | None = None, schedule: str = "constant", epochs: int = 30,
+    batch_size: int = 32, patience: int | None = None, metrics: Sequence[Metric] = (),
+    class_weight: str | None = None, seed: int = 0, stop: StopFlag | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[EpochRecord]:
+    """Train `model` in place, yielding one EpochRecord per epoch.
+
+    Early stopping (`patience`) watches val_loss (the training loss when there is no validation
+    split) and restores the best weights when it stops; so does a `stop` flag set by the caller
+    (Ctrl-C), which is checked after every batch. `progress(done, total)` is called after each
+    batch. A NaN or infinite loss raises TrainingDiverged at once.
+    """
+    check_trainable(loss)
+    task, k = data.prep.task, data.n_classes
+    opt = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(
+        optimizer, model.parameters(), lr, weight_decay)
+    sched = Schedule(schedule, opt.lr, epochs)
+    width = model.n_out
+    x_train = np.asarray(data.x_train, dtype=model.dtype)
+    y_train = targets.y_true(loss, task, k, data.y_train, width)
+    x_val = None if data.x_val is None else np.asarray(data.x_val, dtype=model.dtype)
+    weights = None
+    if class_weight == "balanced":
+        if task == "regression":
+            raise UsageError("--class-weight balanced needs a classification target")
+        weights = balanced_weights(data.y_train, k)
+    elif class_weight not in (None, "none"):
+        raise UsageError(f"unknown class weight {class_weight!r} (valid: none, balanced)")
+    rng = np.random.default_rng([seed, 1])
+    n = len(x_train)
+    n_batches = max(1, -(-n // batch_size))
+    best, best_weights, wait = np.inf, None, 0
+    keep_best = patience is not None or stop is not None
+
+    for epoch in range(epochs):
+        started = time.perf_counter()
+        opt.lr = sched.lr(epoch)
+        order = rng.permutation(n)
+        interrupted = False
+        for b in range(n_batches):
+            rows = order[b * batch_size:(b + 1) * batch_size]
+            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+                out = model.forward(x_train[rows])
+            value, grad = loss_and_grad(loss, params, y_train[rows], out,
+                                        None if weights is None else weights[rows])
+            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+                what = "loss" if not np.isfinite(value) else "gradient"
+                raise TrainingDiverged(
+                    f"training diverged: the {what} became {value if what == 'loss' else 'nan/inf'} "
+                    f"in epoch {epoch + 1}, batch {b + 1} at learning rate {opt.lr:g}; "
+                    f"try a smaller learning rate (e.g. --lr {opt.lr / 10:g})"
+                )
+            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+                model.backward(grad)
+                opt.update(model.gradients())
+            if progress is not None:
+                progress(b + 1, n_batches)
+            if stop is not None and stop.is_set():
+                interrupted = True
+                break
+        if interrupted:
+            if best_weights is not None:
+                model.set_weights(best_weights)
+            return
+        train_loss, found = scores(model, loss, params, metrics, task, k, x_train, data.y_train)
+        val_loss = None
+        if x_val is not None:
+            val_loss, val_found = scores(model, loss, params, metrics, task, k, x_val, data.y_val,
+                                         prefix="val_")
+            found = _interleave(found, val_found)
+        if not np.isfinite(train_loss):
+            raise TrainingDiverged(
+                f"training diverged: the loss became {train_loss} after epoch {epoch + 1} at "
+                f"learning rate {opt.lr:g}; try a smaller learning rate (e.g. --lr {opt.lr / 10:g})"
+            )
+        monitored = val_loss if val_loss is not None else train_loss
+        sched.observe(monitored)
+        improved = monitored < best
+        if improved:
+            best, wait = monitored, 0
+            if keep_best:
+                best_weights = model.get_weights()
+        else:
+            wait += 1
+        stopping = patience is not None and wait >= patience
+        if stopping and best_weights is not None:
+            model.set_weights(best_weights)
+        yield EpochRecord(epoch + 1, train_loss, val_loss, found, opt.lr,
+                          time.perf_counter() - started, improved, stopping)
+        if stopping:
+            return
+        if stop is not None and stop.is_set():
+            if best_weights is not None:
+                model.set_weights(best_weights)
+            return
+
+
+def _interleave(train: dict[str, float], val: dict[str, float]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in train.items():
+        out[name] = value
+        out["val_" + name] = val["val_" + name]
+    return out
