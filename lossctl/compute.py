@@ -71,7 +71,9 @@ class Computation:
             raise UsageError("--weights takes one column")
 
     def _bind(self, job: Job, specs: dict[str, str]) -> None:
-        roles = [(i.role, i.optional) for i in job.loss.inputs]
+        # An optional input also given as a constant (-p var=0.5) is not looked for in the CSV.
+        roles = [(i.role, i.optional) for i in job.loss.inputs
+                 if not (i.optional and job.params.get(i.role) is not None)]
         wide = job.loss.class_index_target or job.loss.output_activation == "softmax"
         if self.labels is not None:
             main_roles = [r for r in roles if r[0] != "y_true"]
