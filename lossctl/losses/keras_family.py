@@ -342,12 +342,18 @@ def binary_focal_crossentropy(inputs: Arrays, params: Params) -> LossValues:
     """
     _check_axis(params)
     t = _smooth_binary(inputs["y_true"], params)
-    p = inputs["y_pred"]
-    if params["from_logits"]:
-        p = numeric.sigmoid(p)
+    x = inputs["y_pred"]
+    p = numeric.sigmoid(x) if params["from_logits"] else x
     p_t = t * p + (1.0 - t) * (1.0 - p)
-    focal = np.power(1.0 - p_t, params["gamma"]) * _bce_elements(t, p, False)
+    focal = np.power(1.0 - p_t, params["gamma"]) * _focal_bce(t, x, p, params)
     return LossValues(_mean_last(_class_balance(t, params) * focal))
+
+
+def _focal_bce(t: np.ndarray, x: np.ndarray, p: np.ndarray, params: Params) -> np.ndarray:
+    """The crossentropy inside binary focal: from the logits themselves with from_logits (on
+    TensorFlow, Keras's sigmoid output remembers its logits and the crossentropy uses them, so
+    nothing is clipped), else from the probabilities clipped to [eps, 1 - eps]."""
+    return _bce_elements(t, x, True) if params["from_logits"] else _bce_elements(t, p, False)
 
 
 def _class_balance(t: np.ndarray, params: Params) -> np.ndarray | float:
@@ -359,14 +365,15 @@ def _class_balance(t: np.ndarray, params: Params) -> np.ndarray | float:
 
 def _binary_focal_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
     t = _smooth_binary(inputs["y_true"], params)
-    p, slope = inputs["y_pred"], 1.0
-    if params["from_logits"]:
-        p, slope = _sigmoid_and_slope(p)
+    x = inputs["y_pred"]
+    logits = params["from_logits"]
+    p, slope = _sigmoid_and_slope(x) if logits else (x, 1.0)
     gamma = params["gamma"]
     rest = 1.0 - (t * p + (1.0 - t) * (1.0 - p))
-    d_factor = -(gamma * np.power(rest, gamma - 1.0)) * (2.0 * t - 1.0)
-    d = d_factor * _bce_elements(t, p, False) + np.power(rest, gamma) * _bce_slope(t, p, False)
-    return _spread(upstream, _class_balance(t, params) * d * slope)
+    d_factor = -(gamma * np.power(rest, gamma - 1.0)) * (2.0 * t - 1.0) * slope
+    d_bce = _bce_slope(t, x, True) if logits else _bce_slope(t, p, False)
+    d = d_factor * _focal_bce(t, x, p, params) + np.power(rest, gamma) * d_bce
+    return _spread(upstream, _class_balance(t, params) * d)
 
 
 def _cce_probs(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -421,7 +428,8 @@ def _focal_alpha(params: Params, k: int) -> np.ndarray:
     alpha = np.atleast_1d(np.asarray(params["alpha"], dtype=np.float64))
     if alpha.size not in (1, k):
         raise UsageError(f"parameter alpha: give one number or one per class ({k}), not {alpha.size}")
-    return alpha
+    # Keras turns a list of alphas into a float32 tensor (a single number stays float64).
+    return alpha if alpha.size == 1 else alpha.astype(np.float32).astype(np.float64)
 
 
 def _categorical_focal_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
