@@ -80,7 +80,7 @@ def explain_text(loss: Loss) -> str:
         lines += ["", "Example:"]
         for role, rows in loss.example.items():
             lines.append(f"  {role} = {rows}")
-        params = {k: v for k, v in loss.example_params.items()}
+        params = dict(loss.example_params.items())
         if params:
             lines.append(f"  params: {params}")
         for reduction in ("mean", "sum") if not loss.batchwise else ("mean",):

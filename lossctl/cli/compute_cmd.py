@@ -116,7 +116,7 @@ def list_losses(
     fmt: str | None = typer.Option(None, "--format", "-f", help="plain or table (default by terminal)."),
 ) -> None:
     """List every loss: name, aliases, family, inputs, parameters with defaults."""
-    from lossctl.catalog import list_text, list_table, losses_of
+    from lossctl.catalog import list_table, list_text, losses_of
 
     output = _format(fmt)
     losses = losses_of(family)
