@@ -42,7 +42,8 @@ def write(name: str, header: list[str], rows: list) -> None:
 
 def penguins(rng: np.random.Generator, n: int) -> list[tuple]:
     species = {  # bill length, bill depth, flipper length, mass; islands with weights
-        "Adelie": ((38.8, 2.7), (18.3, 1.2), (190.0, 6.5), (3700, 460), {"Biscoe": .3, "Dream": .35, "Torgersen": .35}),
+        "Adelie": ((38.8, 2.7), (18.3, 1.2), (190.0, 6.5), (3700, 460),
+                   {"Biscoe": .3, "Dream": .35, "Torgersen": .35}),
         "Chinstrap": ((48.8, 3.3), (18.4, 1.1), (196.0, 7.1), (3730, 380), {"Dream": 1.0}),
         "Gentoo": ((47.5, 3.1), (15.0, 1.0), (217.0, 6.5), (5080, 500), {"Biscoe": 1.0}),
     }

@@ -1,1 +1,380 @@
-"""lossctl train, predict, evaluate."""
+"""`lossctl train`, `lossctl predict` and `lossctl evaluate`: parse, call lossctl.nn, render.
+
+Heavy modules (pandas, rich, lossctl.nn) are imported inside the commands, so `lossctl --help`
+stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import typer
+
+from lossctl.cli.app import app
+from lossctl.errors import DataError, UsageError
+
+DEFAULT_LOSS = {
+    "regression": "keras.mean_squared_error",
+    "binary": "keras.sparse_categorical_crossentropy",
+    "multiclass": "keras.sparse_categorical_crossentropy",
+}
+DEFAULT_METRICS = {"regression": "mae", "binary": "accuracy", "multiclass": "accuracy"}
+ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "softplus", "linear")
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
+SCHEDULE_NAMES = ("constant", "step", "cosine", "plateau")
+
+
+def _choice(value: str, valid: tuple[str, ...], flag: str) -> str:
+    if value not in valid:
+        raise UsageError(f"{flag} takes one of {', '.join(valid)}, got {value!r}")
+    return value
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(
+            f"--hidden takes comma-separated layer widths such as 16,32, got {text!r}"
+        ) from None
+    if any(s < 1 for s in sizes):
+        raise UsageError(f"--hidden layer widths must be at least 1, got {text!r}")
+    return sizes
+
+
+def _positive(value: float | None, flag: str, *, zero: bool = False) -> None:
+    if value is None:
+        return
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        raise UsageError(f"{flag} must be {'>= 0' if zero else '> 0'}, got {value:g}")
+
+
+def _names(text: str | None) -> list[str]:
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param takes key=value, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _check_writable(path: str | None, flag: str) -> None:
+    import os
+
+    if path is None:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise DataError(f"{path}: is a directory ({flag} needs a file name)")
+    if not os.path.isdir(directory):
+        raise DataError(f"{path}: cannot write ({flag}): directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise DataError(f"{path}: cannot write ({flag}): permission denied")
+
+
+def _write_atomic(path: str, text: str) -> None:
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".lossctl-", suffix=".tmp",
+                               dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+@app.command()
+def train(
+    data: str = typer.Argument(..., help="Training CSV with a header row, or - for stdin."),
+    target: str | None = typer.Option(
+        None, "--target", "-t",
+        help="Target column [default: a column named target/label/y/class, else the last one].",
+    ),
+    task: str | None = typer.Option(
+        None, "--task", help="regression, binary or multiclass [default: inferred from the target]."
+    ),
+    loss: str | None = typer.Option(
+        None, "--loss", "-l",
+        help="Any trainable loss of the registry [default: sparse_categorical_crossentropy for "
+        "classification, mean_squared_error for regression].",
+    ),
+    param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
+    hidden: str = typer.Option(
+        "16,32", "--hidden", help="Hidden layer widths, comma-separated ('' for none)."
+    ),
+    activation: str = typer.Option(
+        "relu", "--activation", help="Hidden activation: " + ", ".join(ACTIVATION_NAMES) + "."
+    ),
+    optimizer: str = typer.Option(
+        "adam", "--optimizer", help="sgd, momentum, nesterov, rmsprop, adam or adamw (Keras formulas)."
+    ),
+    lr: float | None = typer.Option(
+        None, "--lr",
+        help="Learning rate [default (Keras): 0.001 adam/adamw/rmsprop, 0.01 sgd/momentum/nesterov].",
+    ),
+    batch_size: int = typer.Option(32, "--batch-size", help="Rows per gradient step."),
+    epochs: int = typer.Option(30, "--epochs", help="Passes over the training rows."),
+    weight_decay: float | None = typer.Option(
+        None, "--weight-decay", help="Decoupled weight decay [default: 0; 0.004 for adamw]."
+    ),
+    lr_schedule: str = typer.Option(
+        "constant", "--lr-schedule",
+        help="constant, step (x0.5 every 10 epochs), cosine or plateau (x0.1 after 10 flat epochs).",
+    ),
+    val_split: float | None = typer.Option(
+        None, "--val-split", help="Fraction of rows held out for validation, seeded [default: 0.2; 0: none]."
+    ),
+    val: str | None = typer.Option(None, "--val", help="Validation CSV (then every row of DATA trains)."),
+    patience: int | None = typer.Option(
+        None, "--patience", help="Stop after N epochs without a better val_loss; restore the best weights."
+    ),
+    class_weight: str = typer.Option("none", "--class-weight", help="none or balanced (n / (k * count))."),
+    metrics: str | None = typer.Option(
+        None, "--metrics",
+        help="Comma list: accuracy and/or any loss name [default: accuracy; regression: mae].",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split, the initial weights and the shuffling."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 or float64 for the network."),
+    save: str | None = typer.Option(None, "--save", help="Write the trained model to this .npz file."),
+    history: str | None = typer.Option(
+        None, "--history", help="Write the per-epoch history CSV to this file."
+    ),
+    nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No table, progress or summary."),
+) -> None:
+    """Train a small MLP on a CSV; one table row per epoch (history CSV on stdout when piped)."""
+    sizes = _hidden(hidden)
+    _choice(activation, ACTIVATION_NAMES, "--activation")
+    _choice(optimizer, OPTIMIZER_NAMES, "--optimizer")
+    _choice(lr_schedule, SCHEDULE_NAMES, "--lr-schedule")
+    _choice(dtype, ("float32", "float64"), "--dtype")
+    _choice(class_weight, ("none", "balanced"), "--class-weight")
+    _choice(nan, ("error", "drop"), "--nan")
+    if task is not None:
+        _choice(task, ("regression", "binary", "multiclass"), "--task")
+    _positive(lr, "--lr")
+    _positive(weight_decay, "--weight-decay", zero=True)
+    if epochs < 1:
+        raise UsageError(f"--epochs must be at least 1, got {epochs}")
+    if batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
+    if patience is not None and patience < 1:
+        raise UsageError(f"--patience must be at least 1, got {patience}")
+    if val_split is not None and not (0 <= val_split < 1):
+        raise UsageError(f"--val-split must be in [0, 1), got {val_split:g}")
+    if val is not None and val_split not in (None, 0.0):
+        raise UsageError("--val and --val-split exclude each other")
+    _check_writable(save, "--save")
+    _check_writable(history, "--history")
+    given = _pairs(param)
+
+    from lossctl.losses import get_loss
+    from lossctl.nn import build_model, fit, load_training, resolve_metrics
+    from lossctl.nn.train import check_trainable
+
+    chosen_loss = get_loss(loss) if loss is not None else None
+    if chosen_loss is not None:
+        check_trainable(chosen_loss)
+        chosen_loss.resolve_params(given)
+    dataset = load_training(
+        data, target=target, task=task, nan=nan,
+        val_split=0.2 if val_split is None else val_split, val_path=val, seed=seed,
+    )
+    prep = dataset.prep
+    the_loss = chosen_loss or get_loss(DEFAULT_LOSS[prep.task])
+    params = the_loss.resolve_params(given)
+    names = _names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]]
+    metric_list = resolve_metrics(names, prep.task)
+    model = build_model(dataset, the_loss, params, sizes, activation, seed=seed, dtype=dtype)
+    _run(model, the_loss, params, dataset, metric_list, save=save, history=history, quiet=quiet,
+         fit=fit, fit_args={
+             "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
+             "schedule": lr_schedule, "epochs": epochs, "batch_size": batch_size,
+             "patience": patience, "class_weight": class_weight, "seed": seed,
+         })
+
+
+def _run(model, loss, params, dataset, metric_list, *, save, history, quiet, fit, fit_args) -> None:
+    import signal
+    import threading
+    import time
+
+    from lossctl.cli.train_view import TrainView, history_csv_line
+    from lossctl.nn import modelfile
+
+    prep = dataset.prep
+    view = TrainView(quiet=quiet)
+    classes = f", classes {', '.join(prep.classes)}" if prep.classes else ""
+    n_val = 0 if dataset.x_val is None else len(dataset.x_val)
+    view.start(f"{dataset.source}: {prep.task} on {prep.target!r}{classes}; "
+               f"{len(dataset.x_train)} train / {n_val} val rows; {loss.qualified_name}")
+    stop = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_sigint) if in_main else None
+    started = time.perf_counter()
+    try:
+        for record in fit(model, loss, params, dataset, metrics=metric_list, stop=stop,
+                          progress=view.progress, **fit_args):
+            view.epoch(record)
+    except BaseException:
+        view.stop()
+        raise
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+    records = view.records
+    has_val = dataset.x_val is not None
+    summary: dict[str, Any] = {
+        "model": repr(model), "has_val": has_val, "seconds": time.perf_counter() - started,
+        "epochs": len(records),
+    }
+    if records:
+        monitored = [(r.val_loss if has_val else r.loss, r.epoch) for r in records]
+        best_loss, best_epoch = min(monitored)
+        summary.update(best_epoch=best_epoch, best_loss=best_loss)
+        last = records[-1]
+        final = {"loss": last.loss}
+        if has_val:
+            final["val_loss"] = last.val_loss
+        summary["final"] = final | last.metrics
+        if last.stopped_early:
+            summary["note"] = (f"stopped early after epoch {last.epoch}; "
+                               f"weights of epoch {best_epoch} restored")
+    if stop.is_set():
+        summary["note"] = "interrupted (Ctrl-C)" + ("; best weights restored" if records else "")
+    if save:
+        modelfile.save(save, model, prep, loss.qualified_name, dict(params),
+                       {"trained": {"epochs": len(records), "seed": fit_args["seed"]}})
+        summary["saved"] = save
+    if history and records:
+        columns = list(records[0].row())
+        lines = [",".join(columns)] + [history_csv_line([r.row().get(c, "") for c in columns])
+                                      for r in records]
+        _write_atomic(history, "\n".join(lines) + "\n")
+    view.finish(summary)
+    if stop.is_set():
+        raise KeyboardInterrupt
+
+
+def _read_for_model(path: str, saved, nan: str):
+    from lossctl.nn.data import drop_missing, read_table
+
+    _choice(nan, ("error", "drop"), "--nan")
+    table = read_table(path)
+    prep = saved.prep
+    prep.check_columns(table)
+    has_target = prep.target in table.frame.columns
+    used = [f.name for f in prep.features] + ([prep.target] if has_target else [])
+    return drop_missing(table, used, nan), has_target
+
+
+@app.command()
+def predict(
+    model: str = typer.Argument(..., help="Model file written by `lossctl train --save`."),
+    data: str = typer.Argument(..., help="CSV with the model's feature columns, or - for stdin."),
+    output: str | None = typer.Option(
+        None, "--output", "-o", help="Write the CSV here (atomically) instead of stdout."
+    ),
+    nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
+) -> None:
+    """Predict with a saved model. Columns: regression y_pred[,y_true]; classification
+    label_pred,p_0..p_{k-1}[,label_true,y_true] (y_true = class index, in the p_ order)."""
+    import csv
+    import io
+
+    from lossctl.nn import modelfile, targets
+    from lossctl.nn.train import predict_raw
+
+    _check_writable(output, "--output")
+    saved = modelfile.load(model)
+    table, has_target = _read_for_model(data, saved, nan)
+    prep = saved.prep
+    out = predict_raw(saved.model, prep.inputs(table))
+    y = prep.targets(table) if has_target else None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if prep.task == "regression":
+        writer.writerow(["y_pred"] + (["y_true"] if has_target else []))
+        for i, value in enumerate(out[:, 0].astype(float)):
+            writer.writerow([repr(float(value))] + ([repr(float(y[i]))] if y is not None else []))
+    else:
+        act = saved.model.output_activation.name
+        probs = targets.probabilities(out, act)
+        index = targets.predicted_index(out, act)
+        k = len(prep.classes)
+        writer.writerow(["label_pred"] + [f"p_{j}" for j in range(k)]
+                        + (["label_true", "y_true"] if has_target else []))
+        for i in range(len(out)):
+            row = [prep.classes[index[i]]] + [repr(float(p)) for p in probs[i]]
+            if y is not None:
+                row += [prep.classes[y[i]], str(int(y[i]))]
+            writer.writerow(row)
+    if output:
+        _write_atomic(output, buffer.getvalue())
+    else:
+        sys.stdout.write(buffer.getvalue())
+
+
+@app.command()
+def evaluate(
+    model: str = typer.Argument(..., help="Model file written by `lossctl train --save`."),
+    data: str = typer.Argument(..., help="Labelled CSV (with the target column), or - for stdin."),
+    metrics: str | None = typer.Option(
+        None, "--metrics",
+        help="Comma list: accuracy and/or any loss name [default: accuracy; regression: mae].",
+    ),
+    nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
+) -> None:
+    """Print the model's loss and metrics on a labelled CSV (name,value CSV when piped)."""
+    from lossctl.losses import get_loss
+    from lossctl.nn import modelfile, resolve_metrics
+    from lossctl.nn.train import scores
+
+    saved = modelfile.load(model)
+    prep = saved.prep
+    table, has_target = _read_for_model(data, saved, nan)
+    if not has_target:
+        raise DataError(f"{table.name}: has no target column {prep.target!r} to evaluate against")
+    metric_list = resolve_metrics(
+        _names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]], prep.task)
+    loss = get_loss(saved.loss)
+    params = loss.resolve_params({}) | saved.params
+    value, found = scores(saved.model, loss, params, metric_list, prep.task, len(prep.classes),
+                          prep.inputs(table), prep.targets(table))
+    rows = [(loss.qualified_name, value), *found.items()]
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        out = Table(title=f"{model} on {table.name} ({len(table)} rows)", title_justify="left")
+        out.add_column("metric")
+        out.add_column("value", justify="right")
+        for name, v in rows:
+            out.add_row(name, repr(v))
+        Console().print(out)
+    else:
+        print("metric,value")
+        for name, v in rows:
+            print(f"{name},{v!r}")

@@ -146,7 +146,7 @@ def _sorted_labels(labels: np.ndarray) -> tuple[str, ...]:
     unique = sorted(set(labels.tolist()))
     parsed = _parse(np.array(unique, dtype=object))
     if not np.isnan(parsed).any():
-        return tuple(label for _, label in sorted(zip(parsed.tolist(), unique)))
+        return tuple(label for _, label in sorted(zip(parsed.tolist(), unique, strict=True)))
     return tuple(unique)
 
 

@@ -32,7 +32,7 @@ class MLP:
         self.layers = [
             Dense(a, b, rng, "he_uniform" if (i < len(sizes) - 2 and activation in _HE)
                   else "glorot_uniform", self.dtype)
-            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
+            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
         ]
         self._cache: list[tuple[np.ndarray, np.ndarray]] = []  # (z, a) per layer
 
@@ -71,7 +71,7 @@ class MLP:
         params = self.parameters()
         if len(weights) != len(params):
             raise ValueError(f"expected {len(params)} arrays, got {len(weights)}")
-        for p, w in zip(params, weights):
+        for p, w in zip(params, weights, strict=True):
             if p.shape != w.shape:
                 raise ValueError(f"weight of shape {w.shape} for a parameter of shape {p.shape}")
             p[...] = w

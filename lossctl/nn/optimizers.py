@@ -46,7 +46,7 @@ class Optimizer:
     def update(self, grads: Sequence[np.ndarray]) -> None:
         """One step: every parameter moves in place against its gradient."""
         self.iterations += 1
-        for i, (p, g) in enumerate(zip(self.params, grads)):
+        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             if self.weight_decay:
                 p -= p.dtype.type(self.lr * self.weight_decay) * p
             self._step(i, p, g)
