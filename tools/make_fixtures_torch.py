@@ -529,6 +529,13 @@ def specs():
         r,
     )
     yield (
+        "ce-all-ignored",
+        "cross_entropy",
+        {"label_smoothing": "0.1"},
+        {"y_true": labels([-100, -100]), "y_pred": normal(2, 3)},
+        r,
+    )
+    yield (
         "ce-extreme",
         "cross_entropy",
         {},

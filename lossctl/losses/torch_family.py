@@ -426,6 +426,8 @@ def cross_entropy_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> 
         if smoothing > 0:
             coefficient = coefficient + (smoothing / n_classes) * w
         coefficient[ignored] = 0.0
+        # an ignored row gets exactly 0, even when `mean` over no counted row scales by nan
+        upstream = np.where(ignored, 0.0, upstream)
     slope = probs * coefficient.sum(axis=1, keepdims=True) - coefficient
     return upstream[:, None] * slope
 
@@ -899,7 +901,7 @@ register(
         name="kl_div",
         family="torch",
         aliases=("KLDivLoss",),
-        summary="Pointwise Kullback-Leibler divergence of y from exp(x), x being log-probabilities.",
+        summary="Pointwise Kullback-Leibler divergence of y from exp(x), x in log-probabilities.",
         formula="l = y (log y - x),  or exp(y) (y - x) with log_target",
         inputs=(_TRUE, _PRED),
         value=kl_div_value,
@@ -943,6 +945,8 @@ register(
         ),
         value=multilabel_margin_value,
         grad=multilabel_margin_grad,
+        # y_true lists class indices padded with -1, a layout the trainer does not produce
+        trainable=False,
         example={"y_true": [[3.0, 0.0, -1.0, 1.0]], "y_pred": [[0.1, 0.2, 0.4, 0.8]]},
     )
 )
