@@ -139,6 +139,9 @@ def build() -> None:
     p32 = [[0.3, 1.0], [1.2, -2.5], [0.5, 4.0]]
     t31 = [[1.0], [-2.0], [3.0]]
     p31 = [[1.5], [-2.0], [0.0]]
+    # All-zero weights: Keras divides with divide_no_nan, so the weighted mean is 0.
+    case("zero-weights", "mean_squared_error", t32, p32, reductions=("mean_with_sample_weight",),
+         sample_weight=[0.0, 0.0, 0.0])
     for loss in ("mean_squared_error", "mean_absolute_error", "huber", "log_cosh"):
         both("3x2", loss, t32, p32, sample_weight=SW3)
         case("3x1", loss, t31, p31, reductions=("none", "mean"))

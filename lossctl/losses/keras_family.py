@@ -329,6 +329,7 @@ def binary_crossentropy(inputs: Arrays, params: Params) -> LossValues:
 
 
 def _bce_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
+    _check_axis(params)
     t = _smooth_binary(inputs["y_true"], params)
     return _spread(upstream, _bce_slope(t, inputs["y_pred"], params["from_logits"]))
 
@@ -364,6 +365,7 @@ def _class_balance(t: np.ndarray, params: Params) -> np.ndarray | float:
 
 
 def _binary_focal_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
+    _check_axis(params)
     t = _smooth_binary(inputs["y_true"], params)
     x = inputs["y_pred"]
     logits = params["from_logits"]
@@ -399,6 +401,7 @@ def categorical_crossentropy(inputs: Arrays, params: Params) -> LossValues:
 
 
 def _cce_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
+    _check_axis(params)
     t = _smooth_categorical(inputs["y_true"], params)
     p = inputs["y_pred"]
     if params["from_logits"]:
@@ -433,6 +436,7 @@ def _focal_alpha(params: Params, k: int) -> np.ndarray:
 
 
 def _categorical_focal_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
+    _check_axis(params)
     t = _smooth_categorical(inputs["y_true"], params)
     alpha = _focal_alpha(params, t.shape[-1])
     gamma = params["gamma"]
