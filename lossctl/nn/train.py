@@ -136,6 +136,7 @@ def scores(
     n_classes: int, x: np.ndarray, y: np.ndarray, prefix: str = "",
 ) -> tuple[float, dict[str, float]]:
     """Loss and metrics of the model on (x, y)."""
+    params = loss.resolve_params({}) | dict(params)
     out = predict_raw(model, x)
     activation = model.output_activation.name
     yt = targets.y_true(loss, task, n_classes, y, out.shape[1])
@@ -178,6 +179,7 @@ def fit(
     batch. A NaN or infinite loss raises TrainingDiverged at once.
     """
     check_trainable(loss)
+    params = loss.resolve_params({}) | dict(params)
     task, k = data.prep.task, data.n_classes
     opt = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(
         optimizer, model.parameters(), lr, weight_decay)
