@@ -153,6 +153,8 @@ class Computation:
             return inputs, loss_values(job.loss, inputs, job.params)
         except InputValueError as error:
             raise self._explain(error, job, block, labels) from None
+        except DataError as error:  # a column count the loss cannot take
+            raise DataError(f"{self.table.name}: {error}") from None
 
     # -- results ----------------------------------------------------------------------------
 

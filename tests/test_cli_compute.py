@@ -70,7 +70,8 @@ def test_formats(capsys):
     assert records[0]["value"] == 72.375
     assert records[0]["loss"] == "keras.mean_squared_error"
     table = run(capsys, "compute", "-l", "mse", "-f", "table", path)[1]
-    assert "72.375" in table and "keras.mean_squared_error" in table
+    assert "72.375" in table
+    assert "keras.mean_squared_error" in table
 
 
 def test_multicolumn_families_found_by_name(capsys):
@@ -122,7 +123,8 @@ def test_nan_drop(capsys, tmp_path):
     ("args", "message"),
     [
         (["-l", "msee"], "unknown loss 'msee'; did you mean"),
-        (["-l", "mse", "-r", "batchmean"], "reduction 'batchmean' is not defined for keras.mean_squared_error"),
+        (["-l", "mse", "-r", "batchmean"],
+         "reduction 'batchmean' is not defined for keras.mean_squared_error"),
         (["-l", "huber", "-p", "deltaa=2"], "unknown parameter 'deltaa'"),
         (["-l", "huber", "-p", "delta=abc"], "parameter delta: 'abc' is not a number"),
         (["-l", "mse", "--pred", "nope"], "y_pred: no column 'nope'"),
@@ -132,8 +134,11 @@ def test_nan_drop(capsys, tmp_path):
 )
 def test_usage_errors_exit_2(capsys, args, message):
     code, out, err = run(capsys, "compute", *args, str(SAMPLES / "regression.csv"))
-    assert code == 2 and out == ""
-    assert err.startswith("lossctl: error: ") and message in err and err.count("\n") == 1
+    assert code == 2
+    assert out == ""
+    assert err.startswith("lossctl: error: ")
+    assert message in err
+    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize(
@@ -144,21 +149,25 @@ def test_usage_errors_exit_2(capsys, args, message):
         ("y_true,y_pred\n", "has a header but no data rows"),
         ("", "is empty"),
         ("y_true,y_pred\n0.5,0.2\n", "line 2, column y_true: y_true value 0.5 is not a class index"),
-        ("y_true,p_0,p_1\n0,0.5,0.5\n2,0.1,0.9\n", "line 3, column y_true: y_true class index 2 is out of range"),
+        ("y_true,p_0,p_1\n0,0.5,0.5\n2,0.1,0.9\n",
+         "line 3, column y_true: y_true class index 2 is out of range"),
     ],
 )
 def test_data_errors_exit_1(capsys, tmp_path, text, message):
     path = write(tmp_path, text)
     loss = "sparse_categorical_crossentropy" if "class" in message else "mse"
     code, out, err = run(capsys, "compute", "-l", loss, path)
-    assert code == 1 and out == ""
-    assert message in err and err.count("\n") == 1
+    assert code == 1
+    assert out == ""
+    assert message in err
+    assert err.count("\n") == 1
 
 
 def test_probability_outside_unit_interval_for_torch_bce(capsys, tmp_path):
     path = write(tmp_path, "y_true,y_pred\n1,0.5\n0,1.5\n")
     code, _, err = run(capsys, "compute", "-l", "torch.binary_cross_entropy", path)
-    assert code == 1 and "line 3, column y_pred" in err
+    assert code == 1
+    assert "line 3, column y_pred" in err
 
 
 def test_missing_file_directory_binary(capsys, tmp_path):
@@ -167,13 +176,15 @@ def test_missing_file_directory_binary(capsys, tmp_path):
     binary = tmp_path / "x.csv"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     code, _, err = run(capsys, "compute", "-l", "mse", str(binary))
-    assert code == 1 and "binary data" in err
+    assert code == 1
+    assert "binary data" in err
 
 
 def test_ambiguous_columns_listed(capsys, tmp_path):
     path = write(tmp_path, "label,target,y_pred\n1,1,2\n")
     code, _, err = run(capsys, "compute", "-l", "mse", path)
-    assert code == 2 and "y_true is ambiguous: columns label, target" in err
+    assert code == 2
+    assert "y_true is ambiguous: columns label, target" in err
 
 
 # -- list and explain -------------------------------------------------------------------------------
@@ -191,7 +202,9 @@ def test_explain_shows_formula_and_example(capsys):
     code, out, _ = run(capsys, "explain", "huber")
     assert code == 0
     assert out.startswith("keras.huber")
-    assert "Formula" in out and "delta = 1.0" in out and "Example:" in out
+    assert "Formula" in out
+    assert "delta = 1.0" in out
+    assert "Example:" in out
 
 
 # -- real processes: pipes and stdin ---------------------------------------------------------------
@@ -213,5 +226,4 @@ def test_closed_pipe_ends_quietly(tmp_path):
     shell = f"{sys.executable} -m lossctl compute -l mse -r none {path} | head -n 1"
     done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True,
                           check=False)
-    assert done.stdout == "1.0\n"
-    assert done.stderr == ""
+    assert (done.returncode, done.stdout, done.stderr) == (0, "1.0\n", "")

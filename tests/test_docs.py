@@ -46,3 +46,12 @@ def test_every_loss_and_command_is_documented() -> None:
     assert not missing, f"README's loss table lacks {missing}"
     commands = [c.name or c.callback.__name__ for c in app.registered_commands]
     assert all(f"lossctl {name}" in README for name in commands)
+
+
+def test_readme_loss_table_is_current() -> None:
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from loss_table import section
+    finally:
+        sys.path.pop(0)
+    assert section() in README, "run: python tools/loss_table.py --write"

@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> None:
     import typer
 
     args = sys.argv[1:] if argv is None else argv
+    if not isinstance(sys.stdout, _PipeGuard):
+        sys.stdout = _PipeGuard(sys.stdout)
     try:
         code = app(args=args, prog_name="lossctl", standalone_mode=False)
     except LossctlError as error:
@@ -36,13 +38,39 @@ def main(argv: list[str] | None = None) -> None:
         _fail(error.format_message() + hint, ExitCode.USAGE)
     except (KeyboardInterrupt, typer.Abort):
         _fail("interrupted", ExitCode.INTERRUPTED)
-    except BrokenPipeError:
+    except (BrokenPipeError, _PipeClosed):
         _quiet_broken_pipe()
     try:
         sys.stdout.flush()
-    except BrokenPipeError:
+    except (BrokenPipeError, _PipeClosed):
         _quiet_broken_pipe()
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+class _PipeClosed(Exception):
+    """stdout's reader went away. Not an OSError, which click would turn into exit 1."""
+
+
+class _PipeGuard:
+    """sys.stdout, with a closed pipe raised as _PipeClosed from any write or flush."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise _PipeClosed from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise _PipeClosed from None
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def _fail(message: str, code: int) -> None:
@@ -53,5 +81,8 @@ def _fail(message: str, code: int) -> None:
 def _quiet_broken_pipe() -> None:
     """The reader went away (`| head -n 1`): stop quietly, as `cat` does."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (in-process tests)
+        pass
     sys.exit(ExitCode.OK)

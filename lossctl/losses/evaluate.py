@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from lossctl.errors import UsageError
+from lossctl.errors import DataError, UsageError
 from lossctl.losses.reduction import check_reduction, reduce, upstream
 from lossctl.losses.registry import Loss, LossValues
 
@@ -19,8 +19,8 @@ from lossctl.losses.registry import Loss, LossValues
 def as_inputs(loss: Loss, arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Check roles and widths, returning float64 arrays of shape (n, k).
 
-    A 1-d array is taken as one column. Raises UsageError for a missing role, an unknown role or
-    a width the loss cannot take.
+    A 1-d array is taken as one column. Raises UsageError for a missing or unknown role and
+    DataError for a number of columns (or rows) the loss cannot take.
     """
     known = {i.role for i in loss.inputs}
     unknown = set(arrays) - known
@@ -42,15 +42,15 @@ def as_inputs(loss: Loss, arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
     n_pred = out["y_pred"].shape[1] if "y_pred" in out else None
     rows = {a.shape[0] for a in out.values()}
     if len(rows) > 1:
-        raise UsageError(f"{loss.qualified_name}: inputs have different numbers of rows")
+        raise DataError(f"{loss.qualified_name}: inputs have different numbers of rows")
     for spec in loss.inputs:
         if spec.role not in out:
             continue
         width = out[spec.role].shape[1]
         if spec.width == "one" and width != 1:
-            raise UsageError(f"{loss.qualified_name}: {spec.role} takes one column, got {width}")
+            raise DataError(f"{loss.qualified_name}: {spec.role} takes one column, got {width}")
         if spec.width == "like_pred" and n_pred is not None and width != n_pred:
-            raise UsageError(
+            raise DataError(
                 f"{loss.qualified_name}: {spec.role} has {width} column(s) but y_pred has {n_pred}"
             )
     return out

@@ -47,7 +47,8 @@ def check_probability(values: np.ndarray, role: str, what: str = "a probability"
         row, col = first_bad(bad)
         value = values[row, col] if values.ndim == 2 else values[row]
         raise InputValueError(
-            f"{role} value {float(value)!r} is not {what} (must lie in [0, 1])", row=row, role=role, column=col
+            f"{role} value {float(value)!r} is not {what} (must lie in [0, 1])",
+            row=row, role=role, column=col,
         )
 
 
@@ -60,7 +61,8 @@ def class_indices(
     if not_int.any():
         row = int(np.argmax(not_int))
         raise InputValueError(
-            f"{role} value {float(flat[row])!r} is not a class index (an integer)", row=row, role=role, column=0
+            f"{role} value {float(flat[row])!r} is not a class index (an integer)",
+            row=row, role=role, column=0,
         )
     as_int = flat.astype(np.int64)
     out_of_range = (as_int < 0) | (as_int >= n_classes)
