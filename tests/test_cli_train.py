@@ -33,10 +33,12 @@ def test_train_piped_stdout_is_the_history_csv(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "epoch,loss,val_loss,accuracy,val_accuracy,lr,seconds"
     assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3"]
-    assert "best epoch" in result.stderr and "loss curve" in result.stderr
+    assert "best epoch" in result.stderr
+    assert "loss curve" in result.stderr
     assert "642 parameters" in result.stderr
     saved = history.read_text().splitlines()
-    assert saved[0] == lines[0] and len(saved) == 4
+    assert saved[0] == lines[0]
+    assert len(saved) == 4
     # same seed, same numbers (all but the seconds column)
     again = runner.invoke(app, ["train", DRUG, "--epochs", "3"]).stdout.splitlines()
     assert [r.rsplit(",", 1)[0] for r in again] == [r.rsplit(",", 1)[0] for r in lines]
@@ -99,7 +101,8 @@ def test_train_errors(capsys, tmp_path: Path, argv, code, message) -> None:
     save = tmp_path / "m.npz"
     got, err = _fail(capsys, ["train", DRUG, "--epochs", "1", "--save", str(save), *argv])
     assert got == code
-    assert err.startswith("lossctl: error: ") and message in err
+    assert err.startswith("lossctl: error: ")
+    assert message in err
     assert err.count("\n") == 1
     assert not save.exists()
 
@@ -123,7 +126,8 @@ def test_divergence_leaves_no_files(capsys, tmp_path: Path) -> None:
     code, err = _fail(capsys, ["train", HOUSING, "--optimizer", "sgd", "--lr", "10", "--epochs", "20",
                                "--save", str(save), "--history", str(history)])
     assert code == 1
-    assert "training diverged" in err and "try a smaller learning rate" in err
+    assert "training diverged" in err
+    assert "try a smaller learning rate" in err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -131,7 +135,8 @@ def test_predict_errors(capsys, drug_model: str, tmp_path: Path) -> None:
     corrupt = tmp_path / "bad.npz"
     corrupt.write_bytes(b"PK\x03\x04 not really a zip")
     code, err = _fail(capsys, ["predict", str(corrupt), DRUG_TEST])
-    assert code == 1 and err.startswith(f"lossctl: error: {corrupt}: not a lossctl model file")
+    assert code == 1
+    assert err.startswith(f"lossctl: error: {corrupt}: not a lossctl model file")
     other = tmp_path / "other.csv"
     other.write_text("weight,side_effects\n1,0\n")
     code, err = _fail(capsys, ["predict", drug_model, str(other)])
@@ -142,7 +147,8 @@ def test_predict_errors(capsys, drug_model: str, tmp_path: Path) -> None:
 def test_help_is_fast_and_lists_defaults() -> None:
     result = runner.invoke(app, ["train", "--help"])
     assert result.exit_code == 0
-    assert "16,32" in result.stdout and "--lr-schedule" in result.stdout
+    assert "16,32" in result.stdout
+    assert "--lr-schedule" in result.stdout
     code = "import sys, lossctl.cli; print('pandas' in sys.modules, 'lossctl.nn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
@@ -152,5 +158,6 @@ def test_subprocess_pipe_tail() -> None:
     command = f"{sys.executable} -m lossctl train {DRUG} --epochs 2 | tail -n 1"
     done = subprocess.run(command, shell=True, capture_output=True, text=True, cwd=ROOT, check=True)
     fields = done.stdout.strip().split(",")
-    assert fields[0] == "2" and len(fields) == 7
+    assert fields[0] == "2"
+    assert len(fields) == 7
     assert float(fields[4]) > 0.5
