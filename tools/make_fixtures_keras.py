@@ -2,7 +2,7 @@
 
 Run it (it needs keras and tensorflow, which lossctl itself does not), from the repository root:
 
-    KERAS_BACKEND=tensorflow /work/refenv/bin/python tools/make_fixtures_keras.py
+    KERAS_BACKEND=tensorflow python tools/make_fixtures_keras.py
 
 Why the TensorFlow backend: on the torch and JAX backends Keras silently computes in float32
 whatever the inputs are, which would make the references useless at rtol 1e-9. On TensorFlow,
@@ -246,13 +246,13 @@ def build() -> None:
          reductions=("none", "mean"))
     case("axis1", "sparse_categorical_crossentropy", ys, pc, {"axis": 1}, reductions=("none",))
     # ignore_class: Keras masks the ignored rows, and its mean then divides by the number of
-    # kept rows. lossctl's shared reduction knows no masks yet (it divides by all rows), so only
-    # the reductions it reproduces are recorded here: see the report.
-    case("ignore", "sparse_categorical_crossentropy", [[1.0], [-1.0], [2.0]], pc,
-         {"ignore_class": -1}, reductions=("none", "sum", "mean_with_sample_weight"))
-    case("ignore-logits", "sparse_categorical_crossentropy", [[255.0], [0.0], [2.0]], lc,
-         {"ignore_class": 255, "from_logits": True},
-         reductions=("none", "sum", "mean_with_sample_weight"))
+    # kept rows (mean_with_sample_weight by the summed weights of the kept rows).
+    both("ignore", "sparse_categorical_crossentropy", [[1.0], [-1.0], [2.0]], pc,
+         {"ignore_class": -1}, sample_weight=SW3)
+    both("ignore-logits", "sparse_categorical_crossentropy", [[255.0], [0.0], [2.0]], lc,
+         {"ignore_class": 255, "from_logits": True}, sample_weight=SW3)
+    case("ignore-all", "sparse_categorical_crossentropy", [[1.0], [1.0], [1.0]], pc,
+         {"ignore_class": 1}, reductions=ALL)
     both("ignore-unused", "sparse_categorical_crossentropy", ys, pc, {"ignore_class": 1},
          reductions=("none",))
     case("ignore-none-hit", "sparse_categorical_crossentropy", [[0.0], [0.0], [2.0]], pc,
@@ -266,11 +266,11 @@ def build() -> None:
     # Overlap losses: axis=None gives one number for the batch.
     td = [[1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]]
     pd = [[0.9, 0.2, 0.6], [0.1, 0.0, 0.7], [0.4, 0.8, 0.3]]
-    case("batch", "dice", td, pd, reductions=ALL)
+    both("batch", "dice", td, pd, sample_weight=SW3)
     both("rows", "dice", td, pd, {"axis": 1}, sample_weight=SW3)
     case("rows-empty", "dice", [[0.0, 0.0], [1.0, 0.0]], [[0.0, 0.0], [1.0, 0.0]],
          {"axis": -1}, reductions=("none",))
-    case("batch", "tversky", td, pd, reductions=ALL)
+    both("batch", "tversky", td, pd, sample_weight=SW3)
     case("batch-ab", "tversky", td, pd, {"alpha": 0.7, "beta": 0.3}, reductions=("none", "mean"))
     both("rows", "tversky", td, pd, {"axis": 1, "alpha": 0.2, "beta": 0.8}, sample_weight=SW3)
 
@@ -284,10 +284,9 @@ def build() -> None:
          reductions=("none", "mean"))
     case("keep-diagonal", "circle", labels, emb, {"gamma": 2.0, "remove_diagonal": False},
          reductions=("none", "mean"))
-    # A singleton label has no positive pair: that row scores 0 and Keras masks it out of the
-    # mean, which lossctl's reduction does not do yet (see the report).
-    case("singleton", "circle", [[0.0], [0.0], [1.0]], emb[:3], {"gamma": 2.0},
-         reductions=("none", "sum", "mean_with_sample_weight"))
+    # A singleton label has no positive pair: that row scores 0 and Keras masks it out of the mean.
+    both("singleton", "circle", [[0.0], [0.0], [1.0]], emb[:3], {"gamma": 2.0},
+         sample_weight=[1.0, 0.5, 2.0])
 
 
 def main() -> None:

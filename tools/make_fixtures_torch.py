@@ -2,7 +2,7 @@
 
 Needs torch (the test suite does not). Run from the repository root with the reference env:
 
-    /work/refenv/bin/python tools/make_fixtures_torch.py
+    python tools/make_fixtures_torch.py
 
 Every case calls a `torch.nn.functional` loss in float64 with one reduction and records the value
 and the autograd gradient of that value with respect to torch's `input` (`input1`, `x1`, `anchor`),

@@ -42,11 +42,13 @@ def check_reduction(loss: Loss, reduction: str) -> str:
 class Partial:
     """Running sums from which any reduction of the rows seen so far can be finished."""
 
-    total: float = 0.0  # sum of (weighted) values
+    total: float = 0.0  # sum of (weighted, masked) values
     elements: int = 0  # number of values (Keras: samples; torch: elements)
     rows: int = 0
-    weight: float = 0.0  # sum of sample weights (Keras) or of `denom` (torch)
+    weight: float = 0.0  # Keras: sum of sample weights (x mask); torch: sum of `denom`
     weighted: bool = False  # whether `weight` was given for every row
+    kept: float = 0.0  # Keras: rows its mask keeps (ignore_class, circle)
+    masked: bool = False
 
     def __add__(self, other: Partial) -> Partial:
         if self.elements == 0 and self.rows == 0:
@@ -57,46 +59,65 @@ class Partial:
             self.rows + other.rows,
             self.weight + other.weight,
             self.weighted and other.weighted,
+            self.kept + other.kept,
+            self.masked and other.masked,
         )
 
 
-def _scale(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None) -> np.ndarray:
-    values = lv.values
-    if sample_weight is None:
-        return values
-    if loss.family != "keras":
+def _weights(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None) -> np.ndarray | None:
+    """The per-row multiplier of the values: Keras's sample weights times its mask."""
+    if sample_weight is not None and loss.family != "keras":
         raise UsageError(f"{loss.qualified_name}: sample weights are a Keras notion")
-    if values.ndim == 0:
-        return values
-    weight = sample_weight.reshape(sample_weight.shape[0], *([1] * (values.ndim - 1)))
-    return values * weight
+    if loss.family != "keras" or lv.denom is None:
+        return sample_weight
+    return lv.denom if sample_weight is None else lv.denom * sample_weight
+
+
+def _scale(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None) -> np.ndarray:
+    """Values times the per-row weights; a Keras scalar is spread over the weighted rows."""
+    weights = _weights(loss, lv, sample_weight)
+    if weights is None:
+        return lv.values
+    if lv.values.ndim == 0:
+        return lv.values * weights
+    return lv.values * weights.reshape(weights.shape[0], *([1] * (lv.values.ndim - 1)))
 
 
 def partial(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None = None) -> Partial:
     """The partial sums of one chunk's unreduced values."""
     values = _scale(loss, lv, sample_weight)
     rows = int(values.shape[0]) if values.ndim else 1
-    if sample_weight is not None:
-        return Partial(float(values.sum()), int(values.size), rows, float(sample_weight.sum()), True)
-    if lv.denom is not None:
-        return Partial(float(values.sum()), int(values.size), rows, float(lv.denom.sum()), True)
-    return Partial(float(values.sum()), int(values.size), rows)
+    total, elements = float(values.sum()), int(values.size)
+    if loss.family == "torch":
+        if lv.denom is not None:
+            return Partial(total, elements, rows, float(lv.denom.sum()), True)
+        return Partial(total, elements, rows)
+    weights = _weights(loss, lv, sample_weight)
+    weight = float(weights.sum()) if weights is not None else 0.0
+    kept = float(lv.denom.sum()) if lv.denom is not None else 0.0
+    return Partial(total, elements, rows, weight, weights is not None, kept, lv.denom is not None)
+
+
+def _divisor(loss: Loss, part: Partial, reduction: str) -> float:
+    """What `finish` divides the total by (nan: torch's 0/0; 0 stands for Keras's divide_no_nan)."""
+    if reduction == "sum":
+        return 1.0
+    if reduction == "batchmean":
+        return float(part.rows)
+    if loss.family == "torch":
+        return part.weight if part.weighted else float(part.elements)
+    if reduction == "mean_with_sample_weight" and part.weighted:
+        return part.weight
+    if part.masked:  # Keras: masked-out rows are left out of the count
+        return part.kept
+    return float(part.elements)
 
 
 def finish(loss: Loss, part: Partial, reduction: str) -> float:
     """Turn partial sums into the reduced loss."""
-    if reduction == "sum":
-        return part.total
-    if reduction == "batchmean":
-        return part.total / part.rows if part.rows else float("nan")
-    if loss.family == "keras":
-        # Keras divides with divide_no_nan: an empty or zero-weight batch gives 0.
-        if reduction == "mean_with_sample_weight" and part.weighted:
-            divisor = part.weight
-        else:
-            divisor = float(part.elements)
-        return part.total / divisor if divisor else 0.0
-    divisor = part.weight if part.weighted else float(part.elements)
+    divisor = _divisor(loss, part, reduction)
+    if loss.family == "keras" and divisor == 0:
+        return 0.0  # Keras divides with divide_no_nan
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.float64(part.total) / np.float64(divisor))
 
@@ -105,8 +126,9 @@ def reduce(
     loss: Loss, lv: LossValues, reduction: str, sample_weight: np.ndarray | None = None
 ) -> float | np.ndarray:
     """Reduce unreduced values; `none` returns the (weighted) values themselves."""
-    if reduction == "none" or lv.values.ndim == 0:
-        return _scale(loss, lv, sample_weight)
+    values = _scale(loss, lv, sample_weight)
+    if reduction == "none" or values.ndim == 0:
+        return values
     return finish(loss, partial(loss, lv, sample_weight), reduction)
 
 
@@ -114,20 +136,16 @@ def upstream(
     loss: Loss, lv: LossValues, reduction: str, sample_weight: np.ndarray | None = None
 ) -> np.ndarray:
     """d(reduced loss)/d(values), shaped like `lv.values` (for `none`: the sum's gradient)."""
-    values = lv.values
     part = partial(loss, lv, sample_weight)
-    if values.ndim == 0 or reduction in ("sum", "none"):
-        scale = 1.0
-    elif reduction == "batchmean":
-        scale = 1.0 / part.rows
-    elif loss.family == "keras":
-        use_weight = reduction == "mean_with_sample_weight" and part.weighted
-        divisor = part.weight if use_weight else float(part.elements)
-        scale = 1.0 / divisor if divisor else 0.0
+    divisor = 1.0 if reduction == "none" else _divisor(loss, part, reduction)
+    if loss.family == "keras" and divisor == 0:
+        scale = 0.0
     else:
-        divisor = part.weight if part.weighted else float(part.elements)
         scale = 1.0 / divisor if divisor else float("nan")
-    grad = np.full(values.shape, scale, dtype=np.float64)
-    if sample_weight is not None and values.ndim:
-        grad = grad * sample_weight.reshape(sample_weight.shape[0], *([1] * (values.ndim - 1)))
-    return grad
+    weights = _weights(loss, lv, sample_weight)
+    if weights is None:
+        return np.full(lv.values.shape, scale, dtype=np.float64)
+    if lv.values.ndim == 0:  # a scalar spread over the rows: its gradient gathers them
+        return np.asarray(scale * float(weights.sum()))
+    shape = (weights.shape[0], *([1] * (lv.values.ndim - 1)))
+    return np.broadcast_to(scale * weights.reshape(shape), lv.values.shape).astype(np.float64)
