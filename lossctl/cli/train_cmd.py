@@ -87,6 +87,9 @@ def _write_atomic(path: str, text: str) -> None:
 
     fd, tmp = tempfile.mkstemp(prefix=".lossctl-", suffix=".tmp",
                                dir=os.path.dirname(os.path.abspath(path)))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved file gets the usual mode
     try:
         with os.fdopen(fd, "w", newline="") as handle:
             handle.write(text)

@@ -65,6 +65,9 @@ def save(path: str, model: MLP, prep: Preprocessor, loss: str, params: dict[str,
         arrays[f"W{i}"], arrays[f"b{i}"] = layer.W, layer.b
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".lossctl-", suffix=".npz.tmp", dir=directory)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved file gets the usual mode
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, **arrays)
