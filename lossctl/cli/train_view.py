@@ -180,5 +180,6 @@ def curve(records: Sequence[EpochRecord], width: int = 60, height: int = 8) -> l
         tag = top if i == 0 else bottom if i == height - 1 else ""
         lines.append(f"{tag:>{label}} |{''.join(row)}")
     lines.append(" " * label + " +" + "-" * cols)
-    lines.append(" " * label + f"  1{('epoch ' + str(n)).rjust(cols - 1)}")
+    right = f"epoch {n}"
+    lines.append(" " * label + "  1" + " " * max(cols - 1 - len(right), 1) + right)
     return lines
