@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> None:
         if "--traceback" in args:
             raise
         _fail(str(error), error.exit_code)
-    except typer.Exit as done:
+    except typer.Exit as done:  # typer turns Ctrl-C into Exit(130)
+        if done.exit_code == ExitCode.INTERRUPTED:
+            _fail("interrupted", ExitCode.INTERRUPTED)
         code = done.exit_code
     except typer.exceptions.TyperException as error:  # click's usage errors: bad flag, bad value
         if "--traceback" in args:

@@ -107,15 +107,15 @@ def train(
     data: str = typer.Argument(..., help="Training CSV with a header row, or - for stdin."),
     target: str | None = typer.Option(
         None, "--target", "-t",
-        help="Target column [default: a column named target/label/y/class, else the last one].",
+        help="Target column (default: a column named target/label/y/class, else the last one).",
     ),
     task: str | None = typer.Option(
-        None, "--task", help="regression, binary or multiclass [default: inferred from the target]."
+        None, "--task", help="regression, binary or multiclass (default: inferred from the target)."
     ),
     loss: str | None = typer.Option(
         None, "--loss", "-l",
-        help="Any trainable loss of the registry [default: sparse_categorical_crossentropy for "
-        "classification, mean_squared_error for regression].",
+        help="Any trainable loss of the registry (default: sparse_categorical_crossentropy for "
+        "classification, mean_squared_error for regression).",
     ),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     hidden: str = typer.Option(
@@ -129,19 +129,19 @@ def train(
     ),
     lr: float | None = typer.Option(
         None, "--lr",
-        help="Learning rate [default (Keras): 0.001 adam/adamw/rmsprop, 0.01 sgd/momentum/nesterov].",
+        help="Learning rate (default (Keras): 0.001 adam/adamw/rmsprop, 0.01 sgd/momentum/nesterov).",
     ),
     batch_size: int = typer.Option(32, "--batch-size", help="Rows per gradient step."),
     epochs: int = typer.Option(30, "--epochs", help="Passes over the training rows."),
     weight_decay: float | None = typer.Option(
-        None, "--weight-decay", help="Decoupled weight decay [default: 0; 0.004 for adamw]."
+        None, "--weight-decay", help="Decoupled weight decay (default: 0; 0.004 for adamw)."
     ),
     lr_schedule: str = typer.Option(
         "constant", "--lr-schedule",
         help="constant, step (x0.5 every 10 epochs), cosine or plateau (x0.1 after 10 flat epochs).",
     ),
     val_split: float | None = typer.Option(
-        None, "--val-split", help="Fraction of rows held out for validation, seeded [default: 0.2; 0: none]."
+        None, "--val-split", help="Fraction of rows held out for validation, seeded (default: 0.2; 0: none)."
     ),
     val: str | None = typer.Option(None, "--val", help="Validation CSV (then every row of DATA trains)."),
     patience: int | None = typer.Option(
@@ -150,7 +150,7 @@ def train(
     class_weight: str = typer.Option("none", "--class-weight", help="none or balanced (n / (k * count))."),
     metrics: str | None = typer.Option(
         None, "--metrics",
-        help="Comma list: accuracy and/or any loss name [default: accuracy; regression: mae].",
+        help="Comma list: accuracy and/or any loss name (default: accuracy; regression: mae).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the initial weights and the shuffling."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 or float64 for the network."),
@@ -346,7 +346,7 @@ def evaluate(
     data: str = typer.Argument(..., help="Labelled CSV (with the target column), or - for stdin."),
     metrics: str | None = typer.Option(
         None, "--metrics",
-        help="Comma list: accuracy and/or any loss name [default: accuracy; regression: mae].",
+        help="Comma list: accuracy and/or any loss name (default: accuracy; regression: mae).",
     ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
 ) -> None:

@@ -87,8 +87,13 @@ def load(path: str) -> SavedModel:
     if os.path.isdir(path):
         raise DataError(f"{path}: is a directory, not a model file")
     try:
+        with open(path, "rb") as handle:
+            if handle.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
+                raise DataError(f"{path}: not a lossctl model file (not an .npz archive)")
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a model file") from None
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as error:
