@@ -131,6 +131,8 @@ class Loss:
     output_activation: Literal["linear", "sigmoid", "softmax"] = "linear"
     # y_true holds class indices (one column of integers) rather than values like y_pred.
     class_index_target: bool = False
+    # y_true takes the two classes as -1 and +1 (not 0 and 1): the trainer maps them.
+    signed_target: bool = False
     trainable: bool = True
     # A small worked example for `lossctl explain`: role -> rows, and params.
     example: Mapping[str, list[list[float]]] = field(default_factory=dict)

@@ -832,6 +832,7 @@ register(
         inputs=(_TRUE, _PRED),
         value=soft_margin_value,
         grad=soft_margin_grad,
+        signed_target=True,
         example={"y_true": [[1.0], [-1.0], [1.0]], "y_pred": [[2.0], [0.5], [-1.0]]},
     )
 )

@@ -38,10 +38,13 @@ def output_width(loss: Loss, task: str, n_classes: int) -> int:
 def y_true(loss: Loss, task: str, n_classes: int, y: np.ndarray, width: int) -> np.ndarray:
     """The y_true array `loss` takes, from target values or class indices `y`."""
     if task == "regression" or loss.class_index_target or width == 1:
-        return np.asarray(y, dtype=np.float64)[:, None]
-    onehot = np.zeros((len(y), n_classes), dtype=np.float64)
-    onehot[np.arange(len(y)), y] = 1.0
-    return onehot
+        values = np.asarray(y, dtype=np.float64)[:, None]
+    else:
+        values = np.zeros((len(y), n_classes), dtype=np.float64)
+        values[np.arange(len(y)), y] = 1.0
+    if task != "regression" and loss.signed_target:
+        values = 2.0 * values - 1.0  # classes 0 / 1 as -1 / +1
+    return values
 
 
 def probabilities(out: np.ndarray, activation: str) -> np.ndarray:
