@@ -48,7 +48,7 @@ def test_predict_layout_and_pipe_into_compute(drug_model: str, tmp_path: Path) -
     result = runner.invoke(app, ["predict", drug_model, DRUG_TEST])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "label_pred,p_0,p_1,label_true,y_true"
+    assert lines[0] == "y_pred,p_0,p_1,label_true,y_true"
     assert len(lines) == 401
     out = tmp_path / "pred.csv"
     assert runner.invoke(app, ["predict", drug_model, DRUG_TEST, "-o", str(out)]).exit_code == 0

@@ -303,7 +303,7 @@ def predict(
     nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
 ) -> None:
     """Predict with a saved model. Columns: regression y_pred[,y_true]; classification
-    label_pred,p_0..p_{k-1}[,label_true,y_true] (y_true = class index, in the p_ order)."""
+    y_pred (the label),p_0..p_{k-1}[,label_true,y_true] (y_true = class index, in the p_ order)."""
     import csv
     import io
 
@@ -327,7 +327,7 @@ def predict(
         probs = targets.probabilities(out, act)
         index = targets.predicted_index(out, act)
         k = len(prep.classes)
-        writer.writerow(["label_pred"] + [f"p_{j}" for j in range(k)]
+        writer.writerow(["y_pred"] + [f"p_{j}" for j in range(k)]
                         + (["label_true", "y_true"] if has_target else []))
         for i in range(len(out)):
             row = [prep.classes[index[i]]] + [repr(float(p)) for p in probs[i]]
