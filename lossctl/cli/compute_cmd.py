@@ -7,18 +7,9 @@ import sys
 import typer
 
 from lossctl.cli.app import app
+from lossctl.cli.options import names as split_names
+from lossctl.cli.options import pairs
 from lossctl.errors import UsageError
-
-
-def _pairs(items: list[str], flag: str) -> dict[str, str]:
-    """`key=value` items into a dict (a later key wins)."""
-    pairs = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"{flag} takes key=value, got {item!r}")
-        pairs[key.strip()] = value.strip()
-    return pairs
 
 
 def _format(fmt: str | None) -> str:
@@ -63,11 +54,11 @@ def compute(
     output = _format(fmt)
     if nan not in ("error", "drop"):
         raise UsageError(f"--nan takes error or drop, got {nan!r}")
-    names = [n.strip() for n in loss.split(",") if n.strip()]
+    names = split_names(loss)
     if not names:
         raise UsageError("--loss names no loss")
     chosen = [get_loss(name) for name in names]
-    given = _pairs(param, "--param")
+    given = pairs(param, "--param")
     for key in given:  # a key must belong to at least one of the losses asked for
         if not any(key in {p.name for p in lo.params} for lo in chosen):
             valid = sorted({p.name for lo in chosen for p in lo.params})
@@ -75,7 +66,7 @@ def compute(
                 f"unknown parameter {key!r} for {', '.join(lo.qualified_name for lo in chosen)} "
                 f"(valid: {', '.join(valid) or 'none'})"
             )
-    specs = _pairs(col, "--col")
+    specs = pairs(col, "--col")
     if true:
         specs["y_true"] = true
     if pred:

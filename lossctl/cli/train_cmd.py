@@ -13,7 +13,10 @@ from typing import Any
 import typer
 
 from lossctl.cli.app import app
+from lossctl.cli.options import names as split_names
+from lossctl.cli.options import pairs
 from lossctl.errors import DataError, UsageError
+from lossctl.io.atomic import write_text_atomic
 
 DEFAULT_LOSS = {
     "regression": "keras.mean_squared_error",
@@ -53,20 +56,6 @@ def _positive(value: float | None, flag: str, *, zero: bool = False) -> None:
         raise UsageError(f"{flag} must be {'>= 0' if zero else '> 0'}, got {value:g}")
 
 
-def _names(text: str | None) -> list[str]:
-    return [n.strip() for n in (text or "").split(",") if n.strip()]
-
-
-def _pairs(items: list[str]) -> dict[str, str]:
-    pairs = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--param takes key=value, got {item!r}")
-        pairs[key.strip()] = value.strip()
-    return pairs
-
-
 def _check_writable(path: str | None, flag: str) -> None:
     import os
 
@@ -79,27 +68,6 @@ def _check_writable(path: str | None, flag: str) -> None:
         raise DataError(f"{path}: cannot write ({flag}): directory {directory} does not exist")
     if not os.access(directory, os.W_OK):
         raise DataError(f"{path}: cannot write ({flag}): permission denied")
-
-
-def _write_atomic(path: str, text: str) -> None:
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=".lossctl-", suffix=".tmp",
-                               dir=os.path.dirname(os.path.abspath(path)))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved file gets the usual mode
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 @app.command()
@@ -185,7 +153,7 @@ def train(
         raise UsageError("--val and --val-split exclude each other")
     _check_writable(save, "--save")
     _check_writable(history, "--history")
-    given = _pairs(param)
+    given = pairs(param, "--param")
 
     from lossctl.losses import get_loss
     from lossctl.nn import build_model, fit, load_training, resolve_metrics
@@ -202,7 +170,7 @@ def train(
     prep = dataset.prep
     the_loss = chosen_loss or get_loss(DEFAULT_LOSS[prep.task])
     params = the_loss.resolve_params(given)
-    names = _names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]]
+    names = split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]]
     metric_list = resolve_metrics(names, prep.task)
     model = build_model(dataset, the_loss, params, sizes, activation, seed=seed, dtype=dtype)
     _run(model, the_loss, params, dataset, metric_list, save=save, history=history, quiet=quiet,
@@ -275,7 +243,7 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, quiet, fit
         columns = list(records[0].row())
         lines = [",".join(columns)] + [history_csv_line([r.row().get(c, "") for c in columns])
                                       for r in records]
-        _write_atomic(history, "\n".join(lines) + "\n")
+        write_text_atomic(history, "\n".join(lines) + "\n")
     view.finish(summary)
     if stop.is_set():
         raise KeyboardInterrupt
@@ -335,7 +303,7 @@ def predict(
                 row += [prep.classes[y[i]], str(int(y[i]))]
             writer.writerow(row)
     if output:
-        _write_atomic(output, buffer.getvalue())
+        write_text_atomic(output, buffer.getvalue())
     else:
         sys.stdout.write(buffer.getvalue())
 
@@ -361,7 +329,7 @@ def evaluate(
     if not has_target:
         raise DataError(f"{table.name}: has no target column {prep.target!r} to evaluate against")
     metric_list = resolve_metrics(
-        _names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]], prep.task)
+        split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]], prep.task)
     loss = get_loss(saved.loss)
     params = loss.resolve_params({}) | saved.params
     value, found = scores(saved.model, loss, params, metric_list, prep.task, len(prep.classes),

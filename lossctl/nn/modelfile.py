@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 
 from lossctl import __version__
 from lossctl.errors import DataError
+from lossctl.io.atomic import write_atomic
 from lossctl.nn.data import Preprocessor
 from lossctl.nn.model import MLP
 
@@ -63,23 +63,7 @@ def save(path: str, model: MLP, prep: Preprocessor, loss: str, params: dict[str,
     arrays: dict[str, np.ndarray] = {META_KEY: np.array(json.dumps(meta))}
     for i, layer in enumerate(model.layers):
         arrays[f"W{i}"], arrays[f"b{i}"] = layer.W, layer.b
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".lossctl-", suffix=".npz.tmp", dir=directory)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved file gets the usual mode
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, lambda handle: np.savez(handle, **arrays))
 
 
 def load(path: str) -> SavedModel:

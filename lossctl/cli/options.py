@@ -1,0 +1,21 @@
+"""Parsing the option values that several commands share."""
+
+from __future__ import annotations
+
+from lossctl.errors import UsageError
+
+
+def pairs(items: list[str], flag: str) -> dict[str, str]:
+    """`key=value` items into a dict (a later key wins)."""
+    parsed = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{flag} takes key=value, got {item!r}")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def names(text: str | None) -> list[str]:
+    """A comma-separated list, without blanks."""
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
