@@ -96,3 +96,32 @@ def test_loss_through_network(loss, given) -> None:
     analytic = [g.copy() for g in model.gradients()]
     for param, expected in zip(model.parameters(), analytic, strict=True):
         np.testing.assert_allclose(expected, _numeric_grad(f, param), rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", [
+    "keras.mean_squared_error", "keras.mean_absolute_error", "keras.huber", "keras.log_cosh",
+    "keras.mean_squared_logarithmic_error", "torch.smooth_l1_loss", "torch.poisson_nll_loss",
+])
+def test_regression_loss_through_the_output_transform(name: str) -> None:
+    """y_pred = z * scale + shift (the standardized-target transform): d/dz = scale * d/dy_pred."""
+    loss = next(lo for lo in REGISTRY if lo.qualified_name == name)
+    params = loss.resolve_params({})
+    rng = np.random.default_rng(5)
+    scale, shift = 2.5, 7.0
+    model = MLP(4, (5, 4), 1, "tanh", "linear", seed=6, dtype="float64",
+                output_scale=scale, output_shift=shift)
+    plain = MLP(4, (5, 4), 1, "tanh", "linear", seed=6, dtype="float64")
+    x = rng.normal(size=(6, 4))
+    y_true = (shift + scale * rng.normal(size=6))[:, None]
+    np.testing.assert_allclose(model.forward(x), plain.forward(x) * scale + shift)
+
+    def f() -> float:
+        return loss_value(loss, params, y_true, model.forward(x))
+
+    value, grad = loss_and_grad(loss, params, y_true, model.forward(x))
+    assert np.isfinite(value)
+    dx = model.backward(grad)
+    analytic = [g.copy() for g in model.gradients()]
+    for param, expected in zip(model.parameters(), analytic, strict=True):
+        np.testing.assert_allclose(expected, _numeric_grad(f, param), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(dx, _numeric_grad(f, x), rtol=1e-4, atol=1e-7)

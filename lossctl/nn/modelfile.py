@@ -1,7 +1,8 @@
 """Saving and loading a trained model: an .npz of weights plus JSON metadata, without pickle.
 
 Arrays `W0, b0, W1, b1, ...` hold the layers; `lossctl_meta` holds one JSON string with the
-architecture, activations, loss and its parameters, the preprocessing (feature columns, their
+architecture, activations, output transform (`output_scale`, `output_shift`; files without
+them load as the identity), loss and its parameters, the preprocessing (feature columns, their
 statistics and levels, target, task, class labels) and the lossctl version. A file is written to
 a temporary file in the same directory and moved into place with `os.replace`, so a crash or
 Ctrl-C never leaves a half-written model and an existing file is only replaced by a whole one.
@@ -54,6 +55,7 @@ def save(path: str, model: MLP, prep: Preprocessor, loss: str, params: dict[str,
             "n_inputs": model.n_in, "hidden": list(model.hidden), "n_outputs": model.n_out,
             "activation": model.activation.name,
             "output_activation": model.output_activation.name, "dtype": model.dtype.name,
+            "output_scale": model.output_scale, "output_shift": model.output_shift,
         },
         "loss": {"name": loss, "params": {k: _jsonable(v) for k, v in params.items()}},
         "preprocessing": prep.to_dict(),
@@ -90,7 +92,9 @@ def load(path: str) -> SavedModel:
             raise ValueError(f"format version {meta['format_version']} is newer than this lossctl")
         arch = meta["architecture"]
         model = MLP(arch["n_inputs"], arch["hidden"], arch["n_outputs"], arch["activation"],
-                    arch["output_activation"], dtype=arch["dtype"])
+                    arch["output_activation"], dtype=arch["dtype"],
+                    output_scale=arch.get("output_scale", 1.0),
+                    output_shift=arch.get("output_shift", 0.0))
         model.set_weights([arrays[f"{kind}{i}"] for i in range(len(model.layers))
                            for kind in ("W", "b")])
         prep = Preprocessor.from_dict(meta["preprocessing"])

@@ -7,6 +7,11 @@
   0/1 (the index of the class).
 * otherwise one output per class; y_true is one-hot.
 
+Regression with a linear output standardizes the target through a fixed output transform of
+the model, y_pred = z * scale + shift, with the std (1 if it is 0) and mean of the training
+targets: the network learns a target of mean 0 and std 1, while y_pred, the loss and every
+prediction stay in the target's units.
+
 The output activation is the loss's (`loss.output_activation`), linear when from_logits=True.
 Class probabilities come from the output: as is after softmax, renormalised after a per-class
 sigmoid, through softmax (or sigmoid for one output) after a linear output.
@@ -33,6 +38,16 @@ def output_width(loss: Loss, task: str, n_classes: int) -> int:
     if loss.class_index_target or loss.output_activation == "softmax":
         return n_classes
     return 1 if task == "binary" else n_classes
+
+
+def output_transform(task: str, activation: str, y_train: np.ndarray) -> tuple[float, float]:
+    """(scale, shift) of the model's output transform: the training targets' std and mean for
+    regression with a linear output, else the identity (1, 0)."""
+    if task != "regression" or activation != "linear" or len(y_train) == 0:
+        return 1.0, 0.0
+    y = np.asarray(y_train, dtype=np.float64)
+    std = float(np.std(y))
+    return (std if std > 0 else 1.0), float(np.mean(y))
 
 
 def y_true(loss: Loss, task: str, n_classes: int, y: np.ndarray, width: int) -> np.ndarray:

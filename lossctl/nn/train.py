@@ -156,11 +156,14 @@ def build_model(
     data: Dataset, loss: Loss, params: Mapping[str, Any], hidden: Sequence[int],
     activation: str = "relu", seed: int = 0, dtype: str = "float32",
 ) -> MLP:
-    """The network for `data` and `loss`: width and output activation follow the loss."""
+    """The network for `data` and `loss`: width and output activation follow the loss; for
+    regression the output transform standardizes the target with the training split's statistics."""
     check_trainable(loss)
     width = targets.output_width(loss, data.prep.task, data.n_classes)
-    return MLP(data.prep.n_inputs, hidden, width, activation,
-               targets.output_activation(loss, params), seed=seed, dtype=dtype)
+    out_act = targets.output_activation(loss, params)
+    scale, shift = targets.output_transform(data.prep.task, out_act, data.y_train)
+    return MLP(data.prep.n_inputs, hidden, width, activation, out_act, seed=seed, dtype=dtype,
+               output_scale=scale, output_shift=shift)
 
 
 def fit(
