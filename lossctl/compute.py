@@ -66,9 +66,12 @@ class Computation:
                     "(torch losses with per-element weights take --col weight=COL)"
                 )
             self._bind(job, specs)
-        self.weight_column = parse_spec(weights, table.header, "weights")[0] if weights else None
-        if self.weight_column and len(parse_spec(weights, table.header, "weights")) != 1:
-            raise UsageError("--weights takes one column")
+        self.weight_column = None
+        if weights:
+            chosen = parse_spec(weights, table.header, "weights")
+            if len(chosen) != 1:
+                raise UsageError("--weights takes one column")
+            self.weight_column = chosen[0]
 
     def _bind(self, job: Job, specs: dict[str, str]) -> None:
         # An optional input also given as a constant (-p var=0.5) is not looked for in the CSV.
