@@ -74,9 +74,7 @@ def evaluate(
     sample_weight: np.ndarray | None = None,
 ) -> float | np.ndarray:
     """The reduced loss (a float, or an array for `none`)."""
-    check_reduction(loss, reduction)
-    inputs = as_inputs(loss, arrays)
-    resolved = loss.resolve_params({}) | dict(params or {})
+    inputs, resolved = _prepare(loss, arrays, params, reduction)
     lv = loss_values(loss, inputs, resolved)
     return reduce(loss, lv, reduction, _weights(sample_weight))
 
@@ -89,13 +87,19 @@ def gradient(
     sample_weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """d(reduced loss)/d(y_pred), shaped (n, k) like y_pred. For `none`, the gradient of the sum."""
-    check_reduction(loss, reduction)
-    inputs = as_inputs(loss, arrays)
-    resolved = loss.resolve_params({}) | dict(params or {})
+    inputs, resolved = _prepare(loss, arrays, params, reduction)
     sw = _weights(sample_weight)
     with np.errstate(all="ignore"):
         lv = loss.value(inputs, resolved)
         return loss.grad(inputs, resolved, upstream(loss, lv, reduction, sw))
+
+
+def _prepare(
+    loss: Loss, arrays: Mapping[str, Any], params: Mapping[str, Any] | None, reduction: str
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Checked inputs and parameters with the loss's defaults filled in."""
+    check_reduction(loss, reduction)
+    return as_inputs(loss, arrays), loss.resolve_params({}) | dict(params or {})
 
 
 def _weights(sample_weight: np.ndarray | None) -> np.ndarray | None:
