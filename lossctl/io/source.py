@@ -1,7 +1,8 @@
 """Opening an input: a path or `-` for stdin, with the checks every command shares.
 
 Errors name the file: a missing file, a directory, an empty file, or binary data (a NUL byte or
-text that is not UTF-8 in the first block).
+text that is not UTF-8 in the first block). A Parquet file (it starts with `PAR1`) is binary data
+too, unless the caller reads Parquet (`parquet=True`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import BinaryIO
 from lossctl.errors import DataError
 
 SNIFF_BYTES = 64 * 1024
+PARQUET_MAGIC = b"PAR1"
 
 
 @dataclass
@@ -23,6 +25,7 @@ class Source:
 
     name: str
     stream: BinaryIO
+    parquet: bool = False
 
     def close(self) -> None:
         if self.stream is not sys.stdin.buffer:
@@ -35,8 +38,11 @@ class Source:
         self.close()
 
 
-def open_source(path: str) -> Source:
-    """Open `path` (or stdin for `-`) for reading, after checking that it is a text file."""
+def open_source(path: str, parquet: bool = False) -> Source:
+    """Open `path` (or stdin for `-`) for reading, after checking that it is a text file.
+
+    With `parquet`, a Parquet file is accepted too, and the Source says so.
+    """
     if path == "-":
         raw: BinaryIO = sys.stdin.buffer
         name = "<stdin>"
@@ -56,6 +62,10 @@ def open_source(path: str) -> Source:
     head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]
     if not head.strip():
         raise DataError(f"{name}: is empty (no header, no rows)")
+    if head.startswith(PARQUET_MAGIC):
+        if parquet:
+            return Source(name, stream, parquet=True)
+        raise DataError(f"{name}: is a Parquet file; this command reads CSV")
     if b"\x00" in head:
         raise DataError(f"{name}: is binary data, not a CSV file")
     try:

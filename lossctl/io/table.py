@@ -1,10 +1,13 @@
 """Reading numeric columns of a CSV in blocks of rows, with errors that name line and column.
 
-Two readers give the same numbers (both parse floats exactly, correctly rounded):
-
-* small inputs (under `SMALL_BYTES`) go through the standard `csv` module, which starts instantly;
-* larger ones stream through pandas' C parser in blocks of `block_rows` rows, so memory stays
-  bounded however long the file is. pandas is imported only then.
+* Small inputs (under `SMALL_BYTES`) go through the standard `csv` module, which starts instantly.
+* Larger ones are cut into chunks of whole records (`chunks.py`, about `block_bytes` each) and
+  each chunk is parsed by pyarrow, or by pandas' C parser where pyarrow is not installed
+  (`parsers.py`; `LOSSCTL_READER` picks). Memory stays bounded however long the file is.
+* A chunk a fast parser cannot take as it is (a cell that is not a number, a row of the wrong
+  width, an empty cell under `--nan error`, a quoted field over several lines) is read again with
+  the `csv` module, which decides and names the line and column. So every reader gives the same
+  numbers (all parse floats correctly rounded) and the same errors.
 
 Only the columns a command needs are converted; other columns may hold anything.
 """
@@ -21,19 +24,22 @@ from typing import Literal
 import numpy as np
 
 from lossctl.errors import DataError
+from lossctl.io.chunks import Chunk, record_chunks
+from lossctl.io.parsers import MISSING, make_parser, reader_name
 from lossctl.io.source import Source
 
 SMALL_BYTES = 1 << 20
 BLOCK_ROWS = 1_000_000
+BLOCK_BYTES = 8 << 20
 NanPolicy = Literal["error", "drop"]
-_MISSING = {"", "nan", "na", "n/a", "null", "none", "-nan"}  # what counts as an empty cell
 
 
 @dataclass
 class Block:
     """Rows of the requested columns, float64 of shape (rows, columns).
 
-    `lines` holds the 1-based file line of each row (the header is line 1).
+    `lines` holds the 1-based file line of each row (the header is line 1); for Parquet, the
+    1-based row number.
     """
 
     data: np.ndarray
@@ -44,19 +50,35 @@ class Block:
 
 
 class CsvTable:
-    """A CSV input with a header row, read block by block."""
+    """A CSV input with a header row, read block by block.
 
-    def __init__(self, source: Source, nan: NanPolicy = "error", block_rows: int = BLOCK_ROWS):
-        self.source, self.nan, self.block_rows = source, nan, block_rows
+    `reader` (arrow, pandas, auto; default $LOSSCTL_READER) picks the parser of large inputs.
+    """
+
+    where = "line"  # how an error names a row
+
+    def __init__(
+        self,
+        source: Source,
+        nan: NanPolicy = "error",
+        block_rows: int = BLOCK_ROWS,
+        block_bytes: int = BLOCK_BYTES,
+        reader: str | None = None,
+    ) -> None:
+        self.source, self.nan, self.block_rows, self.block_bytes = source, nan, block_rows, block_bytes
         head = source.stream.read(SMALL_BYTES + 1)
         self._small = len(head) <= SMALL_BYTES
         if self._small:
             self._rows = csv.reader(io.StringIO(_decode(head, self.name), newline=""))
             self.header = self._read_header(self._rows)
         else:
+            self.reader = reader_name(reader)
+            if b"\n" not in head:  # a header longer than SMALL_BYTES
+                head += source.stream.readline()
             first = head.split(b"\n", 1)[0]
             self.header = self._read_header(csv.reader([_decode(first, self.name)]))
-            self._stream = io.BufferedReader(_Prefixed(head, source.stream), buffer_size=1 << 20)
+            rest = _Prefixed(head[len(first) + 1 :], source.stream)
+            self._stream = io.BufferedReader(rest, buffer_size=1 << 20)
 
     @property
     def name(self) -> str:
@@ -76,7 +98,7 @@ class CsvTable:
 
     def blocks(self, columns: Sequence[str]) -> Iterator[Block]:
         """Yield the named columns as float64 blocks; at least one row in all, or DataError."""
-        reader = self._small_blocks if self._small else self._pandas_blocks
+        reader = self._small_blocks if self._small else self._large_blocks
         any_rows = False
         for block in reader(list(columns)):
             if len(block.data):
@@ -85,33 +107,40 @@ class CsvTable:
         if not any_rows:
             raise DataError(f"{self.name}: has a header but no data rows")
 
-    # -- the standard-library reader, for small inputs ---------------------------------------
+    # -- the standard-library reader: small inputs, and any chunk a fast parser declines -----
 
     def _small_blocks(self, columns: list[str]) -> Iterator[Block]:
-        index = [self.header.index(c) for c in columns]
+        data, lines = self._csv_rows(self._rows, [self.header.index(c) for c in columns], 0)
+        yield Block(data, lines)
+
+    def _csv_rows(self, rows, index: list[int], offset: int) -> tuple[np.ndarray, np.ndarray]:
+        """The cells at `index` of every row of a `csv.reader`, whose line 1 is file line offset+1."""
         width = len(self.header)
         values: list[list[float]] = []
         lines: list[int] = []
-        line = 1
-        for cells in self._rows:
-            line = self._rows.line_num
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue  # a blank line
-            if len(cells) != width:
-                raise DataError(
-                    f"{self.name}: line {line}: has {len(cells)} fields but the header has {width}"
-                )
-            row = [self._number(cells[i], line, self.header[i]) for i in index]
-            if self.nan == "drop" and any(math.isnan(v) for v in row):
-                continue
-            values.append(row)
-            lines.append(line)
-        data = np.array(values, dtype=np.float64).reshape(len(values), len(columns))
-        yield Block(data, np.array(lines, dtype=np.int64))
+        line = offset + 1
+        try:
+            for cells in rows:
+                line = rows.line_num + offset
+                if not cells or (len(cells) == 1 and not cells[0].strip()):
+                    continue  # a blank line
+                if len(cells) != width:
+                    raise DataError(
+                        f"{self.name}: line {line}: has {len(cells)} fields but the header has {width}"
+                    )
+                row = [self._number(cells[i], line, self.header[i]) for i in index]
+                if self.nan == "drop" and any(math.isnan(v) for v in row):
+                    continue
+                values.append(row)
+                lines.append(line)
+        except csv.Error as error:
+            raise DataError(f"{self.name}: line {line}: malformed CSV: {error}") from None
+        data = np.array(values, dtype=np.float64).reshape(len(values), len(index))
+        return data, np.array(lines, dtype=np.int64)
 
     def _number(self, cell: str, line: int, column: str) -> float:
         text = cell.strip()
-        if text.lower() in _MISSING:
+        if text.lower() in MISSING:
             if self.nan == "drop":
                 return math.nan
             raise DataError(
@@ -121,62 +150,42 @@ class CsvTable:
         try:
             if "_" in text:
                 raise ValueError
-            return float(text)
+            value = float(text)
         except ValueError:
             raise DataError(
                 f"{self.name}: line {line}, column {column}: {_shorten(cell)!r} is not a number"
             ) from None
-
-    # -- the pandas reader, for large inputs -------------------------------------------------
-
-    def _pandas_blocks(self, columns: list[str]) -> Iterator[Block]:
-        import pandas as pd
-
-        wanted = list(dict.fromkeys(columns))
-        try:
-            chunks = pd.read_csv(
-                self._stream, usecols=wanted, chunksize=self.block_rows,
-                skipinitialspace=True, encoding="utf-8-sig", na_values=sorted(_MISSING),
-                keep_default_na=False, skip_blank_lines=True,
+        if math.isnan(value) and self.nan == "error":  # +nan, NAN(...): empty cells as well
+            raise DataError(
+                f"{self.name}: line {line}, column {column}: empty cell "
+                "(use --nan drop to skip rows with empty cells)"
             )
-            for chunk in chunks:
-                start = int(chunk.index[0]) if len(chunk) else 0
-                lines = np.arange(start + 2, start + 2 + len(chunk), dtype=np.int64)
-                data = np.empty((len(chunk), len(columns)), dtype=np.float64)
-                for j, name in enumerate(columns):
-                    data[:, j] = self._numeric_column(chunk[name], name, lines, pd)
-                if self.nan == "drop":
-                    keep = ~np.isnan(data).any(axis=1)
-                    data, lines = data[keep], lines[keep]
-                yield Block(data, lines)
-        except pd.errors.ParserError as error:
-            raise DataError(f"{self.name}: malformed CSV: {_parser_message(error)}") from None
-        except UnicodeDecodeError:
-            raise DataError(f"{self.name}: is not UTF-8 text (binary data?)") from None
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{self.name}: is empty (no header, no rows)") from None
+        return value
 
-    def _numeric_column(self, series, name: str, lines: np.ndarray, pd) -> np.ndarray:
-        if series.dtype.kind not in "fiub":
-            converted = pd.to_numeric(series, errors="coerce")
-            bad = converted.isna().to_numpy() & series.notna().to_numpy()
-            if bad.any():
-                row = int(np.argmax(bad))
-                raise DataError(
-                    f"{self.name}: line {lines[row]}, column {name}: "
-                    f"{_shorten(str(series.iloc[row]))!r} is not a number"
-                )
-            series = converted
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-        if self.nan == "error":
-            missing = np.isnan(values)
-            if missing.any():
-                row = int(np.argmax(missing))
-                raise DataError(
-                    f"{self.name}: line {lines[row]}, column {name}: empty cell "
-                    "(use --nan drop to skip rows with empty cells)"
-                )
-        return values
+    # -- large inputs: chunks of records through a fast parser -------------------------------
+
+    def _large_blocks(self, columns: list[str]) -> Iterator[Block]:
+        parser = make_parser(self.reader, self.header, columns)
+        index = [self.header.index(c) for c in columns]
+        for chunk in record_chunks(self._stream, self.block_bytes):
+            if not chunk.data.isascii():
+                _decode(chunk.data, self.name)
+            parsed = parser.parse(chunk)
+            if parsed is not None:
+                data, lines = parsed
+                missing = np.isnan(data).any(axis=1)
+                if self.nan == "error" and missing.any():
+                    parsed = None  # the csv module names the first empty cell
+                elif missing.any():
+                    data, lines = data[~missing], lines[~missing]
+            if parsed is None:
+                data, lines = self._slow_chunk(chunk, index)
+            for start in range(0, len(data), self.block_rows):
+                yield Block(data[start : start + self.block_rows], lines[start : start + self.block_rows])
+
+    def _slow_chunk(self, chunk: Chunk, index: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        text = io.StringIO(_decode(chunk.data, self.name), newline="")
+        return self._csv_rows(csv.reader(text), index, chunk.first_line - 1)
 
 
 class _Prefixed(io.RawIOBase):
@@ -206,8 +215,3 @@ def _decode(data: bytes, name: str) -> str:
 
 def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _parser_message(error: Exception) -> str:
-    message = str(error).strip().splitlines()[-1]
-    return message.replace("Error tokenizing data. C error: ", "")
