@@ -1,0 +1,228 @@
+"""Training: lossctl's seconds per epoch against scikit-learn, PyTorch, numpy and the matmul floor.
+
+All train 20 -> 64 relu -> 64 relu -> 5 softmax with Adam on the same rows. Targets: lossctl at most
+0.5x sklearn's and torch's time per epoch at batch 256, within 2x of the matmul floor at a large batch,
+and a small whole-process job faster than the same job in a sklearn script.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import statistics
+import sys
+
+from harness import Contender, Outcome, run_interleaved
+from inputs import Config, mlp_files, script
+from report import Table, mib, ratio, seconds, spread, verdict
+
+CLASSES = 5  # datagen.py's MLP_CLASSES
+HIDDEN = "64,64"
+ACCURACY_SPREAD = 0.02
+HEADERS = [
+    "batch",
+    "contender",
+    "s/epoch median",
+    "min – max",
+    "val accuracy",
+    "lossctl ÷ this",
+    "target",
+    "status",
+]
+
+
+def run(config: Config) -> list[Table]:
+    train, val = mlp_files(config, config.train_rows)
+    missing = [
+        name
+        for name, module in (("scikit-learn", "sklearn"), ("torch", "torch"))
+        if importlib.util.find_spec(module) is None
+    ]
+    table = Table(
+        f"Training: seconds per epoch, {config.train_rows:,} x 20 rows, {CLASSES} classes, "
+        f"{config.epochs} epochs",
+        HEADERS,
+    )
+    table.notes += [
+        "lossctl: median of its history's `seconds` (includes its per-epoch train and val scoring); "
+        "torch and numpy: median epoch including a val pass; sklearn: fit time / epochs.",
+        "Matmul floor: only the 8 GEMMs of each step (3 forward, 5 backward) in float32, "
+        "fastest of 10 epochs.",
+        f"{config.repeats} interleaved rounds; the first 80% of rows train, the last 20% validate.",
+    ]
+    table.notes += [f"{name} is not installed: its rows are skipped." for name in missing]
+    for batch, targets in ((256, {"sklearn": 0.5, "torch": 0.5}), (config.big_batch, {"matmul floor": 2.0})):
+        contenders = _contenders(config, str(train), str(val), batch, missing, full=batch == 256)
+        print(f"training: batch {batch}", file=sys.stderr, flush=True)
+        outcomes = run_interleaved(contenders, config.repeats)
+        table.rows += _rows(batch, outcomes, targets)
+        table.notes.append(_accuracy_note(batch, outcomes))
+    return [table, _small_job(config, missing)]
+
+
+def _contenders(
+    config: Config, train: str, val: str, batch: int, missing: list[str], full: bool
+) -> list[Contender]:
+    common = ["--epochs", str(config.epochs), "--batch-size", str(batch), "--hidden", HIDDEN]
+    contenders = [_lossctl(config, train, val, batch, config.epochs)]
+    if full and "scikit-learn" not in missing:
+        contenders.append(_script(config, "sklearn", "mlp_sklearn.py", train, val, common))
+    if full and "torch" not in missing:
+        contenders.append(_script(config, "torch", "mlp_torch.py", train, val, common))
+    contenders.append(_script(config, "numpy float32 loop", "mlp_numpy.py", train, val, common))
+    rows = str(config.train_rows * 4 // 5)
+    contenders.append(
+        Contender(
+            "matmul floor",
+            [
+                config.python,
+                script("matmul_floor.py"),
+                "--rows",
+                rows,
+                "--batch",
+                str(batch),
+                "--classes",
+                str(CLASSES),
+            ],
+            parse=_json,
+        )
+    )
+    return contenders
+
+
+def _lossctl(config: Config, train: str, val: str, batch: int, epochs: int) -> Contender:
+    argv = [
+        *config.lossctl,
+        "train",
+        train,
+        "--val",
+        val,
+        "--target",
+        "label",
+        "--hidden",
+        HIDDEN,
+        "--optimizer",
+        "adam",
+        "--batch-size",
+        str(batch),
+        "--epochs",
+        str(epochs),
+        "--activation",
+        "relu",
+        "--quiet",
+    ]
+    return Contender("lossctl", argv, parse=_history)
+
+
+def _script(config: Config, label: str, name: str, train: str, val: str, extra: list[str]) -> Contender:
+    return Contender(label, [config.python, script(name), train, val, *extra], parse=_json)
+
+
+def _history(stdout: str) -> dict[str, float]:
+    """lossctl's history CSV (stdout when piped): median seconds, last val_accuracy."""
+    records = list(csv.DictReader(io.StringIO(stdout)))
+    return {
+        "epoch_seconds": statistics.median(float(r["seconds"]) for r in records),
+        "val_accuracy": float(records[-1]["val_accuracy"]),
+    }
+
+
+def _json(stdout: str) -> dict[str, float]:
+    found = json.loads(stdout.strip().splitlines()[-1])
+    return {k: float(v) for k, v in found.items() if isinstance(v, (int, float))}
+
+
+def _rows(batch: int, outcomes: list[Outcome], targets: dict[str, float]) -> list[list[str]]:
+    ours = outcomes[0].stats("epoch_seconds")
+    out = []
+    for outcome in outcomes:
+        label = outcome.contender.label
+        if not outcome.ok:
+            out.append([str(batch), label, f"failed: {outcome.error}", *[""] * 5])
+            continue
+        epoch = outcome.stats("epoch_seconds")
+        accuracy = outcome.stats("val_accuracy")
+        share = ours.median / epoch.median if ours and outcome is not outcomes[0] else None
+        limit = targets.get(label)
+        target = f"≤ {limit:g}x" if limit else ""
+        passed = (share is not None and share <= limit) if limit else None
+        out.append(
+            [
+                str(batch),
+                label,
+                seconds(epoch.median),
+                spread(epoch),
+                "—" if accuracy is None else f"{accuracy.median:.3f}",
+                ratio(share),
+                target,
+                verdict(passed),
+            ]
+        )
+    return out
+
+
+def _accuracy_note(batch: int, outcomes: list[Outcome]) -> str:
+    found = {
+        o.contender.label: o.stats("val_accuracy").median
+        for o in outcomes
+        if o.ok and o.stats("val_accuracy") is not None
+    }
+    if len(found) < 2:
+        return f"Batch {batch}: too few contenders finished to compare accuracy."
+    low, high = min(found.values()), max(found.values())
+    return (
+        f"Batch {batch}: val accuracy {low:.3f} – {high:.3f}; equal-accuracy check "
+        f"(spread ≤ {ACCURACY_SPREAD}): {verdict(high - low <= ACCURACY_SPREAD)}."
+    )
+
+
+def _small_job(config: Config, missing: list[str]) -> Table:
+    rows, epochs = config.small_train_rows, config.small_epochs
+    table = Table(
+        f"Small training job, whole process: {rows:,} rows, {epochs} epochs, batch 256",
+        [
+            "contender",
+            "wall median",
+            "min – max",
+            "peak RSS",
+            "val accuracy",
+            "lossctl ÷ this",
+            "target",
+            "status",
+        ],
+    )
+    if "scikit-learn" in missing:
+        table.notes.append("skipped: scikit-learn is not installed.")
+        return table
+    train, val = map(str, mlp_files(config, rows))
+    common = ["--epochs", str(epochs), "--batch-size", "256", "--hidden", HIDDEN]
+    contenders = [
+        _lossctl(config, train, val, 256, epochs),
+        _script(config, "sklearn script (pandas read + MLPClassifier)", "mlp_sklearn.py", train, val, common),
+    ]
+    print("training: small whole-process job", file=sys.stderr, flush=True)
+    outcomes = run_interleaved(contenders, config.repeats, warmup=True)
+    ours = outcomes[0].stats()
+    for outcome in outcomes:
+        if not outcome.ok:
+            table.rows.append([outcome.contender.label, f"failed: {outcome.error}", *[""] * 6])
+            continue
+        wall, accuracy = outcome.stats(), outcome.stats("val_accuracy")
+        other = outcome is not outcomes[0]
+        share = ours.median / wall.median if ours and other else None
+        table.rows.append(
+            [
+                outcome.contender.label,
+                seconds(wall.median),
+                spread(wall),
+                mib(outcome.stats("rss_mib").high),
+                f"{accuracy.median:.3f}",
+                ratio(share),
+                "≤ 1x" if other else "",
+                verdict(share <= 1 if share is not None else None),
+            ]
+        )
+    table.notes.append(f"{config.repeats} interleaved rounds after one warm-up round.")
+    return table
