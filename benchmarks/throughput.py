@@ -16,6 +16,7 @@ from inputs import Config, NoRoom, data_file, expected_value, script
 from report import Table, mib, ratio, seconds, spread, verdict
 
 RSS_LIMIT_MIB = 200
+BLOCK_ROWS = 1_000_000  # lossctl reads large files in blocks of this many rows
 HEADERS = [
     "rows",
     "contender",
@@ -157,9 +158,11 @@ def _scaling(by_size: dict[int, list[Outcome]]) -> Table:
         ],
     )
     table.notes.append(
-        "Wall time includes start-up, so small files cost more per row. Linear: ns/row at the "
-        "largest size ≤ 1.2x that at the smallest; flat: peak RSS varies by < 50 MiB."
+        "Wall time includes start-up, so small files cost more per row. Judged on the sizes of at least "
+        f"one read block ({rows_label(BLOCK_ROWS)} rows): linear if ns/row at the largest is ≤ 1.2x that at "
+        "the smallest, flat if peak RSS varies by < 50 MiB."
     )
+    judged = [i for i, n in enumerate(sizes) if n >= BLOCK_ROWS]
     if len(sizes) < 2:
         table.notes.append("Needs at least two sizes.")
         return table
@@ -176,11 +179,18 @@ def _scaling(by_size: dict[int, list[Outcome]]) -> Table:
                 label,
                 *(f"{x:.0f}" for x in per_row),
                 *(mib(p) for p in peaks),
-                verdict(per_row[-1] <= 1.2 * per_row[0]),
-                verdict(max(peaks) - min(peaks) < 50),
+                *_scales(per_row, peaks, judged),
             ]
         )
     return table
+
+
+def _scales(per_row: list[float], peaks: list[float], judged: list[int]) -> tuple[str, str]:
+    """(linear, flat memory) verdicts over the judged sizes; — when fewer than two."""
+    if len(judged) < 2:
+        return "—", "—"
+    times, memory = [per_row[i] for i in judged], [peaks[i] for i in judged]
+    return verdict(times[-1] <= 1.2 * times[0]), verdict(max(memory) - min(memory) < 50)
 
 
 def _scce(config: Config) -> Table:

@@ -50,7 +50,8 @@ def run(config: Config) -> list[Table]:
         "torch and numpy: median epoch including a val pass; sklearn: fit time / epochs.",
         "Matmul floor: only the 8 GEMMs of each step (3 forward, 5 backward) in float32, "
         "fastest of 10 epochs.",
-        f"{config.repeats} interleaved rounds; the first 80% of rows train, the last 20% validate.",
+        f"{config.repeats} interleaved rounds; the first 80% of rows train, the last 20% validate. "
+        f"At batch {config.big_batch} the few steps per epoch leave accuracy low: only time is compared.",
     ]
     table.notes += [f"{name} is not installed: its rows are skipped." for name in missing]
     for batch, targets in ((256, {"sklearn": 0.5, "torch": 0.5}), (config.big_batch, {"matmul floor": 2.0})):
@@ -58,7 +59,8 @@ def run(config: Config) -> list[Table]:
         print(f"training: batch {batch}", file=sys.stderr, flush=True)
         outcomes = run_interleaved(contenders, config.repeats)
         table.rows += _rows(batch, outcomes, targets)
-        table.notes.append(_accuracy_note(batch, outcomes))
+        if batch == 256:
+            table.notes.append(_accuracy_note(batch, outcomes))
     return [table, _small_job(config, missing)]
 
 

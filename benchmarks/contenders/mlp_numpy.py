@@ -22,11 +22,11 @@ class Adam:
 
     def update(self, grads: list[np.ndarray]) -> None:
         self.step += 1
-        lr = self.lr * np.sqrt(1 - BETA_2**self.step) / (1 - BETA_1**self.step)
+        lr = self.lr * (1 - BETA_2**self.step) ** 0.5 / (1 - BETA_1**self.step)  # a Python float
         for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
             m += (1 - BETA_1) * (g - m)
             v += (1 - BETA_2) * (g * g - v)
-            p -= (lr * m / (np.sqrt(v) + EPSILON)).astype(p.dtype, copy=False)
+            p -= lr * m / (np.sqrt(v) + EPSILON)
 
 
 def init(job: Job, rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray]]:
