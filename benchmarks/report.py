@@ -52,6 +52,10 @@ def ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}x"
 
 
+def rounds(count: int) -> str:
+    return "one round" if count == 1 else f"{count} interleaved rounds"
+
+
 def verdict(passed: bool | None) -> str:
     return "—" if passed is None else ("ok" if passed else "**miss**")
 

@@ -94,12 +94,13 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     tables = [table for name in args.only.split(",") for table in SECTIONS[name](config)]
     minutes = (time.perf_counter() - started) / 60
+    rss_note = runner_rss_note()  # before machine(), which imports more
     parts = [
         "## lossctl benchmarks",
         "",
         machine(config.python),
         *(t.markdown() for t in tables),
-        f"{runner_rss_note()} Lossctl ran as `{' '.join(config.lossctl)}`; total {minutes:.1f} min.\n",
+        f"{rss_note} Lossctl ran as `{' '.join(config.lossctl)}`; total {minutes:.1f} min.\n",
     ]
     report = "\n".join(parts)
     print(report)

@@ -6,7 +6,7 @@ import sys
 
 from harness import Contender, Outcome, run_interleaved
 from inputs import Config, small_csv
-from report import Table, mib, ratio, seconds, spread, verdict
+from report import Table, mib, ratio, rounds, seconds, spread, verdict
 
 TARGET = 2.0
 
@@ -28,7 +28,7 @@ def run(config: Config) -> list[Table]:
     table = Table(
         "Start-up (whole processes)",
         ["command", "wall median", "min – max", "peak RSS", "vs import numpy", "target", "status"],
-        notes=[f"{config.startup_repeats} interleaved rounds after one warm-up round; small.csv has 4 rows."],
+        notes=[f"{rounds(config.startup_repeats)} after one warm-up round; small.csv has 4 rows."],
     )
     base = outcomes[0].stats()
     for outcome in outcomes:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from harness import Contender, Outcome, run_interleaved
 from inputs import Config, NoRoom, data_file, expected_value, script
-from report import Table, mib, ratio, seconds, spread, verdict
+from report import Table, mib, ratio, rounds, seconds, spread, verdict
 
 RSS_LIMIT_MIB = 200
 BLOCK_ROWS = 1_000_000  # lossctl reads large files in blocks of this many rows
@@ -62,7 +62,7 @@ def _csv_mse(config: Config) -> list[Table]:
     table = Table("Throughput: `lossctl compute --loss mse` on y_true,y_pred CSVs", HEADERS)
     table.notes.append(
         f"Reference: `pandas.read_csv` + numpy; target for lossctl rows: ≤ 1x the reference "
-        f"and peak RSS < {RSS_LIMIT_MIB} MiB. {config.repeats} interleaved rounds."
+        f"and peak RSS < {RSS_LIMIT_MIB} MiB. {rounds(config.repeats).capitalize()}."
     )
     by_size: dict[int, list[Outcome]] = {}
     for rows in config.sizes:

@@ -16,7 +16,7 @@ import sys
 
 from harness import Contender, Outcome, run_interleaved
 from inputs import Config, mlp_files, script
-from report import Table, mib, ratio, seconds, spread, verdict
+from report import Table, mib, ratio, rounds, seconds, spread, verdict
 
 CLASSES = 5  # datagen.py's MLP_CLASSES
 HIDDEN = "64,64"
@@ -50,7 +50,7 @@ def run(config: Config) -> list[Table]:
         "torch and numpy: median epoch including a val pass; sklearn: fit time / epochs.",
         "Matmul floor: only the 8 GEMMs of each step (3 forward, 5 backward) in float32, "
         "fastest of 10 epochs.",
-        f"{config.repeats} interleaved rounds; the first 80% of rows train, the last 20% validate. "
+        f"{rounds(config.repeats).capitalize()}; the first 80% of rows train, the last 20% validate. "
         f"At batch {config.big_batch} the few steps per epoch leave accuracy low: only time is compared.",
     ]
     table.notes += [f"{name} is not installed: its rows are skipped." for name in missing]
@@ -226,5 +226,5 @@ def _small_job(config: Config, missing: list[str]) -> Table:
                 verdict(share <= 1 if share is not None else None),
             ]
         )
-    table.notes.append(f"{config.repeats} interleaved rounds after one warm-up round.")
+    table.notes.append(f"{rounds(config.repeats).capitalize()} after one warm-up round.")
     return table
