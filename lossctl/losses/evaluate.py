@@ -16,8 +16,11 @@ from lossctl.losses.reduction import check_reduction, reduce, upstream
 from lossctl.losses.registry import Loss, LossValues
 
 
-def as_inputs(loss: Loss, arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Check roles and widths, returning float64 arrays of shape (n, k).
+def as_inputs(
+    loss: Loss, arrays: Mapping[str, Any], dtype: np.dtype | type = np.float64
+) -> dict[str, np.ndarray]:
+    """Check roles and widths, returning arrays of shape (n, k) in `dtype` (float64 by default;
+    the trainer asks for its network's float32).
 
     A 1-d array is taken as one column. Raises UsageError for a missing or unknown role and
     DataError for a number of columns (or rows) the loss cannot take.
@@ -35,7 +38,7 @@ def as_inputs(loss: Loss, arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
             if spec.optional:
                 continue
             raise UsageError(f"{loss.qualified_name} needs a {spec.role} input")
-        array = np.asarray(arrays[spec.role], dtype=np.float64)
+        array = np.asarray(arrays[spec.role], dtype=dtype)
         if array.ndim == 1:
             array = array[:, None]
         out[spec.role] = array

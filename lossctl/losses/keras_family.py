@@ -266,7 +266,7 @@ def _categorical_hinge_grad(inputs: Arrays, params: Params, upstream: np.ndarray
     others = (1.0 - t) * p
     neg = others.max(axis=-1, keepdims=True)
     ties = others == neg
-    d_neg = (1.0 - t) * ties / ties.sum(axis=-1, keepdims=True)
+    d_neg = (1.0 - t) * ties / ties.sum(axis=-1, keepdims=True).astype(p.dtype)
     active = (neg[:, 0] - (t * p).sum(axis=-1) + 1.0) >= 0.0
     return np.where(active, upstream, 0.0)[:, None] * (d_neg - t)
 
@@ -478,7 +478,7 @@ def sparse_categorical_crossentropy(inputs: Arrays, params: Params) -> LossValue
 
 def _sparse_cce_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
     labels, keep, p = _sparse_parts(inputs, params)
-    onehot = np.eye(p.shape[-1])[labels]
+    onehot = np.eye(p.shape[-1], dtype=p.dtype)[labels]
     if params["from_logits"]:
         d = numeric.softmax(p) - onehot
     else:
@@ -492,7 +492,7 @@ def _gce_parts(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarray, 
     if not 0.0 < q < 1.0:
         raise UsageError(f"parameter q: {q!r} must lie strictly between 0 and 1")
     p = inputs["y_pred"]
-    onehot = np.eye(p.shape[-1])[numeric.class_indices(inputs["y_true"], p.shape[-1])]
+    onehot = np.eye(p.shape[-1], dtype=p.dtype)[numeric.class_indices(inputs["y_true"], p.shape[-1])]
     return onehot, (p * onehot).sum(axis=-1), q
 
 

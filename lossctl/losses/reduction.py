@@ -135,7 +135,12 @@ def reduce(
 def upstream(
     loss: Loss, lv: LossValues, reduction: str, sample_weight: np.ndarray | None = None
 ) -> np.ndarray:
-    """d(reduced loss)/d(values), shaped like `lv.values` (for `none`: the sum's gradient)."""
+    """d(reduced loss)/d(values), shaped like `lv.values` (for `none`: the sum's gradient).
+
+    It has the values' floating dtype (float32 values, as the trainer gives them in float32, get a
+    float32 upstream), float64 otherwise.
+    """
+    dtype = lv.values.dtype if lv.values.dtype.kind == "f" else np.dtype(np.float64)
     part = partial(loss, lv, sample_weight)
     divisor = 1.0 if reduction == "none" else _divisor(loss, part, reduction)
     if loss.family == "keras" and divisor == 0:
@@ -144,8 +149,8 @@ def upstream(
         scale = 1.0 / divisor if divisor else float("nan")
     weights = _weights(loss, lv, sample_weight)
     if weights is None:
-        return np.full(lv.values.shape, scale, dtype=np.float64)
+        return np.full(lv.values.shape, scale, dtype=dtype)
     if lv.values.ndim == 0:  # a scalar spread over the rows: its gradient gathers them
         return np.asarray(scale * float(weights.sum()))
     shape = (weights.shape[0], *([1] * (lv.values.ndim - 1)))
-    return np.broadcast_to(scale * weights.reshape(shape), lv.values.shape).astype(np.float64)
+    return np.broadcast_to(scale * weights.reshape(shape), lv.values.shape).astype(dtype)

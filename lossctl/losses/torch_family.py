@@ -383,7 +383,7 @@ def cross_entropy_value(inputs: Arrays, params: Params) -> LossValues:
     n_classes = x.shape[1]
     smoothing = _label_smoothing(params)
     weight = _class_weights(params, n_classes)
-    w = np.ones(n_classes) if weight is None else weight
+    w = np.ones(n_classes, dtype=x.dtype) if weight is None else weight
     log_p = numeric.log_softmax(x)
     if _is_probability_target(inputs):
         target = inputs["y_true"]
@@ -412,7 +412,7 @@ def cross_entropy_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> 
     n_classes = x.shape[1]
     smoothing = _label_smoothing(params)
     weight = _class_weights(params, n_classes)
-    w = np.ones(n_classes) if weight is None else weight
+    w = np.ones(n_classes, dtype=x.dtype) if weight is None else weight
     probs = numeric.softmax(x)
     if _is_probability_target(inputs):
         target = inputs["y_true"]

@@ -33,6 +33,10 @@ class Activation:
     name: str
     forward: Callable[[np.ndarray], np.ndarray]
     backward: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (z, a, grad_a) -> grad_z
+    # Optional in-place pair for activations whose derivative needs only `a`: `forward_inplace(z)`
+    # overwrites z with a; `backward_inplace(a, grad_a)` overwrites grad_a with grad_z.
+    forward_inplace: Callable[[np.ndarray], np.ndarray] | None = None
+    backward_inplace: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
     def __repr__(self) -> str:
         return self.name
@@ -50,8 +54,26 @@ def _relu_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
     return g * (a > 0)
 
 
+def _relu_inplace(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0, out=z)
+
+
+def _relu_back_inplace(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return np.multiply(g, a > 0, out=g)
+
+
 def _tanh_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
     return g * (1 - a * a)
+
+
+def _tanh_inplace(z: np.ndarray) -> np.ndarray:
+    return np.tanh(z, out=z)
+
+
+def _tanh_back_inplace(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    d = a * a
+    np.subtract(1, d, out=d)
+    return np.multiply(g, d, out=g)
 
 
 def _sigmoid_fwd(z: np.ndarray) -> np.ndarray:
@@ -109,9 +131,9 @@ def _softmax_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("linear", lambda z: z, _linear_back),
-        Activation("relu", _relu, _relu_back),
-        Activation("tanh", np.tanh, _tanh_back),
+        Activation("linear", lambda z: z, _linear_back, lambda z: z, lambda a, g: g),
+        Activation("relu", _relu, _relu_back, _relu_inplace, _relu_back_inplace),
+        Activation("tanh", np.tanh, _tanh_back, _tanh_inplace, _tanh_back_inplace),
         Activation("sigmoid", _sigmoid_fwd, _sigmoid_back),
         Activation("leaky_relu", _leaky, _leaky_back),
         Activation("elu", _elu, _elu_back),

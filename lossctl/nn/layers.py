@@ -8,6 +8,19 @@ import numpy as np
 
 Init = Literal["he_uniform", "glorot_uniform"]
 
+# x.T @ g over many rows (a large batch) is several times slower in OpenBLAS than the same
+# product over blocks of rows added up; measured on a 2-core x86 machine, 256 rows per block.
+TN_CHUNK = 256
+
+
+def _chunked_tn(x: np.ndarray, g: np.ndarray, out: np.ndarray) -> None:
+    """out = x.T @ g, summed over blocks of TN_CHUNK rows."""
+    np.matmul(x[:TN_CHUNK].T, g[:TN_CHUNK], out=out)
+    part = np.empty_like(out)
+    for start in range(TN_CHUNK, x.shape[0], TN_CHUNK):
+        np.matmul(x[start:start + TN_CHUNK].T, g[start:start + TN_CHUNK], out=part)
+        out += part
+
 
 class Dense:
     """y = x @ W + b, with W of shape (n_in, n_out).
@@ -32,14 +45,22 @@ class Dense:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
-        return x @ self.W + self.b
+        z = x @ self.W
+        z += self.b
+        return z
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """Store dW, db for the last forward input; return d(loss)/d(input)."""
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Store dW, db for the last forward input (in place: they may be views of a flat
+        buffer); return d(loss)/d(input), or None when `input_grad` is False (the first layer of
+        a network, whose input is the data)."""
         assert self._x is not None, "backward before forward"
-        self.dW[...] = self._x.T @ grad_out
-        self.db[...] = grad_out.sum(axis=0)
-        return grad_out @ self.W.T
+        x = self._x
+        if x.shape[0] > TN_CHUNK and x.shape[1] * grad_out.shape[1] > 64:
+            _chunked_tn(x, grad_out, self.dW)
+        else:
+            np.matmul(x.T, grad_out, out=self.dW)
+        np.sum(grad_out, axis=0, out=self.db)
+        return grad_out @ self.W.T if input_grad else None
 
     def parameters(self) -> list[np.ndarray]:
         return [self.W, self.b]

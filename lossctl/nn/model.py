@@ -10,6 +10,11 @@ from lossctl.nn.activations import Activation, get_activation
 from lossctl.nn.layers import Dense
 
 _HE = {"relu", "leaky_relu", "elu", "gelu"}
+ALIGN = 16  # each parameter starts on a multiple of 16 elements (64 bytes in float32) of the buffer
+
+
+def _aligned(size: int) -> int:
+    return -(-size // ALIGN) * ALIGN
 
 
 class MLP:
@@ -21,6 +26,11 @@ class MLP:
     target while y_pred stays in the target's units). It keeps what `backward` needs;
     `backward(grad_y_pred)` fills every layer's gradients (through the transform: d/d(out) =
     output_scale * d/d(y_pred)). The transform is not trained.
+
+    All parameters live in one contiguous buffer, `flat`, and all gradients in `flat_grad`; each
+    layer's `W`, `b`, `dW`, `db` are views into them (each starting on a 64-byte boundary, the
+    gaps zero), so an optimizer can update the whole network with a few vectorized operations
+    on `flat` and `flat_grad`. Weights are only ever written in place, which keeps the views valid.
     """
 
     def __init__(
@@ -40,32 +50,62 @@ class MLP:
                   else "glorot_uniform", self.dtype)
             for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
         ]
-        self._cache: list[tuple[np.ndarray, np.ndarray]] = []  # (z, a) per layer
+        self.flat, self.flat_grad = self._flatten()
+        self._cache: list[tuple[np.ndarray | None, np.ndarray]] = []  # (z, a) per layer
+
+    def _flatten(self) -> tuple[np.ndarray, np.ndarray]:
+        """Move every W, b, dW, db into two flat buffers, leaving views behind."""
+        total = sum(_aligned(p.size) for layer in self.layers for p in layer.parameters())
+        flat, flat_grad = np.zeros(total, self.dtype), np.zeros(total, self.dtype)
+        offset = 0
+        for layer in self.layers:
+            for name, grad_name in (("W", "dW"), ("b", "db")):
+                p = getattr(layer, name)
+                view = flat[offset:offset + p.size].reshape(p.shape)
+                view[...] = p
+                setattr(layer, name, view)
+                setattr(layer, grad_name, flat_grad[offset:offset + p.size].reshape(p.shape))
+                offset += _aligned(p.size)
+        return flat, flat_grad
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """y_pred for inputs x of shape (n, n_in)."""
         a = np.asarray(x, dtype=self.dtype)
-        self._cache = []
+        self._cache = cache = []
         last = len(self.layers) - 1
+        hidden = self.activation
         for i, layer in enumerate(self.layers):
             z = layer.forward(a)
-            act = self.output_activation if i == last else self.activation
-            a = act.forward(z)
-            self._cache.append((z, a))
+            if i == last:
+                a = self.output_activation.forward(z)
+                cache.append((z, a))
+            elif hidden.forward_inplace is not None:  # z is not needed by backward: reuse it
+                a = hidden.forward_inplace(z)
+                cache.append((None, a))
+            else:
+                a = hidden.forward(z)
+                cache.append((z, a))
         if self.has_output_transform:
             a = a * self.dtype.type(self.output_scale) + self.dtype.type(self.output_shift)
         return a
 
-    def backward(self, grad_y_pred: np.ndarray) -> np.ndarray:
-        """Back-propagate d(loss)/d(y_pred); returns d(loss)/d(x)."""
+    def backward(self, grad_y_pred: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Back-propagate d(loss)/d(y_pred); returns d(loss)/d(x) (None if not `input_grad`:
+        the trainer needs only the parameters' gradients)."""
         g = np.asarray(grad_y_pred, dtype=self.dtype)
         if self.has_output_transform:
             g = g * self.dtype.type(self.output_scale)
         last = len(self.layers) - 1
+        hidden = self.activation
         for i in range(last, -1, -1):
             z, a = self._cache[i]
-            act = self.output_activation if i == last else self.activation
-            g = self.layers[i].backward(act.backward(z, a, g))
+            if i == last:
+                g = self.output_activation.backward(z, a, g)
+            elif z is None:  # g is this model's own array (from the layer above): overwrite it
+                g = hidden.backward_inplace(a, g)
+            else:
+                g = hidden.backward(z, a, g)
+            g = self.layers[i].backward(g, input_grad=input_grad or i > 0)
         return g
 
     def parameters(self) -> list[np.ndarray]:

@@ -13,6 +13,10 @@ this trainer reproduces. Weight decay is decoupled, as every Keras 3 optimizer a
     adamw     adam with weight_decay 0.004 by default
 
 eps = 1e-7 (Keras) throughout.
+
+An optimizer takes any list of arrays. The trainer gives it one: the model's flat parameter
+buffer (`MLP.flat`, with `MLP.flat_grad`), so a step is a handful of vectorized in-place
+operations on one array, with preallocated scratch space, whatever the number of layers.
 """
 
 from __future__ import annotations
@@ -42,13 +46,16 @@ class Optimizer:
         self.lr = self.default_lr if lr is None else float(lr)
         self.weight_decay = self.default_weight_decay if weight_decay is None else float(weight_decay)
         self.iterations = 0
+        self._scratch = [np.empty_like(p) for p in self.params]
 
     def update(self, grads: Sequence[np.ndarray]) -> None:
         """One step: every parameter moves in place against its gradient."""
         self.iterations += 1
         for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
             if self.weight_decay:
-                p -= p.dtype.type(self.lr * self.weight_decay) * p
+                tmp = self._scratch[i]
+                np.multiply(p, p.dtype.type(self.lr * self.weight_decay), out=tmp)
+                p -= tmp
             self._step(i, p, g)
 
     def _step(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
@@ -62,7 +69,9 @@ class SGD(Optimizer):
     name = "sgd"
 
     def _step(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
-        p -= p.dtype.type(self.lr) * g
+        tmp = self._scratch[i]
+        np.multiply(g, p.dtype.type(self.lr), out=tmp)
+        p -= tmp
 
 
 class Momentum(Optimizer):
@@ -73,14 +82,17 @@ class Momentum(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.momentum = momentum
         self.velocity = [np.zeros_like(p) for p in self.params]
+        self._look = [np.empty_like(p) for p in self.params] if self.nesterov else []
 
     def _step(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         m, lr = p.dtype.type(self.momentum), p.dtype.type(self.lr)
-        v = self.velocity[i]
+        v, lr_g = self.velocity[i], self._scratch[i]
+        np.multiply(g, lr, out=lr_g)
         v *= m
-        v -= lr * g
-        if self.nesterov:
-            p += m * v - lr * g
+        v -= lr_g
+        if self.nesterov:  # p += m * v - lr * g
+            np.subtract(np.multiply(v, m, out=self._look[i]), lr_g, out=self._look[i])
+            p += self._look[i]
         else:
             p += v
 
@@ -99,13 +111,19 @@ class RMSprop(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.rho, self.epsilon = rho, epsilon
         self.square = [np.zeros_like(p) for p in self.params]
+        self._num = [np.empty_like(p) for p in self.params]
 
     def _step(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         t = p.dtype.type
-        s = self.square[i]
+        s, tmp = self.square[i], self._scratch[i]
         s *= t(self.rho)
-        s += t(1 - self.rho) * g * g
-        p -= t(self.lr) * g / (np.sqrt(s) + t(self.epsilon))
+        np.multiply(g, t(1 - self.rho), out=tmp)
+        tmp *= g
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += t(self.epsilon)
+        np.divide(np.multiply(g, t(self.lr), out=self._num[i]), tmp, out=tmp)
+        p -= tmp
 
 
 class Adam(Optimizer):
@@ -118,15 +136,25 @@ class Adam(Optimizer):
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self.m = [np.zeros_like(p) for p in self.params]
         self.v = [np.zeros_like(p) for p in self.params]
+        self._num = [np.empty_like(p) for p in self.params]
 
     def _step(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         t = p.dtype.type
         step = self.iterations
         alpha = self.lr * np.sqrt(1 - self.beta_2**step) / (1 - self.beta_1**step)
-        m, v = self.m[i], self.v[i]
-        m += t(1 - self.beta_1) * (g - m)
-        v += t(1 - self.beta_2) * (g * g - v)
-        p -= t(alpha) * m / (np.sqrt(v) + t(self.epsilon))
+        m, v, tmp, num = self.m[i], self.v[i], self._scratch[i], self._num[i]
+        np.subtract(g, m, out=tmp)  # m += (1 - b1) * (g - m)
+        tmp *= t(1 - self.beta_1)
+        m += tmp
+        np.multiply(g, g, out=tmp)  # v += (1 - b2) * (g * g - v)
+        tmp -= v
+        tmp *= t(1 - self.beta_2)
+        v += tmp
+        np.sqrt(v, out=tmp)  # p -= alpha * m / (sqrt(v) + eps)
+        tmp += t(self.epsilon)
+        np.multiply(m, t(alpha), out=num)
+        num /= tmp
+        p -= num
 
 
 class AdamW(Adam):

@@ -8,6 +8,7 @@ are exactly what `lossctl compute` prints for the model's predictions at the end
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from lossctl.losses.evaluate import as_inputs
 from lossctl.losses.reduction import reduce, upstream
 from lossctl.losses.registry import Loss
 from lossctl.nn import targets
+from lossctl.nn.blas import blas_threads, train_threads
 from lossctl.nn.data import Dataset
 from lossctl.nn.model import MLP
 from lossctl.nn.optimizers import Optimizer, make_optimizer
@@ -104,17 +106,26 @@ def predict_raw(model: MLP, x: np.ndarray) -> np.ndarray:
 
 def loss_and_grad(
     loss: Loss, params: Mapping[str, Any], y_true: np.ndarray, y_pred: np.ndarray,
-    row_weight: np.ndarray | None = None,
+    row_weight: np.ndarray | None = None, dtype: np.dtype | type = np.float64,
 ) -> tuple[float, np.ndarray]:
-    """The mean-reduced loss and d(loss)/d(y_pred), rows weighted by `row_weight` if given."""
-    inputs = as_inputs(loss, {"y_true": y_true, "y_pred": y_pred})
+    """The mean-reduced loss and d(loss)/d(y_pred), rows weighted by `row_weight` if given;
+    computed in `dtype` (the trainer's steps use the network's dtype)."""
+    inputs = as_inputs(loss, {"y_true": y_true, "y_pred": y_pred}, dtype)
     with np.errstate(all="ignore"):
-        lv = loss.value(inputs, params)
-        value = float(reduce(loss, lv, "mean"))
-        up = upstream(loss, lv, "mean")
-        if row_weight is not None and up.ndim:
-            up = up * row_weight.reshape(len(row_weight), *([1] * (up.ndim - 1)))
-        return value, loss.grad(inputs, params, up)
+        return _loss_and_grad(loss, params, inputs, row_weight)
+
+
+def _loss_and_grad(
+    loss: Loss, params: Mapping[str, Any], inputs: dict[str, np.ndarray],
+    row_weight: np.ndarray | None,
+) -> tuple[float, np.ndarray]:
+    """loss_and_grad on inputs already checked by `as_inputs` (the training step)."""
+    lv = loss.value(inputs, params)
+    value = float(reduce(loss, lv, "mean"))
+    up = upstream(loss, lv, "mean")
+    if row_weight is not None and up.ndim:
+        up = up * row_weight.reshape(len(row_weight), *([1] * (up.ndim - 1)))
+    return value, loss.grad(inputs, params, up)
 
 
 def loss_value(loss: Loss, params: Mapping[str, Any], y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -185,17 +196,21 @@ def fit(
     params = loss.resolve_params({}) | dict(params)
     task, k = data.prep.task, data.n_classes
     opt = optimizer if isinstance(optimizer, Optimizer) else make_optimizer(
-        optimizer, model.parameters(), lr, weight_decay)
+        optimizer, [model.flat], lr, weight_decay)
+    # the model's own optimizer steps on the flat buffer; one given over per-layer arrays gets them
+    on_flat = len(opt.params) == 1 and opt.params[0] is model.flat
+    grads = [model.flat_grad] if on_flat else model.gradients()
     sched = Schedule(schedule, opt.lr, epochs)
-    width = model.n_out
-    x_train = np.asarray(data.x_train, dtype=model.dtype)
+    width, dtype = model.n_out, model.dtype
+    x_train = np.asarray(data.x_train, dtype=dtype)
     y_train = targets.y_true(loss, task, k, data.y_train, width)
-    x_val = None if data.x_val is None else np.asarray(data.x_val, dtype=model.dtype)
+    y_step = y_train.astype(dtype)  # the steps compute the loss in the network's dtype
+    x_val = None if data.x_val is None else np.asarray(data.x_val, dtype=dtype)
     weights = None
     if class_weight == "balanced":
         if task == "regression":
             raise UsageError("--class-weight balanced needs a classification target")
-        weights = balanced_weights(data.y_train, k)
+        weights = balanced_weights(data.y_train, k).astype(dtype)
     elif class_weight not in (None, "none"):
         raise UsageError(f"unknown class weight {class_weight!r} (valid: none, balanced)")
     rng = np.random.default_rng([seed, 1])
@@ -204,42 +219,48 @@ def fit(
     best, best_weights, wait = np.inf, None, 0
     keep_best = patience is not None or stop is not None
 
+    threads = train_threads()
+    # the inputs' roles and widths are checked once, on the first batch; steps reuse the check
+    as_inputs(loss, {"y_true": y_step[:1], "y_pred": np.zeros((1, width), dtype)}, dtype)
+
     for epoch in range(epochs):
         started = time.perf_counter()
         opt.lr = sched.lr(epoch)
         order = rng.permutation(n)
         interrupted = False
-        for b in range(n_batches):
-            rows = order[b * batch_size:(b + 1) * batch_size]
-            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-                out = model.forward(x_train[rows])
-            value, grad = loss_and_grad(loss, params, y_train[rows], out,
-                                        None if weights is None else weights[rows])
-            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
-                what = "loss" if not np.isfinite(value) else "gradient"
-                raise TrainingDiverged(
-                    f"training diverged: the {what} became {value if what == 'loss' else 'nan/inf'} "
-                    f"in epoch {epoch + 1}, batch {b + 1} at learning rate {opt.lr:g}; "
-                    f"try a smaller learning rate (e.g. --lr {opt.lr / 10:g})"
-                )
-            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-                model.backward(grad)
-                opt.update(model.gradients())
-            if progress is not None:
-                progress(b + 1, n_batches)
-            if stop is not None and stop.is_set():
-                interrupted = True
-                break
+        with np.errstate(all="ignore"), blas_threads(threads):
+            for b in range(n_batches):
+                rows = order[b * batch_size:(b + 1) * batch_size]
+                out = model.forward(x_train.take(rows, axis=0))
+                value, grad = _loss_and_grad(
+                    loss, params, {"y_true": y_step.take(rows, axis=0), "y_pred": out},
+                    None if weights is None else weights.take(rows))
+                if not (math.isfinite(value) and np.isfinite(grad).all()):
+                    what = "loss" if not math.isfinite(value) else "gradient"
+                    raise TrainingDiverged(
+                        f"training diverged: the {what} became "
+                        f"{value if what == 'loss' else 'nan/inf'} in epoch {epoch + 1}, batch "
+                        f"{b + 1} at learning rate {opt.lr:g}; try a smaller learning rate "
+                        f"(e.g. --lr {opt.lr / 10:g})"
+                    )
+                model.backward(grad, input_grad=False)
+                opt.update(grads)
+                if progress is not None:
+                    progress(b + 1, n_batches)
+                if stop is not None and stop.is_set():
+                    interrupted = True
+                    break
         if interrupted:
             if best_weights is not None:
                 model.set_weights(best_weights)
             return
-        train_loss, found = scores(model, loss, params, metrics, task, k, x_train, data.y_train)
-        val_loss = None
-        if x_val is not None:
-            val_loss, val_found = scores(model, loss, params, metrics, task, k, x_val, data.y_val,
-                                         prefix="val_")
-            found = _interleave(found, val_found)
+        with blas_threads(threads):
+            train_loss, found = scores(model, loss, params, metrics, task, k, x_train, data.y_train)
+            val_loss = None
+            if x_val is not None:
+                val_loss, val_found = scores(model, loss, params, metrics, task, k, x_val,
+                                             data.y_val, prefix="val_")
+                found = _interleave(found, val_found)
         if not np.isfinite(train_loss):
             raise TrainingDiverged(
                 f"training diverged: the loss became {train_loss} after epoch {epoch + 1} at "

@@ -1,0 +1,87 @@
+"""How many threads numpy's BLAS uses while training.
+
+The products of a small network are too small to share between threads: splitting one 256-row
+matrix product between two threads costs more than it saves as soon as another process wants a
+core, and a thread waiting for a descheduled partner can make a step many times slower. So the
+trainer runs its BLAS on one thread (`TRAIN_THREADS`) unless the user chose a number through
+the usual environment variables, and puts the old number back afterwards.
+
+Only OpenBLAS, the BLAS of numpy's wheels, is handled; it is found among the libraries already
+loaded into the process (Linux: /proc/self/maps). Anywhere else `blas_threads` does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+TRAIN_THREADS = 1
+ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+# (set, get) symbol names: numpy >= 2's scipy-openblas (64-bit ints), older OpenBLAS builds
+_SYMBOLS = (
+    ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
+    ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+    ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
+    ("openblas_set_num_threads", "openblas_get_num_threads"),
+)
+
+
+@cache
+def _openblas() -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:
+    """(set_num_threads, get_num_threads) of the loaded OpenBLAS, or None."""
+    import numpy  # noqa: F401  (loads the BLAS)
+
+    try:
+        with open("/proc/self/maps") as handle:
+            paths = {line.split()[-1] for line in handle if "openblas" in line.lower()}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        if not os.path.isfile(path):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for set_name, get_name in _SYMBOLS:
+            setter, getter = getattr(lib, set_name, None), getattr(lib, get_name, None)
+            if setter is not None and getter is not None:
+                setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, ctypes.c_int
+                return setter, getter
+    return None
+
+
+def get_threads() -> int | None:
+    """OpenBLAS's current number of threads (None when it was not found)."""
+    found = _openblas()
+    return None if found is None else int(found[1]())
+
+
+def train_threads() -> int | None:
+    """The number of threads training should use: TRAIN_THREADS, or None (leave OpenBLAS as
+    it is) when the user chose a number with OPENBLAS_NUM_THREADS or OMP_NUM_THREADS."""
+    if any(os.environ.get(name, "").strip() for name in ENV_VARS):
+        return None
+    return TRAIN_THREADS
+
+
+@contextmanager
+def blas_threads(n: int | None) -> Iterator[None]:
+    """Run the block with OpenBLAS on `n` threads (None: leave it as it is)."""
+    found = None if n is None else _openblas()
+    if found is None:
+        yield
+        return
+    setter, getter = found
+    before = int(getter())
+    if before == n:
+        yield
+        return
+    setter(n)
+    try:
+        yield
+    finally:
+        setter(before)
