@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lossctl.errors import UsageError
-from lossctl.io.chunks import Chunk
+from lossctl.io.chunks import Chunk, count_byte
 
 READERS = ("auto", "arrow", "pandas")
 MISSING = frozenset({"", "nan", "na", "n/a", "null", "none", "-nan"})  # an empty cell, any case
@@ -80,7 +80,7 @@ class ArrowParser:
         lines = chunk.row_lines(table.num_rows)
         if lines is None:
             return None
-        data = np.empty((table.num_rows, len(self.columns)), dtype=np.float64)
+        data = np.empty((table.num_rows, len(self.columns)), dtype=np.float64, order="F")
         for j, name in enumerate(self.columns):
             data[:, j] = float64_of(table.column(name))
         return data, lines
@@ -113,9 +113,8 @@ class PandasParser:
             "usecols": wanted,
             "dtype": dict.fromkeys(wanted, "float64"),
             "engine": "c",
-            "na_values": _null_tokens(),
+            "na_values": ["", "nan", "NaN"],  # the usual ones; any other goes to the csv module
             "keep_default_na": False,
-            "skipinitialspace": True,
             "skip_blank_lines": True,
             "encoding": "utf-8",
         }
@@ -132,9 +131,9 @@ class PandasParser:
         if lines is None:
             return None
         # pandas fills a short row with NaN silently; with no quotes, the commas tell.
-        if b'"' not in chunk.data and chunk.data.count(b",") != rows * (self._width - 1):
+        if b'"' not in chunk.data and count_byte(chunk.data, b",") != rows * (self._width - 1):
             return None
-        data = np.empty((rows, len(self.columns)), dtype=np.float64)
+        data = np.empty((rows, len(self.columns)), dtype=np.float64, order="F")
         for j, name in enumerate(self.columns):
             data[:, j] = frame[name].to_numpy(dtype=np.float64)
         return data, lines

@@ -30,7 +30,7 @@ from lossctl.io.source import Source
 
 SMALL_BYTES = 1 << 20
 BLOCK_ROWS = 1_000_000
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 4 << 20  # about 30 MiB of working memory per chunk, whichever parser
 NanPolicy = Literal["error", "drop"]
 
 
@@ -62,10 +62,11 @@ class CsvTable:
         source: Source,
         nan: NanPolicy = "error",
         block_rows: int = BLOCK_ROWS,
-        block_bytes: int = BLOCK_BYTES,
+        block_bytes: int | None = None,
         reader: str | None = None,
     ) -> None:
-        self.source, self.nan, self.block_rows, self.block_bytes = source, nan, block_rows, block_bytes
+        self.source, self.nan, self.block_rows = source, nan, block_rows
+        self.block_bytes = block_bytes or BLOCK_BYTES
         head = source.stream.read(SMALL_BYTES + 1)
         self._small = len(head) <= SMALL_BYTES
         if self._small:
@@ -173,11 +174,12 @@ class CsvTable:
             parsed = parser.parse(chunk)
             if parsed is not None:
                 data, lines = parsed
-                missing = np.isnan(data).any(axis=1)
-                if self.nan == "error" and missing.any():
-                    parsed = None  # the csv module names the first empty cell
-                elif missing.any():
-                    data, lines = data[~missing], lines[~missing]
+                if np.isnan(data.sum()):  # NaN somewhere (or inf - inf): look row by row
+                    missing = np.isnan(data).any(axis=1)
+                    if self.nan == "error" and missing.any():
+                        parsed = None  # the csv module names the first empty cell
+                    elif missing.any():
+                        data, lines = data[~missing], lines[~missing]
             if parsed is None:
                 data, lines = self._slow_chunk(chunk, index)
             for start in range(0, len(data), self.block_rows):
