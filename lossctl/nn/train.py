@@ -1,9 +1,11 @@
 """Training: `fit(...)` yields one EpochRecord per epoch; rendering them is the caller's job.
 
 The loss is the registry's, called the way `lossctl compute` calls it (`loss.value`, the `mean`
-reduction, `reduction.upstream`, `loss.grad`), so the train and validation losses of a record
-are exactly what `lossctl compute` prints for the model's predictions at the end of that epoch
-(computed on the whole split after the epoch's last step, without class weights).
+reduction, `reduction.upstream`, `loss.grad`), in the network's dtype. As in Keras, a record's
+training loss and metrics are the mean over the epoch's batches of each batch's value, taken
+from the step's own forward pass (weighted by the batch's rows, without class weights); the
+validation loss and metrics are exactly what `lossctl compute` prints for the model's
+predictions at the end of that epoch (in float64, on the whole split after the epoch's last step).
 """
 
 from __future__ import annotations
@@ -219,6 +221,9 @@ def fit(
     best, best_weights, wait = np.inf, None, 0
     keep_best = patience is not None or stop is not None
 
+    activation = model.output_activation.name
+    y_index = np.asarray(data.y_train)
+    metric_params = [m.loss.resolve_params({}) if m.loss is not None else None for m in metrics]
     threads = train_threads()
     # the inputs' roles and widths are checked once, on the first batch; steps reuse the check
     as_inputs(loss, {"y_true": y_step[:1], "y_pred": np.zeros((1, width), dtype)}, dtype)
@@ -228,6 +233,7 @@ def fit(
         opt.lr = sched.lr(epoch)
         order = rng.permutation(n)
         interrupted = False
+        loss_sum, metric_sums, seen = 0.0, [0.0] * len(metrics), 0
         with np.errstate(all="ignore"), blas_threads(threads):
             for b in range(n_batches):
                 rows = order[b * batch_size:(b + 1) * batch_size]
@@ -235,6 +241,11 @@ def fit(
                 value, grad = _loss_and_grad(
                     loss, params, {"y_true": y_step.take(rows, axis=0), "y_pred": out},
                     None if weights is None else weights.take(rows))
+                seen += len(rows)
+                loss_sum += value * len(rows)
+                if metrics:
+                    _add_batch_metrics(metric_sums, metrics, metric_params, task, activation,
+                                       y_index.take(rows), out)
                 if not (math.isfinite(value) and np.isfinite(grad).all()):
                     what = "loss" if not math.isfinite(value) else "gradient"
                     raise TrainingDiverged(
@@ -254,13 +265,14 @@ def fit(
             if best_weights is not None:
                 model.set_weights(best_weights)
             return
-        with blas_threads(threads):
-            train_loss, found = scores(model, loss, params, metrics, task, k, x_train, data.y_train)
-            val_loss = None
-            if x_val is not None:
+        train_loss = loss_sum / seen
+        found = {m.name: total / seen for m, total in zip(metrics, metric_sums, strict=True)}
+        val_loss = None
+        if x_val is not None:
+            with blas_threads(threads):
                 val_loss, val_found = scores(model, loss, params, metrics, task, k, x_val,
                                              data.y_val, prefix="val_")
-                found = _interleave(found, val_found)
+            found = _interleave(found, val_found)
         if not np.isfinite(train_loss):
             raise TrainingDiverged(
                 f"training diverged: the loss became {train_loss} after epoch {epoch + 1} at "
@@ -286,6 +298,21 @@ def fit(
             if best_weights is not None:
                 model.set_weights(best_weights)
             return
+
+
+def _add_batch_metrics(
+    sums: list[float], metrics: Sequence[Metric], metric_params: Sequence[Mapping[str, Any] | None],
+    task: str, activation: str, y: np.ndarray, out: np.ndarray,
+) -> None:
+    """Add one batch's metrics, times its rows, to `sums` (the epoch's running totals)."""
+    for i, metric in enumerate(metrics):
+        if metric.loss is None:
+            sums[i] += float(np.count_nonzero(targets.predicted_index(out, activation) == y))
+        else:
+            arrays = targets.metric_inputs(metric.loss, task, y, out, activation)
+            inputs = as_inputs(metric.loss, arrays)
+            lv = metric.loss.value(inputs, metric_params[i])
+            sums[i] += float(reduce(metric.loss, lv, "mean")) * len(y)
 
 
 def _interleave(train: dict[str, float], val: dict[str, float]) -> dict[str, float]:
