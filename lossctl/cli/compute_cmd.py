@@ -24,7 +24,7 @@ def _format(fmt: str | None) -> str:
 
 @app.command()
 def compute(
-    file: str = typer.Argument(..., help="CSV with a header row, or - for stdin."),
+    file: str = typer.Argument(..., help="CSV with a header row (or Parquet), or - for stdin."),
     loss: str = typer.Option(
         ..., "--loss", "-l", help="Loss name(s), comma-separated: mse, keras.huber, torch.cross_entropy."
     ),
@@ -48,7 +48,7 @@ def compute(
     from lossctl import render
     from lossctl.compute import Computation
     from lossctl.io.source import open_source
-    from lossctl.io.table import CsvTable
+    from lossctl.io.table import open_table
     from lossctl.losses import get_loss
 
     output = _format(fmt)
@@ -76,11 +76,11 @@ def compute(
     else:
         reduction_for_grad = reduction
 
-    with open_source(file) as source:
-        label_source = open_source(labels) if labels else None
+    with open_source(file, parquet=True) as source:
+        label_source = open_source(labels, parquet=True) if labels else None
         try:
-            table = CsvTable(source, nan=nan)
-            label_table = CsvTable(label_source, nan=nan) if label_source else None
+            table = open_table(source, nan=nan)
+            label_table = open_table(label_source, nan=nan) if label_source else None
             per_loss = [
                 (lo, {k: v for k, v in given.items() if k in {p.name for p in lo.params}})
                 for lo in chosen

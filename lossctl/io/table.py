@@ -34,6 +34,15 @@ BLOCK_BYTES = 4 << 20  # about 30 MiB of working memory per chunk, whichever par
 NanPolicy = Literal["error", "drop"]
 
 
+def open_table(source: Source, nan: NanPolicy = "error"):
+    """A `CsvTable`, or a `ParquetTable` when `source` is a Parquet file."""
+    if source.parquet:
+        from lossctl.io.parquet import ParquetTable
+
+        return ParquetTable(source, nan=nan)
+    return CsvTable(source, nan=nan)
+
+
 @dataclass
 class Block:
     """Rows of the requested columns, float64 of shape (rows, columns).
