@@ -183,7 +183,9 @@ class CsvTable:
             parsed = parser.parse(chunk)
             if parsed is not None:
                 data, lines = parsed
-                if np.isnan(data.sum()):  # NaN somewhere (or inf - inf): look row by row
+                with np.errstate(invalid="ignore", over="ignore"):
+                    suspect = np.isnan(data.sum())  # a NaN somewhere (or inf - inf)
+                if suspect:
                     missing = np.isnan(data).any(axis=1)
                     if self.nan == "error" and missing.any():
                         parsed = None  # the csv module names the first empty cell

@@ -1,0 +1,277 @@
+"""Large-input readers: pyarrow and pandas give the csv module's numbers, lines and errors.
+
+Inputs are small; a tiny small-file limit and tiny chunks force the large-input path, so chunk
+boundaries fall everywhere (inside quoted fields too).
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lossctl.cli import main
+from lossctl.errors import DataError, UsageError
+from lossctl.io import table as table_module
+from lossctl.io.chunks import record_chunks
+from lossctl.io.parsers import reader_name
+from lossctl.io.source import Source
+from lossctl.io.table import CsvTable
+
+READERS = ["stdlib", "pandas", "arrow"]
+
+TRICKY = [
+    "0.1",
+    "0.30000000000000004",
+    "2.2250738585072011e-308",
+    "4.9406564584124654e-324",
+    "2.4703282292062328e-324",
+    "1e-400",
+    "1e400",
+    "-1e400",
+    "1.7976931348623157e308",
+    "1.00000000000000011102230246251565404236316680908203125",
+    "9007199254740993",
+    "123456789012345678901234567890e-20",
+    "7.038531e-26",
+    "+1",
+    ".5",
+    "5.",
+    "1E5",
+    "-0",
+    " 2.5 ",
+    '"3.25"',
+    "inf",
+    "-Infinity",
+]
+
+
+def read(text: str | bytes, columns: list[str], reader: str, nan: str = "error", block_bytes: int = 16):
+    """(data, lines) of `text` through one reader, or the DataError message."""
+    stream = io.BufferedReader(io.BytesIO(text.encode() if isinstance(text, str) else text))
+    small = 1 << 30 if reader == "stdlib" else 8
+    old = table_module.SMALL_BYTES
+    table_module.SMALL_BYTES = small
+    try:
+        table = CsvTable(
+            Source("data.csv", stream),
+            nan=nan,
+            block_rows=3,
+            block_bytes=block_bytes,
+            reader=None if reader == "stdlib" else reader,
+        )
+        blocks = list(table.blocks(columns))
+    except DataError as error:
+        return str(error)
+    finally:
+        table_module.SMALL_BYTES = old
+    assert reader == "stdlib" or all(len(b.data) <= 3 for b in blocks)
+    return np.concatenate([b.data for b in blocks]), np.concatenate([b.lines for b in blocks])
+
+
+def same_everywhere(text: str, columns: list[str], **kwargs):
+    results = {reader: read(text, columns, reader, **kwargs) for reader in READERS}
+    reference = results["stdlib"]
+    for reader, result in results.items():
+        if isinstance(reference, str):
+            assert result == reference, reader
+        else:
+            assert not isinstance(result, str), (reader, result)
+            np.testing.assert_array_equal(result[0], reference[0], err_msg=reader)  # bit for bit
+            assert result[1].tolist() == reference[1].tolist(), reader
+    return reference
+
+
+@pytest.mark.parametrize("block_bytes", [16, 1 << 20])
+def test_tricky_numbers_parse_identically(block_bytes):
+    text = "id,y_true,y_pred\n" + "".join(f"r{i},{v},{v}\n" for i, v in enumerate(TRICKY))
+    data, lines = same_everywhere(text, ["y_pred", "y_true"], block_bytes=block_bytes)
+    expected = [float(v.strip().strip('"')) for v in TRICKY]
+    assert data[:, 0].tolist() == expected
+    assert lines.tolist() == list(range(2, 2 + len(TRICKY)))
+
+
+def test_blank_lines_crlf_and_quoted_fields():
+    text = (
+        "name,y,p\r\n"
+        '"a, b",1,2\r\n'
+        "\r\n"
+        '"multi\r\nline ""quoted"" name",3,4\r\n'
+        "\n"
+        "plain,5,6\r\n"
+        "   \r\n"
+        "last,7,8"  # no final newline
+    )
+    data, lines = same_everywhere(text, ["y", "p"])
+    assert data.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]]
+    assert lines.tolist() == [2, 5, 7, 9]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("1,2\n3,oops\n", "line 23, column p: 'oops' is not a number"),
+        ("1,2\n3,\n", "line 23, column p: empty cell"),
+        ("1,2\n\n3,NA\n", "line 24, column p: empty cell"),
+        ("1,2\n+nan,4\n", "line 23, column y: empty cell"),
+        ("1,2\n3,4,5\n", "line 23: has 3 fields but the header has 2"),
+        ("1,2\n3\n", "line 23: has 1 fields but the header has 2"),
+        ("1,2\n3,1_000\n", "'1_000' is not a number"),
+        ('1,2\n"3,4\n', "line 23: has 1 fields but the header has 2"),  # the quote runs to the end
+        ("1,2\n3,\xff\n", "line 23, column p: '\xff' is not a number"),
+        (b"1,2\n3,\xff\n", "is not UTF-8 text"),
+    ],
+)
+def test_errors_are_the_same_on_every_reader(body, message):
+    head = "y,p\n" + "".join(f"{i},{i}\n" for i in range(20))
+    text = head.encode() + body if isinstance(body, bytes) else head + body
+    result = same_everywhere(text, ["y", "p"])
+    assert isinstance(result, str)
+    assert result.startswith("data.csv: ")
+    assert message in result
+
+
+def test_first_bad_cell_in_row_order():
+    # Row by row, then column by column in the order asked for.
+    text = "y,p\n1,2\n3,bad\nworse,5\n"
+    assert same_everywhere(text, ["p", "y"]).endswith("line 3, column p: 'bad' is not a number")
+
+
+def test_nan_drop_is_the_same_on_every_reader():
+    text = "y,p,other\n1,2,x\n3,,x\nNA,4,x\n5,nan,\n6,null,x\n7,8,x\n"
+    data, lines = same_everywhere(text, ["y", "p"], nan="drop")
+    assert data.tolist() == [[1, 2], [7, 8]]
+    assert lines.tolist() == [2, 7]
+
+
+def test_header_longer_than_the_small_limit():
+    text = "a_long_column_name,another_long_one\n1,2\n"
+    data, _ = same_everywhere(text, ["another_long_one"])
+    assert data.tolist() == [[2]]
+
+
+def test_chunks_end_outside_quotes():
+    text = b'1,"x\ny\nz",2\n3,"",4\n5,"""",6\n'
+    chunks = list(record_chunks(io.BufferedReader(io.BytesIO(text)), 3))
+    assert b"".join(c.data for c in chunks) == text
+    for chunk in chunks:
+        assert chunk.data.count(b'"') % 2 == 0
+    assert [c.first_line for c in chunks] == [2, 5, 6]
+
+
+def test_reader_choice(monkeypatch):
+    monkeypatch.setenv("LOSSCTL_READER", "pandas")
+    assert reader_name() == "pandas"
+    monkeypatch.setenv("LOSSCTL_READER", "fast")
+    with pytest.raises(UsageError, match="LOSSCTL_READER='fast'"):
+        reader_name()
+    monkeypatch.setitem(sys.modules, "pyarrow.csv", None)  # as if pyarrow were not installed
+    monkeypatch.setenv("LOSSCTL_READER", "auto")
+    assert reader_name() == "pandas"
+    with pytest.raises(UsageError, match=r"needs pyarrow: pip install 'lossctl\[arrow\]'"):
+        reader_name("arrow")
+
+
+def test_arrow_path_does_not_import_pandas(tmp_path: Path):
+    path = tmp_path / "big.csv"
+    path.write_text("y_true,y_pred\n" + "0.25,0.5\n" * 200_000)  # 1.8 MB: the large-input path
+    code = (
+        "import sys; from lossctl.io.source import open_source; from lossctl.io.table import CsvTable\n"
+        f"t = CsvTable(open_source({str(path)!r}), reader='arrow')\n"
+        "n = sum(len(b.data) for b in t.blocks(['y_true', 'y_pred']))\n"
+        "print(n, 'pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["200000", "False"]
+
+
+# -- through the command line -------------------------------------------------------------------
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return done.value.code, out, err
+
+
+@pytest.fixture
+def frames(tmp_path: Path):
+    """The same table as CSV and as Parquet, with an int label, a null-free float and a text column."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = np.random.default_rng(0)
+    n = 5000
+    label = rng.integers(0, 3, n)
+    probs = rng.dirichlet(np.ones(3), n)
+    table = pa.table(
+        {"id": [f"r{i}" for i in range(n)], "label": label} | {f"p_{k}": probs[:, k] for k in range(3)}
+    )
+    pq.write_table(table, tmp_path / "data.parquet", row_group_size=1000)
+    lines = ["id,label,p_0,p_1,p_2"] + [
+        f"r{i},{y}," + ",".join(map(repr, p))
+        for i, (y, p) in enumerate(zip(label.tolist(), probs.tolist(), strict=True))
+    ]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "torch.cross_entropy"])
+def test_parquet_matches_csv(capsys, frames, loss):
+    from_csv = run(capsys, "compute", "-l", loss, str(frames / "data.csv"))
+    from_parquet = run(capsys, "compute", "-l", loss, str(frames / "data.parquet"))
+    assert from_parquet == from_csv
+    assert from_csv[0] == 0
+
+
+def test_parquet_errors_name_the_row(capsys, tmp_path: Path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(
+        pa.table({"y_true": [1.0, None, 3.0], "y_pred": [1.0, 2.0, 3.0], "name": ["a", "b", "c"]}),
+        tmp_path / "t.parquet",
+    )
+    path = str(tmp_path / "t.parquet")
+    code, _, err = run(capsys, "compute", "-l", "mse", path)
+    assert (code, err) == (
+        1,
+        f"lossctl: error: {path}: row 2, column y_true: empty cell "
+        "(use --nan drop to skip rows with empty cells)\n",
+    )
+    assert run(capsys, "compute", "-l", "mse", "--nan", "drop", path)[:2] == (0, "0.0\n")
+    code, _, err = run(capsys, "compute", "-l", "mse", "--true", "name", path)
+    assert (code, err) == (1, f"lossctl: error: {path}: row 1, column name: 'a' is not a number\n")
+
+
+def test_parquet_without_pyarrow_is_a_usage_error(capsys, frames, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    path = str(frames / "data.parquet")
+    code, out, err = run(capsys, "compute", "-l", "mse", "--true", "p_0", "--pred", "p_1", path)
+    assert (code, out) == (2, "")
+    assert err == f"lossctl: error: {path}: reading Parquet needs pyarrow: pip install 'lossctl[arrow]'\n"
+
+
+@pytest.mark.parametrize("reader", ["pandas", "arrow"])
+def test_large_input_from_stdin(reader):
+    rng = np.random.default_rng(1)
+    values = rng.random((120_000, 2))  # about 4.5 MB: the large-input path, several chunks
+    text = "y_true,y_pred\n" + "".join(f"{a!r},{b!r}\n" for a, b in values.tolist())
+    done = subprocess.run(
+        [sys.executable, "-m", "lossctl", "compute", "-l", "mse", "-r", "sum", "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**_env(), "LOSSCTL_READER": reader},
+    )
+    assert float(done.stdout) == pytest.approx(((values[:, 0] - values[:, 1]) ** 2).sum(), rel=1e-12)
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
