@@ -21,6 +21,8 @@ from report import Table, mib, ratio, rounds, seconds, spread, verdict
 CLASSES = 5  # datagen.py's MLP_CLASSES
 HIDDEN = "64,64"
 ACCURACY_SPREAD = 0.02
+ONE_THREAD_FLOOR = "matmul floor, 1 BLAS thread"
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 HEADERS = [
     "batch",
     "contender",
@@ -49,12 +51,15 @@ def run(config: Config) -> list[Table]:
         "lossctl: median of its history's `seconds` (includes its per-epoch train and val scoring); "
         "torch and numpy: median epoch including a val pass; sklearn: fit time / epochs.",
         "Matmul floor: only the 8 GEMMs of each step (3 forward, 5 backward) in float32, "
-        "fastest of 10 epochs.",
+        "fastest of 10 epochs; with numpy's default BLAS threads and with one thread.",
         f"{rounds(config.repeats).capitalize()}; the first 80% of rows train, the last 20% validate. "
         f"At batch {config.big_batch} the few steps per epoch leave accuracy low: only time is compared.",
     ]
     table.notes += [f"{name} is not installed: its rows are skipped." for name in missing]
-    for batch, targets in ((256, {"sklearn": 0.5, "torch": 0.5}), (config.big_batch, {"matmul floor": 2.0})):
+    for batch, targets in (
+        (256, {"sklearn": 0.5, "torch": 0.5}),
+        (config.big_batch, {"matmul floor": 2.0, ONE_THREAD_FLOOR: 2.0}),
+    ):
         contenders = _contenders(config, str(train), str(val), batch, missing, full=batch == 256)
         print(f"training: batch {batch}", file=sys.stderr, flush=True)
         outcomes = run_interleaved(contenders, config.repeats)
@@ -74,23 +79,10 @@ def _contenders(
     if full and "torch" not in missing:
         contenders.append(_script(config, "torch", "mlp_torch.py", train, val, common))
     contenders.append(_script(config, "numpy float32 loop", "mlp_numpy.py", train, val, common))
-    rows = str(config.train_rows * 4 // 5)
-    contenders.append(
-        Contender(
-            "matmul floor",
-            [
-                config.python,
-                script("matmul_floor.py"),
-                "--rows",
-                rows,
-                "--batch",
-                str(batch),
-                "--classes",
-                str(CLASSES),
-            ],
-            parse=_json,
-        )
-    )
+    floor = [config.python, script("matmul_floor.py"), "--rows", str(config.train_rows * 4 // 5)]
+    floor += ["--batch", str(batch), "--classes", str(CLASSES)]
+    contenders.append(Contender("matmul floor", floor, parse=_json))
+    contenders.append(Contender(ONE_THREAD_FLOOR, floor, ONE_BLAS_THREAD, parse=_json))
     return contenders
 
 
