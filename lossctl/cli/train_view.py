@@ -21,6 +21,7 @@ from rich.table import Table
 from lossctl.nn.train import EpochRecord
 
 PROGRESS_AFTER = 1.0  # seconds into an epoch before its progress bar appears
+PROGRESS_EVERY = 0.05  # seconds between two updates of the progress bar within an epoch
 
 
 def fmt(value: float | None) -> str:
@@ -56,6 +57,7 @@ class TrainView:
         )
         self._task = self._progress.add_task("", total=1, epoch=1, visible=False)
         self._epoch_started = time.perf_counter()
+        self._progress_at = 0.0
         self.title = ""
 
     # -- events ----------------------------------------------------------------------------
@@ -70,10 +72,16 @@ class TrainView:
     def progress(self, done: int, total: int) -> None:
         if self._live is None:
             return
+        now = time.perf_counter()
+        # called after every batch: between an epoch's first and last batch, at most once per
+        # PROGRESS_EVERY seconds (the bar redraws 8 times a second anyway)
+        if 1 < done < total and now - self._progress_at < PROGRESS_EVERY:
+            return
+        self._progress_at = now
         task = self._progress.tasks[0]
         if done == 1 and task.completed >= task.total:
-            self._epoch_started = time.perf_counter()
-        visible = time.perf_counter() - self._epoch_started > PROGRESS_AFTER
+            self._epoch_started = now
+        visible = now - self._epoch_started > PROGRESS_AFTER
         self._progress.update(self._task, completed=done, total=total,
                               epoch=len(self.records) + 1, visible=visible and done < total)
 
