@@ -34,6 +34,14 @@ SECTIONS: dict[str, Callable[[Config], list[Table]]] = {
 }
 
 
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _threads() -> str:
+    chosen = [f"{name}={os.environ[name]}" for name in THREAD_VARS if name in os.environ]
+    return ", ".join(chosen) if chosen else "each library's default"
+
+
 def lossctl_command() -> tuple[str, ...]:
     """The console script next to this interpreter, else `python -m lossctl`."""
     script = Path(sys.executable).parent / "lossctl"
@@ -56,6 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where generated inputs are kept and reused (default benchmarks/.data)",
     )
     parser.add_argument("--output", type=Path, help="also write the Markdown report to this file")
+    parser.add_argument("--threads", type=int, help="BLAS/OpenMP threads for every child (default: theirs)")
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(SECTIONS)
     if unknown:
@@ -91,6 +100,9 @@ def main(argv: list[str] | None = None) -> None:
     config = make_config(args)
     if os.environ.pop("LOSSCTL_READER", None) is not None:
         print("note: LOSSCTL_READER unset for the default-reader rows", file=sys.stderr)
+    if args.threads:
+        for name in THREAD_VARS:
+            os.environ[name] = str(args.threads)  # children inherit it; torch follows OMP_NUM_THREADS
     started = time.perf_counter()
     tables = [table for name in args.only.split(",") for table in SECTIONS[name](config)]
     minutes = (time.perf_counter() - started) / 60
@@ -100,7 +112,8 @@ def main(argv: list[str] | None = None) -> None:
         "",
         machine(config.python),
         *(t.markdown() for t in tables),
-        f"{rss_note} Lossctl ran as `{' '.join(config.lossctl)}`; total {minutes:.1f} min.\n",
+        f"{rss_note} Threads: {_threads()}. Lossctl ran as `{' '.join(config.lossctl)}`; "
+        f"total {minutes:.1f} min.\n",
     ]
     report = "\n".join(parts)
     print(report)
