@@ -458,7 +458,9 @@ def _sparse_parts(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarra
     p = inputs["y_pred"]
     ignore = params["ignore_class"]
     labels = numeric.class_indices(inputs["y_true"], p.shape[-1], ignore=ignore)
-    keep = labels != ignore if ignore is not None else np.ones(labels.shape, dtype=bool)
+    if ignore is None:
+        return labels, np.ones(labels.shape, dtype=bool), p
+    keep = labels != ignore
     return np.where(keep, labels, 0), keep, np.where(keep[:, None], p, 0.0)
 
 
@@ -470,9 +472,14 @@ def sparse_categorical_crossentropy(inputs: Arrays, params: Params) -> LossValue
     and are left out of Keras's mean (their `denom` is 0).
     """
     labels, keep, p = _sparse_parts(inputs, params)
-    logits = p if params["from_logits"] else np.log(np.clip(p, EPS, 1.0 - EPS))
-    picked = np.take_along_axis(numeric.log_softmax(logits), labels[:, None], axis=-1)[:, 0]
-    values = np.where(keep, -picked, 0.0)
+    rows = np.arange(labels.shape[0])
+    if params["from_logits"]:  # -log_softmax(x)[y] = logsumexp(x) - x[y]
+        top = p.max(axis=-1)
+        values = top + np.log(np.exp(p - top[:, None]).sum(axis=-1)) - p[rows, labels]
+    else:  # -log_softmax(log c)[y] = log(sum(c)) - log(c[y]): two passes over (n, k), not six
+        c = np.clip(p, EPS, 1.0 - EPS)
+        values = np.log(c.sum(axis=-1)) - np.log(c[rows, labels])
+    values = np.where(keep, values, 0.0)
     return LossValues(values, denom=keep.astype(np.float64) if params["ignore_class"] is not None else None)
 
 
