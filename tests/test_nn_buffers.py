@@ -202,3 +202,16 @@ def test_training_loss_is_the_mean_of_the_batch_losses() -> None:
     # validation numbers are those of the weights after the epoch, as `compute` gives them
     after = predict_raw(model, data.x_val)
     assert record.val_loss == loss_value(loss, params, data.y_val[:, None], after)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, a in ACTIVATIONS.items() if a.forward_inplace))
+def test_in_place_activations_equal_their_formulas(name: str) -> None:
+    act = ACTIVATIONS[name]
+    rng = np.random.default_rng(7)
+    z, g = rng.normal(size=(40, 6)), rng.normal(size=(40, 6))
+    a = act.forward(z)
+    z_copy, g_copy = z.copy(), g.copy()
+    a_inplace = act.forward_inplace(z_copy)
+    np.testing.assert_array_equal(a_inplace, a)
+    np.testing.assert_allclose(act.backward_inplace(a_inplace, g_copy), act.backward(z, a, g),
+                               rtol=1e-15, atol=0)
