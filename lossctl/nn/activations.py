@@ -54,18 +54,17 @@ def _relu_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
     return g * (a > 0)
 
 
-# In place, a masked copy of 0 is about twice as fast as np.maximum(z, 0) or g * (a > 0) on
-# float32 (the results differ only in the sign of a zero, and where z is NaN, which diverges anyway).
+# In place, z * (z > 0) is about twice as fast as np.maximum(z, 0) on float32 (the same numbers
+# but for the sign of a zero). A masked copy of 0 (np.copyto(..., where=)) looks faster on data
+# that is already non-negative, but its unpredictable branches make it ~6x slower on real data.
 
 
 def _relu_inplace(z: np.ndarray) -> np.ndarray:
-    np.copyto(z, 0, where=z < 0)
-    return z
+    return np.multiply(z, z > 0, out=z)
 
 
 def _relu_back_inplace(a: np.ndarray, g: np.ndarray) -> np.ndarray:
-    np.copyto(g, 0, where=a <= 0)
-    return g
+    return np.multiply(g, a > 0, out=g)
 
 
 def _tanh_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
