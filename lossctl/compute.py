@@ -194,8 +194,9 @@ class Computation:
             raise DataError(f"{self.table.name}: {error.message} ({job.loss.qualified_name})") from None
         return reduce(job.loss, lv, reduction, weights)
 
-    def rows(self) -> Iterator[tuple[int, list[np.ndarray]]]:
-        """For reduction `none`: (line, one array of values per job) for every row, streaming."""
+    def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+        """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
+        array of their values (width 1 but for losses that keep a value per column)."""
         if any(job.loss.batchwise for job in self.jobs):
             raise UsageError(
                 "reduction none: "
@@ -209,8 +210,7 @@ class Computation:
                 _, lv = self._values(job, columns, block, labels)
                 values = reduce(job.loss, lv, "none", weights)
                 per_job.append(values.reshape(len(block.data), -1))
-            for i in range(len(block.data)):
-                yield block.line_of(i), [values[i] for values in per_job]
+            yield block.lines, per_job
 
     def gradient(self) -> np.ndarray:
         """d(reduced loss)/d(y_pred) for the single job, one row per input row (reads all rows)."""

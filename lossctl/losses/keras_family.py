@@ -472,13 +472,11 @@ def sparse_categorical_crossentropy(inputs: Arrays, params: Params) -> LossValue
     and are left out of Keras's mean (their `denom` is 0).
     """
     labels, keep, p = _sparse_parts(inputs, params)
-    rows = np.arange(labels.shape[0])
-    if params["from_logits"]:  # -log_softmax(x)[y] = logsumexp(x) - x[y]
-        top = p.max(axis=-1)
-        values = top + np.log(np.exp(p - top[:, None]).sum(axis=-1)) - p[rows, labels]
-    else:  # -log_softmax(log c)[y] = log(sum(c)) - log(c[y]): two passes over (n, k), not six
-        c = np.clip(p, EPS, 1.0 - EPS)
-        values = np.log(c.sum(axis=-1)) - np.log(c[rows, labels])
+    if params["from_logits"]:
+        values = numeric.neg_log_softmax_at(p, labels)
+    else:  # TF's order of operations: log of the clipped probabilities, then a softmax crossentropy
+        logits = np.log(np.clip(p, EPS, 1.0 - EPS))
+        values = numeric.neg_log_softmax_at(logits, labels, scratch=True)
     values = np.where(keep, values, 0.0)
     return LossValues(values, denom=keep.astype(np.float64) if params["ignore_class"] is not None else None)
 

@@ -13,6 +13,17 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
+def neg_log_softmax_at(logits: np.ndarray, labels: np.ndarray, scratch: bool = False) -> np.ndarray:
+    """-log_softmax(logits)[i, labels[i]] per row, rounded exactly as `log_softmax` then picking.
+
+    Picks before exponentiating, so only one (n, k) temporary is made; with `scratch` the logits
+    array itself is overwritten instead.
+    """
+    shifted = np.subtract(logits, logits.max(axis=-1, keepdims=True), out=logits if scratch else None)
+    picked = shifted[np.arange(shifted.shape[0]), labels]
+    return np.log(np.exp(shifted, out=shifted).sum(axis=-1)) - picked
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)

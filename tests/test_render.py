@@ -1,0 +1,55 @@
+"""Rendering per-row values (reduction none): the fast block writer prints what `number` prints."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from lossctl import render
+from lossctl.losses import get_loss
+
+VALUES = np.array([0.1, -2.5e-300, 1e22, np.inf, -np.inf, np.nan, 3.0, 1 / 3])
+
+
+def blocks():
+    """Two blocks of rows: an mse column and a two-column torch loss with reduction none."""
+    lines = np.arange(2, 2 + len(VALUES))
+    pairs = np.column_stack([VALUES[::-1], VALUES])
+    for part in (slice(0, 3), slice(3, None)):
+        yield lines[part], [VALUES[part, None], pairs[part]]
+
+
+LOSSES = [get_loss("mse"), get_loss("torch.l1_loss")]
+
+
+def written(fmt: str) -> str:
+    out = io.StringIO()
+    render.rows(blocks(), LOSSES, fmt, out)
+    return out.getvalue()
+
+
+def expected_rows() -> list[list[str]]:
+    return [[render.number(a), render.number(b), render.number(c)]
+            for a, b, c in zip(VALUES, VALUES[::-1], VALUES, strict=True)]
+
+
+@pytest.mark.parametrize("fmt", ["plain", "table"])
+def test_plain_rows_are_numbers_as_number_prints_them(fmt: str) -> None:
+    assert written(fmt) == "".join(",".join(row) + "\n" for row in expected_rows())
+
+
+def test_csv_rows_carry_their_file_line() -> None:
+    header = "line,keras.mean_squared_error,torch.l1_loss_0,torch.l1_loss_1\n"
+    body = "".join(f"{k + 2}," + ",".join(row) + "\n" for k, row in enumerate(expected_rows()))
+    assert written("csv") == header + body
+
+
+def test_json_rows_are_json_with_null_for_non_finite() -> None:
+    records = [json.loads(line) for line in written("json").splitlines()]
+    assert [r["line"] for r in records] == list(range(2, 2 + len(VALUES)))
+    for record, value in zip(records, VALUES, strict=True):
+        got = record["keras.mean_squared_error"]
+        assert got is None if not np.isfinite(value) else got == value
