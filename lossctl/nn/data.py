@@ -35,6 +35,13 @@ class Table:
     name: str
     frame: Any  # pandas.DataFrame of str
     lines: np.ndarray
+    parsed: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # column -> _parse()
+
+    def floats(self, column: str) -> np.ndarray:
+        """The column's cells as float64, NaN where not a number (parsed once per table)."""
+        if column not in self.parsed:
+            self.parsed[column] = _parse(self.frame[column].to_numpy())
+        return self.parsed[column]
 
     @property
     def columns(self) -> list[str]:
@@ -74,8 +81,22 @@ def read_table(path: str) -> Table:
     return Table(source.name, frame, np.arange(2, len(frame) + 2, dtype=np.int64))
 
 
+def _case_forms(word: str) -> set[str]:
+    """Every upper/lower-case spelling of `word` ('na' -> na, nA, Na, NA)."""
+    forms = {""}
+    for char in word:
+        forms = {f + c for f in forms for c in {char.lower(), char.upper()}}
+    return forms
+
+
+_MISSING_FORMS = sorted(form for word in MISSING for form in _case_forms(word))
+
+
 def _missing(values: np.ndarray) -> np.ndarray:
-    return np.array([v.lower() in MISSING for v in values], dtype=bool)
+    """Whether each text cell is an empty cell (any case of MISSING), by pandas' hash lookup."""
+    import pandas as pd
+
+    return pd.Series(values, dtype=object).isin(_MISSING_FORMS).to_numpy()
 
 
 def drop_missing(table: Table, columns: list[str], nan: str) -> Table:
@@ -99,7 +120,12 @@ def drop_missing(table: Table, columns: list[str], nan: str) -> Table:
 
 
 def _parse(values: np.ndarray) -> np.ndarray:
-    """float64 of each text cell, NaN where it is not a number."""
+    """float64 of each text cell (Python's `float`, no digit separators), NaN where it is not a number."""
+    cells = np.asarray(values, dtype=object)
+    try:  # numpy calls float() on each cell in C: all-number columns, the usual case
+        return _no_separators(cells, cells.astype(np.float64))
+    except (ValueError, TypeError):
+        pass
     out = np.empty(len(values), dtype=np.float64)
     for i, text in enumerate(values):
         try:
@@ -109,11 +135,22 @@ def _parse(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _no_separators(cells: np.ndarray, parsed: np.ndarray) -> np.ndarray:
+    """`parsed`, except NaN where the text had a digit separator ('1_000'), which lossctl rejects."""
+    if "_" not in "".join(cells):  # one C-level scan for the usual answer
+        return parsed
+    separated = np.fromiter(("_" in text for text in cells), dtype=bool, count=len(cells))
+    return np.where(separated, np.nan, parsed)
+
+
 def numbers(table: Table, column: str) -> np.ndarray:
     """A column as float64; a cell that is not a number is an error naming line and column."""
+    parsed = table.floats(column)
+    nan = np.isnan(parsed)
+    if not nan.any():
+        return parsed.copy()  # the cache stays as parsed
     values = table.frame[column].to_numpy()
-    parsed = _parse(values)
-    bad = np.isnan(parsed) & ~np.array([v.lower() == "nan" for v in values])
+    bad = nan & ~np.array([v.lower() == "nan" for v in values])
     if bad.any():
         row = int(np.argmax(bad))
         text = values[row] if len(values[row]) <= 40 else values[row][:37] + "..."
@@ -123,7 +160,7 @@ def numbers(table: Table, column: str) -> np.ndarray:
 
 def is_numeric(table: Table, column: str) -> bool:
     """Most cells are numbers (then the others are errors, not categories)."""
-    parsed = _parse(table.frame[column].to_numpy())
+    parsed = table.floats(column)
     return bool(np.count_nonzero(~np.isnan(parsed)) * 2 > len(parsed))
 
 
