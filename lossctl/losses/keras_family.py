@@ -452,14 +452,15 @@ def _categorical_focal_grad(inputs: Arrays, params: Params, upstream: np.ndarray
     return upstream[:, None] * d
 
 
-def _sparse_parts(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validated labels (ignored rows set to 0), the kept-row mask and y_pred (ignored rows 0)."""
+def _sparse_parts(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Validated labels (ignored rows set to 0), the kept-row mask (None: every row) and y_pred
+    (ignored rows 0)."""
     _check_axis(params)
     p = inputs["y_pred"]
     ignore = params["ignore_class"]
     labels = numeric.class_indices(inputs["y_true"], p.shape[-1], ignore=ignore)
     if ignore is None:
-        return labels, np.ones(labels.shape, dtype=bool), p
+        return labels, None, p
     keep = labels != ignore
     return np.where(keep, labels, 0), keep, np.where(keep[:, None], p, 0.0)
 
@@ -477,19 +478,26 @@ def sparse_categorical_crossentropy(inputs: Arrays, params: Params) -> LossValue
     else:  # TF's order of operations: log of the clipped probabilities, then a softmax crossentropy
         logits = np.log(np.clip(p, EPS, 1.0 - EPS))
         values = numeric.neg_log_softmax_at(logits, labels, scratch=True)
-    values = np.where(keep, values, 0.0)
-    return LossValues(values, denom=keep.astype(np.float64) if params["ignore_class"] is not None else None)
+    if keep is None:
+        return LossValues(values)
+    return LossValues(np.where(keep, values, 0.0), denom=keep.astype(np.float64))
 
 
 def _sparse_cce_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
+    """softmax(x) - onehot(y) from logits; from probabilities 1/sum(c) - onehot(y)/c where the clip
+    lets the gradient through, else 0. The one-hot term is subtracted at the labels only."""
     labels, keep, p = _sparse_parts(inputs, params)
-    onehot = np.eye(p.shape[-1], dtype=p.dtype)[labels]
+    rows = np.arange(labels.shape[0])
     if params["from_logits"]:
-        d = numeric.softmax(p) - onehot
+        d = numeric.softmax(p)
+        d[rows, labels] -= 1.0
     else:
-        c, passes = _clip_probs(p)
-        d = np.where(passes, 1.0 / c.sum(axis=-1, keepdims=True) - onehot / c, 0.0)
-    return np.where(keep, upstream, 0.0)[:, None] * d
+        c = np.clip(p, EPS, 1.0 - EPS)
+        d = np.empty_like(c)
+        d[...] = 1.0 / c.sum(axis=-1, keepdims=True)
+        d[rows, labels] -= 1.0 / c[rows, labels]
+        d = np.where(c == p, d, 0.0)  # clipped (or NaN) entries pass no gradient
+    return (upstream if keep is None else np.where(keep, upstream, 0.0))[:, None] * d
 
 
 def _gce_parts(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarray, float]:

@@ -76,6 +76,8 @@ def class_indices(
             row=row, role=role, column=0,
         )
     as_int = flat.astype(np.int64)
+    if ignore is None and as_int.size and as_int.min() >= 0 and as_int.max() < n_classes:
+        return as_int  # the usual case, in two reductions
     out_of_range = (as_int < 0) | (as_int >= n_classes)
     if ignore is not None:
         out_of_range &= as_int != ignore
