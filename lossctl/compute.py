@@ -143,7 +143,7 @@ class Computation:
         where = []
         if error.row is not None:
             at = (labels if in_labels and labels is not None else block).line_of(error.row)
-            where.append(f"{getattr(source, 'where', 'line')} {at}")
+            where.append(f"{source.where} {at}")
         cols = job.columns.get(key)
         if cols and error.column is not None and error.column < len(cols):
             where.append(f"column {cols[error.column]}")

@@ -70,8 +70,10 @@ def _spread(upstream: np.ndarray, d: np.ndarray, *, mean: bool = True) -> np.nda
 
 
 def _clip_probs(p: np.ndarray, high: float = 1.0 - EPS) -> tuple[np.ndarray, np.ndarray]:
-    """Keras's clip to [eps, high], and where the clip lets the gradient through."""
-    return np.clip(p, EPS, high), (p >= EPS) & (p <= high)
+    """Keras's clip to [eps, high], and where the clip lets the gradient through (where it left
+    the value as it was; NaN passes nothing)."""
+    c = np.clip(p, EPS, high)
+    return c, c == p
 
 
 def _smooth_binary(t: np.ndarray, params: Params) -> np.ndarray:
@@ -492,11 +494,11 @@ def _sparse_cce_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np
         d = numeric.softmax(p)
         d[rows, labels] -= 1.0
     else:
-        c = np.clip(p, EPS, 1.0 - EPS)
+        c, passes = _clip_probs(p)
         d = np.empty_like(c)
         d[...] = 1.0 / c.sum(axis=-1, keepdims=True)
         d[rows, labels] -= 1.0 / c[rows, labels]
-        d = np.where(c == p, d, 0.0)  # clipped (or NaN) entries pass no gradient
+        d = np.where(passes, d, 0.0)
     return (upstream if keep is None else np.where(keep, upstream, 0.0))[:, None] * d
 
 

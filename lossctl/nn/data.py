@@ -123,16 +123,17 @@ def _parse(values: np.ndarray) -> np.ndarray:
     """float64 of each text cell (Python's `float`, no digit separators), NaN where it is not a number."""
     cells = np.asarray(values, dtype=object)
     try:  # numpy calls float() on each cell in C: all-number columns, the usual case
-        return _no_separators(cells, cells.astype(np.float64))
+        parsed = cells.astype(np.float64)
     except (ValueError, TypeError):
-        pass
-    out = np.empty(len(values), dtype=np.float64)
-    for i, text in enumerate(values):
-        try:
-            out[i] = float(text) if "_" not in text else np.nan
-        except ValueError:
-            out[i] = np.nan
-    return out
+        parsed = np.array([_float_or_nan(text) for text in cells], dtype=np.float64)
+    return _no_separators(cells, parsed)
+
+
+def _float_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return np.nan
 
 
 def _no_separators(cells: np.ndarray, parsed: np.ndarray) -> np.ndarray:

@@ -280,11 +280,6 @@ def fit(
                 val_loss, val_found = scores(model, loss, params, metrics, task, k, x_val,
                                              data.y_val, prefix="val_")
             found = _interleave(found, val_found)
-        if not np.isfinite(train_loss):
-            raise TrainingDiverged(
-                f"training diverged: the loss became {train_loss} after epoch {epoch + 1} at "
-                f"learning rate {opt.lr:g}; try a smaller learning rate (e.g. --lr {opt.lr / 10:g})"
-            )
         monitored = val_loss if val_loss is not None else train_loss
         sched.observe(monitored)
         improved = monitored < best
@@ -317,9 +312,7 @@ def _add_batch_metrics(
             sums[i] += float(np.count_nonzero(targets.predicted_index(out, activation) == y))
         else:
             arrays = targets.metric_inputs(metric.loss, task, y, out, activation)
-            inputs = as_inputs(metric.loss, arrays)
-            lv = metric.loss.value(inputs, metric_params[i])
-            sums[i] += float(reduce(metric.loss, lv, "mean")) * len(y)
+            sums[i] += loss_value(metric.loss, metric_params[i], arrays["y_true"], arrays["y_pred"]) * len(y)
 
 
 def _interleave(train: dict[str, float], val: dict[str, float]) -> dict[str, float]:
