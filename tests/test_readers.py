@@ -17,7 +17,7 @@ import pytest
 from lossctl.cli import main
 from lossctl.errors import DataError, UsageError
 from lossctl.io import table as table_module
-from lossctl.io.chunks import record_chunks
+from lossctl.io.chunks import Chunk, map_ahead, record_chunks
 from lossctl.io.parsers import reader_name
 from lossctl.io.source import Source
 from lossctl.io.table import CsvTable
@@ -156,11 +156,46 @@ def test_header_longer_than_the_small_limit():
 
 def test_chunks_end_outside_quotes():
     text = b'1,"x\ny\nz",2\n3,"",4\n5,"""",6\n'
-    chunks = list(record_chunks(io.BufferedReader(io.BytesIO(text)), 3))
+    chunks = [Chunk(data) for data in record_chunks(io.BufferedReader(io.BytesIO(text)), 3)]
     assert b"".join(c.data for c in chunks) == text
     for chunk in chunks:
         assert chunk.data.count(b'"') % 2 == 0
-    assert [c.first_line for c in chunks] == [2, 5, 6]
+    assert [c.newlines for c in chunks] == [3, 1, 1]
+
+
+@pytest.mark.parametrize("reader", ["pandas", "arrow"])
+@pytest.mark.parametrize("body", ["", "7,x,8\n", "7,,8\n"])
+def test_threads_change_nothing(monkeypatch, reader, body):
+    rows = [f"{i},{i / 7!r},{-i}\n" for i in range(200)]
+    rows[150:150] = ["\n", body]  # a blank line, then perhaps an error, late in the file
+    text = "a,b,c\n" + "".join(rows)
+    results = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("LOSSCTL_THREADS", threads)
+        results.append(read(text, ["c", "b"], reader, block_bytes=64))
+    if isinstance(results[0], str):
+        assert results[0] == results[1]
+        assert "line 153" in results[0]  # header, 150 rows, a blank line
+    else:
+        np.testing.assert_array_equal(results[0][0], results[1][0])
+        expected_lines = read(text, ["c", "b"], "stdlib")[1].tolist()
+        assert results[0][1].tolist() == results[1][1].tolist() == expected_lines
+
+
+def test_map_ahead_keeps_order_and_stops_early():
+    started = []
+
+    def work(i: int) -> int:
+        started.append(i)
+        return i * i
+
+    assert list(map_ahead(work, range(50), workers=3)) == [i * i for i in range(50)]
+    started.clear()
+    results = map_ahead(work, range(1000), workers=2)
+    assert [next(results) for _ in range(3)] == [0, 1, 4]
+    results.close()
+    assert len(started) < 10  # no more than a few items ahead
+    assert list(map_ahead(work, range(4), workers=1)) == [0, 1, 4, 9]
 
 
 def test_reader_choice(monkeypatch):

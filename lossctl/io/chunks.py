@@ -1,34 +1,45 @@
-"""Cutting a CSV byte stream into chunks of whole records, each knowing the file line it starts on.
+"""Cutting a CSV byte stream into chunks of whole records, and parsing them on several cores.
 
 A chunk ends after a newline that is outside quotes (an even number of quote characters before it,
 as doubled quotes inside a quoted field count twice), so a parser can take each chunk on its own;
-memory is a chunk or two however long the input is.
+memory is a few chunks however long the input is.
+
+`map_ahead` runs a function over chunks in worker threads (the fast parsers release the GIL) and
+gives the results back in file order, so line numbers are assigned in order by the caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 
+T = TypeVar("T")
+R = TypeVar("R")
+MAX_WORKERS = 4
 
-@dataclass
+
 class Chunk:
-    """Whole records: `data` ends with a newline, its first byte begins file line `first_line`."""
+    """Whole records: `data` ends with a newline and holds `newlines` file lines."""
 
-    data: bytes
-    first_line: int
-    newlines: int
+    __slots__ = ("data", "newlines")
 
-    def row_lines(self, rows: int) -> np.ndarray | None:
-        """The file line of each of `rows` parsed rows, when blank lines alone explain the count.
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.newlines = count_byte(data, b"\n")
 
-        None when it cannot tell cheaply (a quoted field may span lines): read the chunk slowly.
+    def row_offsets(self, rows: int) -> np.ndarray | None:
+        """The line of each of `rows` parsed rows, counted from 0 at the chunk's first line.
+
+        Found when blank lines alone explain the count; None when it cannot tell cheaply (a quoted
+        field may span lines): the caller reads the chunk slowly.
         """
         if rows == self.newlines:
-            return np.arange(self.first_line, self.first_line + rows, dtype=np.int64)
+            return np.arange(rows, dtype=np.int64)
         if b'"' in self.data:
             return None
         raw = np.frombuffer(self.data, dtype=np.uint8)
@@ -37,14 +48,11 @@ class Chunk:
         length = ends - starts
         blank = (length == 0) | ((length == 1) & (raw[np.minimum(starts, len(raw) - 1)] == 13))
         kept = np.flatnonzero(~blank)
-        if len(kept) != rows:
-            return None
-        return kept.astype(np.int64) + self.first_line
+        return kept.astype(np.int64) if len(kept) == rows else None
 
 
-def record_chunks(stream: BinaryIO, size: int, first_line: int = 2) -> Iterator[Chunk]:
-    """Chunks of about `size` bytes read from `stream`, which begins at a record."""
-    line = first_line
+def record_chunks(stream: BinaryIO, size: int) -> Iterator[bytes]:
+    """Chunks of about `size` bytes of whole records read from `stream`, which begins at a record."""
     while True:
         data = stream.read(size)
         if not data:
@@ -55,11 +63,7 @@ def record_chunks(stream: BinaryIO, size: int, first_line: int = 2) -> Iterator[
             tail.append(stream.readline())
             quotes += count_byte(tail[-1], b'"')
         data = b"".join([data, *tail])
-        if not data.endswith(b"\n"):
-            data += b"\n"
-        chunk = Chunk(data, line, count_byte(data, b"\n"))
-        line += chunk.newlines
-        yield chunk
+        yield data if data.endswith(b"\n") else data + b"\n"
 
 
 def count_byte(data: bytes, byte: bytes, step: int = 1 << 20) -> int:
@@ -67,3 +71,37 @@ def count_byte(data: bytes, byte: bytes, step: int = 1 << 20) -> int:
     raw = np.frombuffer(data, dtype=np.uint8)
     code = ord(byte)
     return sum(int(np.count_nonzero(raw[i : i + step] == code)) for i in range(0, len(raw), step))
+
+
+def worker_count() -> int:
+    """The cores this process may run on, at most `MAX_WORKERS`; $LOSSCTL_THREADS overrides."""
+    given = os.environ.get("LOSSCTL_THREADS", "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cores))
+
+
+def map_ahead(work: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """`work(item)` for each item, in order, computed up to `workers + 1` items ahead in threads.
+
+    One worker runs everything in the calling thread. Closing the iterator early (an error in
+    the caller, Ctrl-C) cancels what has not started.
+    """
+    if workers <= 1:
+        yield from map(work, items)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lossctl-parse")
+    pending: deque[Future[R]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

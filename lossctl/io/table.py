@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 
 from lossctl.errors import DataError
-from lossctl.io.chunks import Chunk, record_chunks
+from lossctl.io.chunks import Chunk, map_ahead, record_chunks, worker_count
 from lossctl.io.parsers import MISSING, make_parser, reader_name
 from lossctl.io.source import Source
 
@@ -177,12 +177,17 @@ class CsvTable:
     def _large_blocks(self, columns: list[str]) -> Iterator[Block]:
         parser = make_parser(self.reader, self.header, columns)
         index = [self.header.index(c) for c in columns]
-        for chunk in record_chunks(self._stream, self.block_bytes):
-            if not chunk.data.isascii():
-                _decode(chunk.data, self.name)
-            parsed = parser.parse(chunk)
+
+        def parse(data: bytes) -> tuple[Chunk, tuple[np.ndarray, np.ndarray] | None]:
+            chunk = Chunk(data)  # counting its lines is work for the thread too
+            return chunk, (parser.parse(chunk) if _is_utf8(data) else None)
+
+        first_line = 2  # of the chunk at hand; the header is line 1
+        chunks = record_chunks(self._stream, self.block_bytes)
+        for chunk, parsed in map_ahead(parse, chunks, worker_count()):
             if parsed is not None:
-                data, lines = parsed
+                data, offsets = parsed
+                lines = offsets + first_line
                 with np.errstate(invalid="ignore", over="ignore"):
                     suspect = np.isnan(data.sum())  # a NaN somewhere (or inf - inf)
                 if suspect:
@@ -191,14 +196,15 @@ class CsvTable:
                         parsed = None  # the csv module names the first empty cell
                     elif missing.any():
                         data, lines = data[~missing], lines[~missing]
-            if parsed is None:
-                data, lines = self._slow_chunk(chunk, index)
+            if parsed is None:  # also a chunk that is not UTF-8: decoding it says so
+                data, lines = self._slow_chunk(chunk, index, first_line)
+            first_line += chunk.newlines
             for start in range(0, len(data), self.block_rows):
                 yield Block(data[start : start + self.block_rows], lines[start : start + self.block_rows])
 
-    def _slow_chunk(self, chunk: Chunk, index: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    def _slow_chunk(self, chunk: Chunk, index: list[int], first_line: int) -> tuple[np.ndarray, np.ndarray]:
         text = io.StringIO(_decode(chunk.data, self.name), newline="")
-        return self._csv_rows(csv.reader(text), index, chunk.first_line - 1)
+        return self._csv_rows(csv.reader(text), index, first_line - 1)
 
 
 class _Prefixed(io.RawIOBase):
@@ -224,6 +230,16 @@ def _decode(data: bytes, name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{name}: is not UTF-8 text (binary data?)") from None
+
+
+def _is_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _shorten(text: str, limit: int = 40) -> str:
