@@ -282,6 +282,24 @@ def test_parquet_errors_name_the_row(capsys, tmp_path: Path):
     assert (code, err) == (1, f"lossctl: error: {path}: row 1, column name: 'a' is not a number\n")
 
 
+def test_parquet_numbers_as_text_follow_the_csv_rule(capsys, tmp_path: Path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    cells = [" 2.5 ", "NA", "+nan", "1e3", "1_000"]
+    pq.write_table(pa.table({"y_true": cells, "y_pred": [0.0] * len(cells)}), tmp_path / "t.parquet")
+    (tmp_path / "t.csv").write_text("y_true,y_pred\n" + "".join(f"{c},0\n" for c in cells))
+    for name, where in (("t.parquet", "row 5"), ("t.csv", "line 6")):
+        path = str(tmp_path / name)
+        code, _, err = run(capsys, "compute", "-l", "mse", "--nan", "drop", path)
+        message = f"lossctl: error: {path}: {where}, column y_true: '1_000' is not a number\n"
+        assert (code, err) == (1, message)
+    pq.write_table(pa.table({"y_true": cells[:4], "y_pred": [0.0] * 4}), tmp_path / "t.parquet")
+    assert run(capsys, "compute", "-l", "mse", "--nan", "drop", str(tmp_path / "t.parquet"))[:2] == (
+        0,
+        f"{(2.5**2 + 1e6) / 2!r}\n",
+    )
+
+
 def test_parquet_without_pyarrow_is_a_usage_error(capsys, frames, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     path = str(frames / "data.parquet")

@@ -8,13 +8,13 @@ not counting a header: Parquet has none) and the column.
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from lossctl.errors import DataError, UsageError
-from lossctl.io.parsers import ARROW_HINT, MISSING, float64_of
+from lossctl.io.cells import cell_number
+from lossctl.io.parsers import ARROW_HINT, float64_of
 from lossctl.io.source import Source
 from lossctl.io.table import BLOCK_ROWS, Block, NanPolicy
 
@@ -99,11 +99,10 @@ class ParquetTable:
             raise DataError(f"{self.name}: column {name} holds {kind}, not numbers")
         values = np.empty(len(array), dtype=np.float64)  # numbers as text: rare, read cell by cell
         for row, text in enumerate(array.to_pylist()):
-            cell = (text or "").strip()
             try:
-                values[row] = math.nan if cell.lower() in MISSING else float(cell)
+                values[row] = cell_number(text or "")
             except ValueError:
                 raise DataError(
-                    f"{self.name}: row {first + row}, column {name}: {cell[:40]!r} is not a number"
+                    f"{self.name}: row {first + row}, column {name}: {text.strip()[:40]!r} is not a number"
                 ) from None
         return values

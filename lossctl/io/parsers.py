@@ -19,10 +19,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from lossctl.errors import UsageError
+from lossctl.io.cells import MISSING
 from lossctl.io.chunks import Chunk, count_byte
 
 READERS = ("auto", "arrow", "pandas")
-MISSING = frozenset({"", "nan", "na", "n/a", "null", "none", "-nan"})  # an empty cell, any case
 ARROW_HINT = "pip install 'lossctl[arrow]'"
 
 

@@ -24,8 +24,9 @@ from typing import Literal
 import numpy as np
 
 from lossctl.errors import DataError
+from lossctl.io.cells import cell_number
 from lossctl.io.chunks import Chunk, map_ahead, record_chunks, worker_count
-from lossctl.io.parsers import MISSING, make_parser, reader_name
+from lossctl.io.parsers import make_parser, reader_name
 from lossctl.io.source import Source
 
 SMALL_BYTES = 1 << 20
@@ -149,23 +150,13 @@ class CsvTable:
         return data, np.array(lines, dtype=np.int64)
 
     def _number(self, cell: str, line: int, column: str) -> float:
-        text = cell.strip()
-        if text.lower() in MISSING:
-            if self.nan == "drop":
-                return math.nan
-            raise DataError(
-                f"{self.name}: line {line}, column {column}: empty cell "
-                "(use --nan drop to skip rows with empty cells)"
-            )
         try:
-            if "_" in text:
-                raise ValueError
-            value = float(text)
+            value = cell_number(cell)
         except ValueError:
             raise DataError(
                 f"{self.name}: line {line}, column {column}: {_shorten(cell)!r} is not a number"
             ) from None
-        if math.isnan(value) and self.nan == "error":  # +nan, NAN(...): empty cells as well
+        if math.isnan(value) and self.nan == "error":
             raise DataError(
                 f"{self.name}: line {line}, column {column}: empty cell "
                 "(use --nan drop to skip rows with empty cells)"
