@@ -135,5 +135,6 @@ def gradient(grad: np.ndarray, pred_columns: Sequence[str], fmt: str, out: TextI
         return
     if fmt == "csv":
         out.write(",".join(f"grad_{c}" for c in pred_columns) + "\n")
-    for row in grad:
-        out.write(",".join(number(v) for v in row) + "\n")
+    grad = grad.reshape(len(grad), -1)
+    for start in range(0, len(grad), _ROWS_PER_WRITE):
+        out.write(_csv_lines(grad[start : start + _ROWS_PER_WRITE].tolist()))

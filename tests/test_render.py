@@ -53,3 +53,12 @@ def test_json_rows_are_json_with_null_for_non_finite() -> None:
     for record, value in zip(records, VALUES, strict=True):
         got = record["keras.mean_squared_error"]
         assert got is None if not np.isfinite(value) else got == value
+
+
+@pytest.mark.parametrize("fmt", ["plain", "csv"])
+def test_gradient_rows_are_numbers_as_number_prints_them(fmt: str) -> None:
+    grad = np.column_stack([VALUES, -VALUES, np.full(len(VALUES), -0.0)])
+    out = io.StringIO()
+    render.gradient(grad, ["a", "b", "c"], fmt, out)
+    expected = "".join(",".join(render.number(v) for v in row) + "\n" for row in grad)
+    assert out.getvalue() == ("grad_a,grad_b,grad_c\n" if fmt == "csv" else "") + expected
