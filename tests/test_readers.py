@@ -156,7 +156,7 @@ def test_header_longer_than_the_small_limit():
 
 def test_chunks_end_outside_quotes():
     text = b'1,"x\ny\nz",2\n3,"",4\n5,"""",6\n'
-    chunks = [Chunk(data) for data in record_chunks(io.BufferedReader(io.BytesIO(text)), 3)]
+    chunks = [Chunk(pieces) for pieces in record_chunks(io.BufferedReader(io.BytesIO(text)), 3)]
     assert b"".join(c.data for c in chunks) == text
     for chunk in chunks:
         assert chunk.data.count(b'"') % 2 == 0

@@ -24,13 +24,17 @@ MAX_WORKERS = 4
 
 
 class Chunk:
-    """Whole records: `data` ends with a newline and holds `newlines` file lines."""
+    """Whole records: `data` ends with a newline and holds `newlines` file lines.
+
+    Made from the pieces `record_chunks` read, in a worker thread: joining them is work too.
+    """
 
     __slots__ = ("data", "newlines")
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.newlines = count_byte(data, b"\n")
+    def __init__(self, pieces: list[bytes]) -> None:
+        data = b"".join(pieces)
+        self.data = data if data.endswith(b"\n") else data + b"\n"
+        self.newlines = count_byte(self.data, b"\n")
 
     def row_offsets(self, rows: int) -> np.ndarray | None:
         """The line of each of `rows` parsed rows, counted from 0 at the chunk's first line.
@@ -51,8 +55,11 @@ class Chunk:
         return kept.astype(np.int64) if len(kept) == rows else None
 
 
-def record_chunks(stream: BinaryIO, size: int) -> Iterator[bytes]:
-    """Chunks of about `size` bytes of whole records read from `stream`, which begins at a record."""
+def record_chunks(stream: BinaryIO, size: int) -> Iterator[list[bytes]]:
+    """Pieces of about `size` bytes of whole records read from `stream`, which begins at a record.
+
+    Each item is a list of byte strings that together end at the end of a record (or the input).
+    """
     while True:
         data = stream.read(size)
         if not data:
@@ -62,8 +69,7 @@ def record_chunks(stream: BinaryIO, size: int) -> Iterator[bytes]:
         while quotes % 2 and tail[-1]:  # the newline was inside a quoted field: read on
             tail.append(stream.readline())
             quotes += count_byte(tail[-1], b'"')
-        data = b"".join([data, *tail])
-        yield data if data.endswith(b"\n") else data + b"\n"
+        yield [data, *tail]
 
 
 def count_byte(data: bytes, byte: bytes, step: int = 1 << 20) -> int:

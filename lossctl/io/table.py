@@ -169,9 +169,9 @@ class CsvTable:
         parser = make_parser(self.reader, self.header, columns)
         index = [self.header.index(c) for c in columns]
 
-        def parse(data: bytes) -> tuple[Chunk, tuple[np.ndarray, np.ndarray] | None]:
-            chunk = Chunk(data)  # counting its lines is work for the thread too
-            return chunk, (parser.parse(chunk) if _is_utf8(data) else None)
+        def parse(pieces: list[bytes]) -> tuple[Chunk, tuple[np.ndarray, np.ndarray] | None]:
+            chunk = Chunk(pieces)
+            return chunk, (parser.parse(chunk) if _is_utf8(chunk.data) else None)
 
         first_line = 2  # of the chunk at hand; the header is line 1
         chunks = record_chunks(self._stream, self.block_bytes)
