@@ -166,6 +166,15 @@ def test_blas_thread_limit_is_restored(monkeypatch: pytest.MonkeyPatch) -> None:
     assert blas.train_threads() is None  # the user's choice stands
 
 
+def test_blas_warm_up_runs_once_and_leaves_threads_as_they_were(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(blas, "_warmed", set())
+    before = blas.get_threads()
+    blas.warm_up(1, 300, np.float32)
+    blas.warm_up(1, 300, np.float32)
+    assert blas._warmed == {(1, 300, "<f4")}
+    assert blas.get_threads() == before
+
+
 def _train(dtype: str, **kwargs):
     data = load_training(str(SAMPLES / "penguins_like.csv"), seed=0)
     loss = get_loss("sparse_categorical_crossentropy")

@@ -23,7 +23,7 @@ from lossctl.losses.evaluate import as_inputs
 from lossctl.losses.reduction import reduce, upstream
 from lossctl.losses.registry import Loss
 from lossctl.nn import targets
-from lossctl.nn.blas import blas_threads, train_threads
+from lossctl.nn.blas import blas_threads, train_threads, warm_up
 from lossctl.nn.data import Dataset
 from lossctl.nn.model import MLP
 from lossctl.nn.optimizers import Optimizer, make_optimizer
@@ -232,6 +232,7 @@ def fit(
     y_index = np.asarray(data.y_train)
     metric_params = [m.loss.resolve_params({}) if m.loss is not None else None for m in metrics]
     threads = train_threads()
+    warm_up(threads, max(model.n_in, *model.hidden, width), dtype)
     # the inputs' roles and widths are checked once, on the first batch; steps reuse the check
     as_inputs(loss, {"y_true": y_step[:1], "y_pred": np.zeros((1, width), dtype)}, dtype)
 
