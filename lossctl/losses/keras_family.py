@@ -502,6 +502,20 @@ def _sparse_cce_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np
     return (upstream if keep is None else np.where(keep, upstream, 0.0))[:, None] * d
 
 
+def _sparse_cce_value_and_grad(inputs: Arrays, params: Params) -> tuple[LossValues, np.ndarray]:
+    """Values and per-row derivatives: from logits with every row kept, one pass (the softmax
+    computed once, the one-hot term subtracted by a comparison with the class numbers); else
+    `value`, then `grad` with an upstream of ones."""
+    if not params["from_logits"] or params["ignore_class"] is not None:
+        lv = sparse_categorical_crossentropy(inputs, params)
+        return lv, _sparse_cce_grad(inputs, params, np.ones_like(lv.values))
+    labels, _, x = _sparse_parts(inputs, params)
+    values, d = numeric.softmax_crossentropy(x, labels)
+    dt = d.T
+    dt -= labels == np.arange(x.shape[-1])[:, None]
+    return LossValues(values), d
+
+
 def _gce_parts(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarray, float]:
     q = params["q"]
     if not 0.0 < q < 1.0:
@@ -742,7 +756,7 @@ _keras(
     binary_crossentropy, _bce_grad, "binary crossentropy, averaged over each sample's columns",
     "mean(-(y_true * log(p) + (1 - y_true) * log(1 - p))), p = clip(y_pred, 1e-7, 1 - 1e-7)",
     ("bce", "BinaryCrossentropy"), params=(_FROM_LOGITS, _SMOOTHING, _AXIS),
-    output_activation="sigmoid", example=_BINARY_EXAMPLE,
+    output_activation="sigmoid", trains_on_logits=True, example=_BINARY_EXAMPLE,
 )
 _keras(
     binary_focal_crossentropy, _binary_focal_grad,
@@ -761,7 +775,7 @@ _keras(
     categorical_crossentropy, _cce_grad, "crossentropy of one-hot (or soft) targets",
     "-sum(y_true * log(clip(y_pred / sum(y_pred), 1e-7, 1 - 1e-7)))",
     ("CategoricalCrossentropy",), params=(_FROM_LOGITS, _SMOOTHING, _AXIS),
-    output_activation="softmax", example=_ONEHOT_EXAMPLE,
+    output_activation="softmax", trains_on_logits=True, example=_ONEHOT_EXAMPLE,
 )
 _keras(
     sparse_categorical_crossentropy, _sparse_cce_grad, "crossentropy of integer class labels",
@@ -772,7 +786,8 @@ _keras(
         Param("ignore_class", "optional_int", None, "label whose rows score 0 and are not counted"),
         _AXIS,
     ),
-    output_activation="softmax", class_index_target=True, example=_SPARSE_EXAMPLE,
+    output_activation="softmax", class_index_target=True, trains_on_logits=True,
+    value_and_grad=_sparse_cce_value_and_grad, example=_SPARSE_EXAMPLE,
 )
 _keras(
     categorical_focal_crossentropy, _categorical_focal_grad,

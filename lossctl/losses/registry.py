@@ -108,6 +108,10 @@ ValueFn = Callable[[Arrays, Params], LossValues]
 # Vector-Jacobian product: given d(reduced)/d(values) (shaped like LossValues.values),
 # return d(reduced)/d(y_pred), shaped like inputs["y_pred"].
 GradFn = Callable[[Arrays, Params, np.ndarray], np.ndarray]
+# Value and gradient in one pass, for a loss with per-sample values (n,): the LossValues and the
+# derivative of each row's value with respect to its own y_pred row, shaped like y_pred, so that
+# grad(inputs, params, upstream) == upstream[:, None] * d. The trainer's steps call it.
+ValueGradFn = Callable[[Arrays, Params], tuple[LossValues, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,12 @@ class Loss:
     # y_true takes the two classes as -1 and +1 (not 0 and 1): the trainer maps them.
     signed_target: bool = False
     trainable: bool = True
+    # Keras computes this loss from the logits when y_pred came out of its output activation
+    # (TensorFlow caches them on the softmax or sigmoid output as `_keras_logits`); so does the
+    # trainer, taking the last layer's output before the activation with from_logits=True.
+    trains_on_logits: bool = False
+    # An optional one-pass value and gradient (see ValueGradFn); it must agree with value and grad.
+    value_and_grad: ValueGradFn | None = None
     # A small worked example for `lossctl explain`: role -> rows, and params.
     example: Mapping[str, list[list[float]]] = field(default_factory=dict)
     example_params: Mapping[str, Any] = field(default_factory=dict)

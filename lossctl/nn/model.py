@@ -52,6 +52,7 @@ class MLP:
         ]
         self.flat, self.flat_grad = self._flatten()
         self._cache: list[tuple[np.ndarray | None, np.ndarray]] = []  # (z, a) per layer
+        self._logits = False  # the last forward stopped before the output activation
 
     def _flatten(self) -> tuple[np.ndarray, np.ndarray]:
         """Move every W, b, dW, db into two flat buffers, leaving views behind."""
@@ -68,16 +69,19 @@ class MLP:
                 offset += _aligned(p.size)
         return flat, flat_grad
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """y_pred for inputs x of shape (n, n_in)."""
+    def forward(self, x: np.ndarray, logits: bool = False) -> np.ndarray:
+        """y_pred for inputs x of shape (n, n_in); with `logits`, the last layer's output before
+        the output activation (for a loss computed from logits; `backward` then takes the
+        gradient with respect to them)."""
         a = np.asarray(x, dtype=self.dtype)
         self._cache = cache = []
+        self._logits = logits
         last = len(self.layers) - 1
         hidden = self.activation
         for i, layer in enumerate(self.layers):
             z = layer.forward(a)
             if i == last:
-                a = self.output_activation.forward(z)
+                a = z if logits else self.output_activation.forward(z)
                 cache.append((z, a))
             elif hidden.forward_inplace is not None:  # z is not needed by backward: reuse it
                 a = hidden.forward_inplace(z)
@@ -85,22 +89,24 @@ class MLP:
             else:
                 a = hidden.forward(z)
                 cache.append((z, a))
-        if self.has_output_transform:
+        if self.has_output_transform and not logits:
             a = a * self.dtype.type(self.output_scale) + self.dtype.type(self.output_shift)
         return a
 
     def backward(self, grad_y_pred: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Back-propagate d(loss)/d(y_pred); returns d(loss)/d(x) (None if not `input_grad`:
-        the trainer needs only the parameters' gradients)."""
+        """Back-propagate d(loss)/d(y_pred) (d(loss)/d(logits) after `forward(x, logits=True)`);
+        returns d(loss)/d(x) (None if not `input_grad`: the trainer needs only the parameters'
+        gradients)."""
         g = np.asarray(grad_y_pred, dtype=self.dtype)
-        if self.has_output_transform:
+        if self.has_output_transform and not self._logits:
             g = g * self.dtype.type(self.output_scale)
         last = len(self.layers) - 1
         hidden = self.activation
         for i in range(last, -1, -1):
             z, a = self._cache[i]
             if i == last:
-                g = self.output_activation.backward(z, a, g)
+                if not self._logits:
+                    g = self.output_activation.backward(z, a, g)
             elif z is None:  # g is this model's own array (from the layer above): overwrite it
                 g = hidden.backward_inplace(a, g)
             else:

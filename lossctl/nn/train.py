@@ -1,7 +1,9 @@
 """Training: `fit(...)` yields one EpochRecord per epoch; rendering them is the caller's job.
 
 The loss is the registry's, called the way `lossctl compute` calls it (`loss.value`, the `mean`
-reduction, `reduction.upstream`, `loss.grad`), in the network's dtype. As in Keras, a record's
+reduction, `reduction.upstream`, `loss.grad`, or the loss's one-pass `value_and_grad` where it
+has one), in the network's dtype. A crossentropy after its own softmax or sigmoid is computed
+from the logits with from_logits=True, as Keras does (`Loss.trains_on_logits`). As in Keras, a record's
 training loss and metrics are the mean over the epoch's batches of each batch's value, taken
 from the step's own forward pass (weighted by the batch's rows, without class weights); the
 validation loss and metrics are exactly what `lossctl compute` prints for the model's
@@ -129,12 +131,26 @@ def _loss_and_grad(
     row_weight: np.ndarray | None,
 ) -> tuple[float, np.ndarray]:
     """loss_and_grad on inputs already checked by `as_inputs` (the training step)."""
-    lv = loss.value(inputs, params)
+    if loss.value_and_grad is not None:
+        lv, d = loss.value_and_grad(inputs, params)
+    else:
+        lv, d = loss.value(inputs, params), None
     value = float(reduce(loss, lv, "mean"))
     up = upstream(loss, lv, "mean")
     if row_weight is not None and up.ndim:
         up = up * row_weight.reshape(len(row_weight), *([1] * (up.ndim - 1)))
-    return value, loss.grad(inputs, params, up)
+    if d is None:
+        return value, loss.grad(inputs, params, up)
+    d *= up[:, None]
+    return value, d
+
+
+def on_logits(model: MLP, loss: Loss, params: Mapping[str, Any]) -> bool:
+    """Whether training steps compute `loss` from the logits: a loss Keras computes that way, on
+    the output of its own activation, without from_logits already set."""
+    return (loss.trains_on_logits and not params.get("from_logits")
+            and model.output_activation.name == loss.output_activation
+            and not model.has_output_transform)
 
 
 def loss_value(loss: Loss, params: Mapping[str, Any], y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -228,7 +244,11 @@ def fit(
     best, best_weights, wait = np.inf, None, 0
     keep_best = patience is not None or stop is not None
 
-    activation = model.output_activation.name
+    # Keras's way with a crossentropy after its own activation: the steps compute the loss from the
+    # logits (from_logits=True) and metrics treat them as a linear output's
+    logits = on_logits(model, loss, params)
+    step_params = params | {"from_logits": True} if logits else params
+    activation = "linear" if logits else model.output_activation.name
     y_index = np.asarray(data.y_train)
     metric_params = [m.loss.resolve_params({}) if m.loss is not None else None for m in metrics]
     threads = train_threads()
@@ -245,9 +265,9 @@ def fit(
         with np.errstate(all="ignore"), blas_threads(threads):
             for b in range(n_batches):
                 rows = order[b * batch_size:(b + 1) * batch_size]
-                out = model.forward(x_train.take(rows, axis=0))
+                out = model.forward(x_train.take(rows, axis=0), logits=logits)
                 value, grad = _loss_and_grad(
-                    loss, params, {"y_true": y_step.take(rows, axis=0), "y_pred": out},
+                    loss, step_params, {"y_true": y_step.take(rows, axis=0), "y_pred": out},
                     None if weights is None else weights.take(rows))
                 seen += len(rows)
                 loss_sum += value * len(rows)
