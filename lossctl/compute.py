@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from lossctl.errors import DataError, InputValueError, UsageError
+from lossctl.io.chunks import map_ahead, worker_count
 from lossctl.io.columns import bind_roles, parse_spec
 from lossctl.io.table import Block, CsvTable
 from lossctl.losses.evaluate import as_inputs, loss_values
@@ -162,19 +163,28 @@ class Computation:
     # -- results ----------------------------------------------------------------------------
 
     def reduced(self) -> list[Result]:
-        """Every job's reduced value, streaming: memory is one block."""
+        """Every job's reduced value, streaming: memory is a few blocks."""
         if self.reduction == "none":
             raise UsageError("reduction none gives rows: use rows()")
-        sums = [Partial() for _ in self.jobs]
-        gathered: list[list] = [[] for _ in self.jobs]  # batch-wise losses keep their inputs
-        for block, columns, labels in self._blocks():
+
+        def block_sums(item) -> list:
+            block, columns, labels = item
             weights = self._weights(columns)
-            for k, job in enumerate(self.jobs):
+            return [
+                (self._arrays(job, columns), weights)  # batch-wise losses keep their inputs
+                if job.loss.batchwise
+                else partial(job.loss, self._values(job, columns, block, labels)[1], weights)
+                for job in self.jobs
+            ]
+
+        sums = [Partial() for _ in self.jobs]
+        gathered: list[list] = [[] for _ in self.jobs]
+        for per_job in map_ahead(block_sums, self._blocks(), self._workers()):
+            for k, job in enumerate(self.jobs):  # added in file order: the same sums every run
                 if job.loss.batchwise:
-                    gathered[k].append((self._arrays(job, columns), weights))
-                    continue
-                _, lv = self._values(job, columns, block, labels)
-                sums[k] = sums[k] + partial(job.loss, lv, weights)
+                    gathered[k].append(per_job[k])
+                else:
+                    sums[k] = sums[k] + per_job[k]
         results = []
         for k, job in enumerate(self.jobs):
             if job.loss.batchwise:
@@ -184,6 +194,10 @@ class Computation:
                 value, rows = finish(job.loss, sums[k], self.reduction), sums[k].rows
             results.append(Result(job.loss, job.params, self.reduction, value, rows))
         return results
+
+    def _workers(self) -> int:
+        """Threads for the losses of blocks (numpy releases the GIL): large inputs only."""
+        return worker_count() if self.table.large else 1
 
     def _whole_batch(self, job: Job, parts: list, reduction: str) -> float | np.ndarray:
         inputs = {role: np.concatenate([p[0][role] for p in parts]) for role in parts[0][0]}
@@ -203,14 +217,17 @@ class Computation:
                 + ", ".join(j.loss.qualified_name for j in self.jobs if j.loss.batchwise)
                 + " gives one value for the whole batch; use mean or sum"
             )
-        for block, columns, labels in self._blocks():
+        def block_values(item) -> tuple[np.ndarray, list[np.ndarray]]:
+            block, columns, labels = item
             weights = self._weights(columns)
             per_job = []
             for job in self.jobs:
                 _, lv = self._values(job, columns, block, labels)
                 values = reduce(job.loss, lv, "none", weights)
                 per_job.append(values.reshape(len(block.data), -1))
-            yield block.lines, per_job
+            return block.lines, per_job
+
+        yield from map_ahead(block_values, self._blocks(), self._workers())
 
     def gradient(self) -> np.ndarray:
         """d(reduced loss)/d(y_pred) for the single job, one row per input row (reads all rows)."""

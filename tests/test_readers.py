@@ -328,3 +328,49 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def _tiny_chunks(monkeypatch, threads: str) -> None:
+    """Force the large-input path with chunks of a few rows, and `threads` workers."""
+    monkeypatch.setattr(table_module, "SMALL_BYTES", 8)
+    monkeypatch.setattr(table_module, "BLOCK_BYTES", 64)
+    monkeypatch.setenv("LOSSCTL_THREADS", threads)
+
+
+def _scce_csv(tmp_path: Path, bad: dict[int, str]) -> str:
+    """Label and 3 probabilities on 300 rows; `bad` replaces the label cell of some rows."""
+    rng = np.random.default_rng(2)
+    probs = rng.dirichlet([1, 1, 1], 300).tolist()
+    rows = [[str(int(rng.integers(3))), *map(repr, p)] for p in probs]
+    for row, label in bad.items():
+        rows[row][0] = label
+    path = tmp_path / "p.csv"
+    path.write_text("label,p_0,p_1,p_2\n" + "".join(",".join(r) + "\n" for r in rows))
+    return str(path)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_losses_computed_in_threads_are_bit_identical(capsys, monkeypatch, tmp_path: Path, reduction):
+    path = _scce_csv(tmp_path, {})
+    args = ["compute", "-l", "sparse_categorical_crossentropy", "-l", "torch.nll_loss", "-r", reduction]
+    outputs = []
+    for threads in ("1", "3"):
+        _tiny_chunks(monkeypatch, threads)
+        outputs.append(run(capsys, *args, "--pred", "p_*", path))
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0] == 0
+
+
+@pytest.mark.parametrize(
+    ("bad", "where"),
+    [
+        ({20: "7", 22: "x"}, "line 22, column label: y_true class index 7 is out of range"),
+        ({20: "x", 22: "7"}, "line 22, column label: 'x' is not a number"),
+    ],
+)
+def test_first_error_in_file_order_with_threads(capsys, monkeypatch, tmp_path: Path, bad, where):
+    path = _scce_csv(tmp_path, bad)
+    _tiny_chunks(monkeypatch, "3")
+    code, _, err = run(capsys, "compute", "-l", "sparse_categorical_crossentropy", path)
+    assert code == 1
+    assert where in err

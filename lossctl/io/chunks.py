@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO, TypeVar
 
 import numpy as np
@@ -94,19 +93,28 @@ def worker_count() -> int:
 def map_ahead(work: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
     """`work(item)` for each item, in order, computed up to `workers + 1` items ahead in threads.
 
-    One worker runs everything in the calling thread. Closing the iterator early (an error in
-    the caller, Ctrl-C) cancels what has not started.
+    An error from `items` itself surfaces only after the items before it are done (one of them
+    may fail first), so errors come in input order. One worker runs everything in the calling
+    thread. Closing the iterator early (an error in the caller, Ctrl-C) cancels what has not
+    started.
     """
     if workers <= 1:
         yield from map(work, items)
         return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lossctl-parse")
+    from concurrent.futures import Future, ThreadPoolExecutor  # 5-10 ms: only when used
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lossctl")
     pending: deque[Future[R]] = deque()
     try:
-        for item in items:
-            pending.append(pool.submit(work, item))
-            if len(pending) > workers:
+        try:
+            for item in items:
+                pending.append(pool.submit(work, item))
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+        except Exception:
+            while pending:
                 yield pending.popleft().result()
+            raise
         while pending:
             yield pending.popleft().result()
     finally:

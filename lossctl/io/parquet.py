@@ -19,6 +19,7 @@ from lossctl.io.source import Source
 from lossctl.io.table import BLOCK_ROWS, Block, NanPolicy
 
 BATCH_BYTES = 1 << 20  # of float64 values per batch
+LARGE_ROWS = 100_000
 
 
 class ParquetTable:
@@ -41,6 +42,7 @@ class ParquetTable:
         except Exception as error:  # pyarrow raises ArrowInvalid, OSError, ...
             raise DataError(f"{self.name}: not a readable Parquet file ({error})") from None
         self.header = list(self._file.schema_arrow.names)
+        self.large = self._file.metadata.num_rows > LARGE_ROWS  # worth computing losses in threads
         if len(set(self.header)) != len(self.header):
             twice = next(n for n in self.header if self.header.count(n) > 1)
             raise DataError(f"{self.name}: column {twice!r} appears twice")

@@ -79,6 +79,7 @@ class CsvTable:
         self.block_bytes = block_bytes or BLOCK_BYTES
         head = source.stream.read(SMALL_BYTES + 1)
         self._small = len(head) <= SMALL_BYTES
+        self.large = not self._small  # worth threads: parsed a chunk per core
         if self._small:
             self._rows = csv.reader(io.StringIO(_decode(head, self.name), newline=""))
             self.header = self._read_header(self._rows)
