@@ -31,7 +31,7 @@ from lossctl.io.source import Source
 
 SMALL_BYTES = 1 << 20
 BLOCK_ROWS = 1_000_000
-BLOCK_BYTES = 4 << 20  # about 30 MiB of working memory per chunk, whichever parser
+BLOCK_BYTES = 2 << 20  # a chunk per core is parsed at a time: about 15 MiB of working memory each
 NanPolicy = Literal["error", "drop"]
 
 
