@@ -224,3 +224,18 @@ def test_in_place_activations_equal_their_formulas(name: str) -> None:
     np.testing.assert_array_equal(a_inplace, a)
     np.testing.assert_allclose(act.backward_inplace(a_inplace, g_copy), act.backward(z, a, g),
                                rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, a in ACTIVATIONS.items() if a.forward_slope))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_slopes_equal_their_formulas(name: str, dtype) -> None:
+    act = ACTIVATIONS[name]
+    rng = np.random.default_rng(8)
+    z, g = rng.normal(size=(40, 6)).astype(dtype), rng.normal(size=(40, 6)).astype(dtype)
+    z[0, :3] = (0.0, np.nan, np.inf)
+    a = act.forward(z)
+    z_copy = z.copy()
+    slope = act.forward_slope(z_copy)
+    assert slope.dtype == dtype
+    np.testing.assert_array_equal(z_copy, a)  # NaN where a has NaN
+    np.testing.assert_array_equal(g * slope, act.backward(z, a, g))

@@ -86,7 +86,7 @@ def class_indices(
 ) -> np.ndarray:
     """Validate a column of class indices in [0, n_classes) (or == ignore) and return them as int64."""
     flat = labels.reshape(labels.shape[0], -1)[:, 0] if labels.ndim > 1 else labels
-    not_int = flat != np.round(flat)
+    not_int = flat != np.rint(flat)  # np.round without its Python wrapper
     if not_int.any():
         row = int(np.argmax(not_int))
         raise InputValueError(

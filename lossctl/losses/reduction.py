@@ -132,16 +132,29 @@ def reduce(
     return finish(loss, partial(loss, lv, sample_weight), reduction)
 
 
-def upstream(
+def reduce_with_upstream(
     loss: Loss, lv: LossValues, reduction: str, sample_weight: np.ndarray | None = None
+) -> tuple[float | np.ndarray, np.ndarray]:
+    """`reduce` and `upstream` together, from one pass of partial sums (the trainer's steps)."""
+    if reduction == "none" or lv.values.ndim == 0:
+        return reduce(loss, lv, reduction, sample_weight), upstream(loss, lv, reduction, sample_weight)
+    part = partial(loss, lv, sample_weight)
+    return finish(loss, part, reduction), upstream(loss, lv, reduction, sample_weight, part)
+
+
+def upstream(
+    loss: Loss, lv: LossValues, reduction: str, sample_weight: np.ndarray | None = None,
+    part: Partial | None = None,
 ) -> np.ndarray:
-    """d(reduced loss)/d(values), shaped like `lv.values` (for `none`: the sum's gradient).
+    """d(reduced loss)/d(values), shaped like `lv.values` (for `none`: the sum's gradient);
+    `part`, when given, is `partial(loss, lv, sample_weight)` already computed.
 
     It has the values' floating dtype (float32 values, as the trainer gives them in float32, get a
     float32 upstream), float64 otherwise.
     """
     dtype = lv.values.dtype if lv.values.dtype.kind == "f" else np.dtype(np.float64)
-    part = partial(loss, lv, sample_weight)
+    if part is None:
+        part = partial(loss, lv, sample_weight)
     divisor = 1.0 if reduction == "none" else _divisor(loss, part, reduction)
     if loss.family == "keras" and divisor == 0:
         scale = 0.0

@@ -37,6 +37,9 @@ class Activation:
     # overwrites z with a; `backward_inplace(a, grad_a)` overwrites grad_a with grad_z.
     forward_inplace: Callable[[np.ndarray], np.ndarray] | None = None
     backward_inplace: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    # Optional, preferred to the pair above: `forward_slope(z)` overwrites z with a and returns
+    # f'(z) as an array of z's dtype, so that backward is one product, grad_z = grad_a * slope.
+    forward_slope: Callable[[np.ndarray], np.ndarray] | None = None
 
     def __repr__(self) -> str:
         return self.name
@@ -54,17 +57,17 @@ def _relu_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
     return g * (a > 0)
 
 
-# In place, z * (z > 0) is about twice as fast as np.maximum(z, 0) on float32 (the same numbers
-# but for the sign of a zero). A masked copy of 0 (np.copyto(..., where=)) looks faster on data
+# In place, z * (z > 0) is faster than np.maximum(z, 0) on float32 (the same numbers but for the
+# sign of a zero; NaN stays NaN). A masked copy of 0 (np.copyto(..., where=)) looks faster on data
 # that is already non-negative, but its unpredictable branches make it ~6x slower on real data.
+# The mask is kept as floats: a product with a boolean array casts it on the fly, which made
+# g * (a > 0) 13 us on (256, 64) float32, against 4 us for g * slope (one 2-core x86 machine).
 
 
-def _relu_inplace(z: np.ndarray) -> np.ndarray:
-    return np.multiply(z, z > 0, out=z)
-
-
-def _relu_back_inplace(a: np.ndarray, g: np.ndarray) -> np.ndarray:
-    return np.multiply(g, a > 0, out=g)
+def _relu_slope(z: np.ndarray) -> np.ndarray:
+    slope = (z > 0).astype(z.dtype)
+    np.multiply(z, slope, out=z)
+    return slope
 
 
 def _tanh_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -156,7 +159,7 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation("linear", lambda z: z, _linear_back, lambda z: z, lambda a, g: g),
-        Activation("relu", _relu, _relu_back, _relu_inplace, _relu_back_inplace),
+        Activation("relu", _relu, _relu_back, forward_slope=_relu_slope),
         Activation("tanh", np.tanh, _tanh_back, _tanh_inplace, _tanh_back_inplace),
         Activation("sigmoid", _sigmoid_fwd, _sigmoid_back),
         Activation("leaky_relu", _leaky, _leaky_back),

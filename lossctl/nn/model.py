@@ -51,7 +51,8 @@ class MLP:
             for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
         ]
         self.flat, self.flat_grad = self._flatten()
-        self._cache: list[tuple[np.ndarray | None, np.ndarray]] = []  # (z, a) per layer
+        # (z, a) per layer; (slope, a) for an activation with forward_slope
+        self._cache: list[tuple[np.ndarray | None, np.ndarray]] = []
         self._logits = False  # the last forward stopped before the output activation
 
     def _flatten(self) -> tuple[np.ndarray, np.ndarray]:
@@ -83,6 +84,10 @@ class MLP:
             if i == last:
                 a = z if logits else self.output_activation.forward(z)
                 cache.append((z, a))
+            elif hidden.forward_slope is not None:  # backward needs only the slope: z becomes a
+                slope = hidden.forward_slope(z)
+                a = z
+                cache.append((slope, a))
             elif hidden.forward_inplace is not None:  # z is not needed by backward: reuse it
                 a = hidden.forward_inplace(z)
                 cache.append((None, a))
@@ -107,6 +112,8 @@ class MLP:
             if i == last:
                 if not self._logits:
                     g = self.output_activation.backward(z, a, g)
+            elif hidden.forward_slope is not None:  # z holds the slope; g is this model's own
+                g = np.multiply(g, z, out=g)       # array (from the layer above): overwrite it
             elif z is None:  # g is this model's own array (from the layer above): overwrite it
                 g = hidden.backward_inplace(a, g)
             else:

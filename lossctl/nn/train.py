@@ -22,7 +22,7 @@ import numpy as np
 
 from lossctl.errors import TrainingDiverged, UsageError
 from lossctl.losses.evaluate import as_inputs
-from lossctl.losses.reduction import reduce, upstream
+from lossctl.losses.reduction import reduce, reduce_with_upstream
 from lossctl.losses.registry import Loss
 from lossctl.nn import targets
 from lossctl.nn.blas import blas_threads, train_threads, warm_up
@@ -135,8 +135,8 @@ def _loss_and_grad(
         lv, d = loss.value_and_grad(inputs, params)
     else:
         lv, d = loss.value(inputs, params), None
-    value = float(reduce(loss, lv, "mean"))
-    up = upstream(loss, lv, "mean")
+    value, up = reduce_with_upstream(loss, lv, "mean")
+    value = float(value)
     if row_weight is not None and up.ndim:
         up = up * row_weight.reshape(len(row_weight), *([1] * (up.ndim - 1)))
     if d is None:
