@@ -13,7 +13,7 @@ from lossctl.losses import get_loss
 from lossctl.losses.numeric import softmax
 from lossctl.nn import blas, build_model, fit, load_training, resolve_metrics
 from lossctl.nn.activations import ACTIVATIONS
-from lossctl.nn.layers import TN_CHUNK, Dense
+from lossctl.nn.layers import TN_CHUNK, Dense, with_ones_row
 from lossctl.nn.model import ALIGN, MLP
 from lossctl.nn.optimizers import OPTIMIZERS, make_optimizer
 from lossctl.nn.train import loss_and_grad, loss_value, predict_raw
@@ -28,12 +28,14 @@ def _model(dtype: str = "float64") -> MLP:
 def test_layer_arrays_are_views_of_the_flat_buffers() -> None:
     model = _model()
     offset = 0
-    for layer in model.layers:
+    for layer in model.layers:  # W, then b as the last row of the same block; blocks aligned
         for p, g in ((layer.W, layer.dW), (layer.b, layer.db)):
             assert np.shares_memory(p, model.flat)
             assert np.shares_memory(g, model.flat_grad)
             assert p.ctypes.data == model.flat.ctypes.data + offset * model.flat.itemsize
-            offset += -(-p.size // ALIGN) * ALIGN
+            assert g.ctypes.data == model.flat_grad.ctypes.data + offset * model.flat.itemsize
+            offset += p.size
+        offset = -(-offset // ALIGN) * ALIGN
     assert offset == model.flat.size
     # written through the buffer, seen by the layer; written through set_weights, seen in the buffer
     model.flat += 1.0
@@ -124,12 +126,12 @@ def test_blocked_weight_gradient_equals_the_whole_product() -> None:
     layer = Dense(24, 32, rng, dtype=np.float64)
     n = 3 * TN_CHUNK + 17
     x, g = rng.normal(size=(n, 24)), rng.normal(size=(n, 32))
-    layer.forward(x)
-    dx = layer.backward(g)
+    layer.forward(with_ones_row(x, np.float64))
+    dx = layer.backward(g.T).T
     np.testing.assert_allclose(layer.dW, x.T @ g, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.db, g.sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(dx, g @ layer.W.T, rtol=1e-12)
-    assert layer.backward(g, input_grad=False) is None
+    assert layer.backward(g.T, input_grad=False) is None
 
 
 def test_first_layer_input_gradient_is_skipped_only_on_request() -> None:

@@ -9,7 +9,7 @@ import pytest
 from lossctl.losses import REGISTRY
 from lossctl.nn import targets
 from lossctl.nn.activations import ACTIVATIONS
-from lossctl.nn.layers import Dense
+from lossctl.nn.layers import Dense, with_ones_row
 from lossctl.nn.model import MLP
 from lossctl.nn.train import loss_and_grad, loss_value
 
@@ -49,11 +49,11 @@ def test_dense_gradients() -> None:
     x = rng.normal(size=(5, 4))
     weights = rng.normal(size=(5, 3))
 
-    def f() -> float:
-        return float(np.sum(layer.forward(x) * weights))
+    def f() -> float:  # the layer works on transposes: x.T with a row of ones in, z.T out
+        return float(np.sum(layer.forward(with_ones_row(x, np.float64)).T * weights))
 
-    layer.forward(x)
-    dx = layer.backward(weights)
+    np.testing.assert_allclose(layer.forward(with_ones_row(x, np.float64)).T, x @ layer.W + layer.b)
+    dx = layer.backward(weights.T).T
     np.testing.assert_allclose(layer.dW, _numeric_grad(f, layer.W), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(layer.db, _numeric_grad(f, layer.b), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(dx, _numeric_grad(f, x), rtol=1e-6, atol=1e-8)

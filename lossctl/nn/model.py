@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lossctl.nn.activations import Activation, get_activation
-from lossctl.nn.layers import Dense
+from lossctl.nn.layers import Dense, with_ones_row
 
 _HE = {"relu", "leaky_relu", "elu", "gelu"}
 ALIGN = 16  # each parameter starts on a multiple of 16 elements (64 bytes in float32) of the buffer
@@ -28,9 +28,10 @@ class MLP:
     output_scale * d/d(y_pred)). The transform is not trained.
 
     All parameters live in one contiguous buffer, `flat`, and all gradients in `flat_grad`; each
-    layer's `W`, `b`, `dW`, `db` are views into them (each starting on a 64-byte boundary, the
-    gaps zero), so an optimizer can update the whole network with a few vectorized operations
-    on `flat` and `flat_grad`. Weights are only ever written in place, which keeps the views valid.
+    layer's `Wb` and `dWb` (W with b as its last row, see Dense) are views into them (each
+    starting on a 64-byte boundary, the gaps zero), so an optimizer can update the whole network
+    with a few vectorized operations on `flat` and `flat_grad`. Weights are only ever written in
+    place, which keeps the views valid.
     """
 
     def __init__(
@@ -51,49 +52,56 @@ class MLP:
             for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
         ]
         self.flat, self.flat_grad = self._flatten()
-        # (z, a) per layer; (slope, a) for an activation with forward_slope
+        # (z, a) per layer, transposed but for the last; (slope, a) for an activation with
+        # forward_slope, (None, a) for one with forward_inplace
         self._cache: list[tuple[np.ndarray | None, np.ndarray]] = []
         self._logits = False  # the last forward stopped before the output activation
 
     def _flatten(self) -> tuple[np.ndarray, np.ndarray]:
-        """Move every W, b, dW, db into two flat buffers, leaving views behind."""
-        total = sum(_aligned(p.size) for layer in self.layers for p in layer.parameters())
+        """Move every layer's Wb and dWb into two flat buffers, leaving views behind."""
+        total = sum(_aligned(layer.Wb.size) for layer in self.layers)
         flat, flat_grad = np.zeros(total, self.dtype), np.zeros(total, self.dtype)
         offset = 0
         for layer in self.layers:
-            for name, grad_name in (("W", "dW"), ("b", "db")):
-                p = getattr(layer, name)
-                view = flat[offset:offset + p.size].reshape(p.shape)
-                view[...] = p
-                setattr(layer, name, view)
-                setattr(layer, grad_name, flat_grad[offset:offset + p.size].reshape(p.shape))
-                offset += _aligned(p.size)
+            size, shape = layer.Wb.size, layer.Wb.shape
+            layer.use_buffers(flat[offset:offset + size].reshape(shape),
+                              flat_grad[offset:offset + size].reshape(shape))
+            offset += _aligned(size)
         return flat, flat_grad
 
     def forward(self, x: np.ndarray, logits: bool = False) -> np.ndarray:
         """y_pred for inputs x of shape (n, n_in); with `logits`, the last layer's output before
         the output activation (for a loss computed from logits; `backward` then takes the
-        gradient with respect to them)."""
-        a = np.asarray(x, dtype=self.dtype)
+        gradient with respect to them).
+
+        The layers work on transposed activations (see Dense); the result is the (n, n_out)
+        Fortran-ordered view of the last one, whose short rows numpy reduces fast.
+        """
+        x1 = with_ones_row(np.asarray(x), self.dtype)
+        n = x1.shape[1]
         self._cache = cache = []
         self._logits = logits
         last = len(self.layers) - 1
         hidden = self.activation
         for i, layer in enumerate(self.layers):
-            z = layer.forward(a)
             if i == last:
+                z = layer.forward(x1).T
                 a = z if logits else self.output_activation.forward(z)
                 cache.append((z, a))
-            elif hidden.forward_slope is not None:  # backward needs only the slope: z becomes a
-                slope = hidden.forward_slope(z)
-                a = z
-                cache.append((slope, a))
+                break
+            nxt = np.empty((layer.n_out + 1, n), self.dtype)  # the next layer's x1
+            nxt[-1] = 1
+            if hidden.forward_slope is not None:  # backward needs only the slope: z becomes a
+                z = layer.forward(x1, out=nxt[:-1])
+                cache.append((hidden.forward_slope(z), z))
             elif hidden.forward_inplace is not None:  # z is not needed by backward: reuse it
-                a = hidden.forward_inplace(z)
-                cache.append((None, a))
+                z = layer.forward(x1, out=nxt[:-1])
+                cache.append((None, hidden.forward_inplace(z)))
             else:
-                a = hidden.forward(z)
-                cache.append((z, a))
+                z = layer.forward(x1)
+                nxt[:-1] = hidden.forward(z)
+                cache.append((z, nxt[:-1]))
+            x1 = nxt
         if self.has_output_transform and not logits:
             a = a * self.dtype.type(self.output_scale) + self.dtype.type(self.output_shift)
         return a
@@ -107,19 +115,21 @@ class MLP:
             g = g * self.dtype.type(self.output_scale)
         last = len(self.layers) - 1
         hidden = self.activation
+        z, a = self._cache[last]
+        if not self._logits:
+            g = self.output_activation.backward(z, a, g)
+        g = g.T  # transposed from here on, as the layers work
         for i in range(last, -1, -1):
-            z, a = self._cache[i]
-            if i == last:
-                if not self._logits:
-                    g = self.output_activation.backward(z, a, g)
-            elif hidden.forward_slope is not None:  # z holds the slope; g is this model's own
-                g = np.multiply(g, z, out=g)       # array (from the layer above): overwrite it
-            elif z is None:  # g is this model's own array (from the layer above): overwrite it
-                g = hidden.backward_inplace(a, g)
-            else:
-                g = hidden.backward(z, a, g)
+            if i < last:
+                z, a = self._cache[i]
+                if hidden.forward_slope is not None:  # z holds the slope; g is this model's own
+                    g = np.multiply(g, z, out=g)       # array (from the layer above): overwrite it
+                elif z is None:  # g is this model's own array (from the layer above): overwrite it
+                    g = hidden.backward_inplace(a, g)
+                else:
+                    g = hidden.backward(z, a, g)
             g = self.layers[i].backward(g, input_grad=input_grad or i > 0)
-        return g
+        return None if g is None else g.T
 
     def parameters(self) -> list[np.ndarray]:
         return [p for layer in self.layers for p in layer.parameters()]
