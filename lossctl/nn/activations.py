@@ -64,6 +64,14 @@ def _relu_back(z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
 # g * (a > 0) 13 us on (256, 64) float32, against 4 us for g * slope (one 2-core x86 machine).
 
 
+def _relu_inplace(z: np.ndarray) -> np.ndarray:
+    return np.multiply(z, z > 0, out=z)
+
+
+def _relu_back_inplace(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return np.multiply(g, a > 0, out=g)
+
+
 def _relu_slope(z: np.ndarray) -> np.ndarray:
     slope = (z > 0).astype(z.dtype)
     np.multiply(z, slope, out=z)
@@ -159,7 +167,7 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation("linear", lambda z: z, _linear_back, lambda z: z, lambda a, g: g),
-        Activation("relu", _relu, _relu_back, forward_slope=_relu_slope),
+        Activation("relu", _relu, _relu_back, _relu_inplace, _relu_back_inplace, _relu_slope),
         Activation("tanh", np.tanh, _tanh_back, _tanh_inplace, _tanh_back_inplace),
         Activation("sigmoid", _sigmoid_fwd, _sigmoid_back),
         Activation("leaky_relu", _leaky, _leaky_back),

@@ -69,18 +69,19 @@ class MLP:
             offset += _aligned(size)
         return flat, flat_grad
 
-    def forward(self, x: np.ndarray, logits: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, logits: bool = False, for_backward: bool = True) -> np.ndarray:
         """y_pred for inputs x of shape (n, n_in); with `logits`, the last layer's output before
         the output activation (for a loss computed from logits; `backward` then takes the
-        gradient with respect to them).
+        gradient with respect to them). Without `for_backward` (predictions), nothing is kept
+        for `backward`.
 
         The layers work on transposed activations (see Dense); the result is the (n, n_out)
         Fortran-ordered view of the last one, whose short rows numpy reduces fast.
         """
         x1 = with_ones_row(np.asarray(x), self.dtype)
         n = x1.shape[1]
-        self._cache = cache = []
-        self._logits = logits
+        cache: list[tuple[np.ndarray | None, np.ndarray]] = []
+        self._cache, self._logits = (cache, logits) if for_backward else ([], False)
         last = len(self.layers) - 1
         hidden = self.activation
         for i, layer in enumerate(self.layers):
@@ -91,7 +92,9 @@ class MLP:
                 break
             nxt = np.empty((layer.n_out + 1, n), self.dtype)  # the next layer's x1
             nxt[-1] = 1
-            if hidden.forward_slope is not None:  # backward needs only the slope: z becomes a
+            if not for_backward and hidden.forward_inplace is not None:
+                hidden.forward_inplace(layer.forward(x1, out=nxt[:-1]))
+            elif hidden.forward_slope is not None:  # backward needs only the slope: z becomes a
                 z = layer.forward(x1, out=nxt[:-1])
                 cache.append((hidden.forward_slope(z), z))
             elif hidden.forward_inplace is not None:  # z is not needed by backward: reuse it

@@ -32,7 +32,9 @@ from lossctl.nn.optimizers import Optimizer, make_optimizer
 from lossctl.nn.schedules import Schedule
 
 ACCURACY_NAMES = ("accuracy", "acc")
-PREDICT_BATCH = 8192
+# Rows per forward pass when predicting: 2048 rows of a 64-wide network were ~25% faster per row
+# than 8192 (whose 2 MiB activations are mapped and faulted in afresh each time).
+PREDICT_BATCH = 2048
 
 
 class StopFlag(Protocol):
@@ -108,10 +110,10 @@ def predict_raw(model: MLP, x: np.ndarray) -> np.ndarray:
     """
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         if len(x) <= PREDICT_BATCH:
-            return model.forward(x)
+            return model.forward(x, for_backward=False)
         out = np.empty((len(x), model.n_out), model.dtype, order="F")
         for i in range(0, len(x), PREDICT_BATCH):
-            out[i:i + PREDICT_BATCH] = model.forward(x[i:i + PREDICT_BATCH])
+            out[i:i + PREDICT_BATCH] = model.forward(x[i:i + PREDICT_BATCH], for_backward=False)
         return out
 
 
