@@ -504,15 +504,12 @@ def _sparse_cce_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np
 
 def _sparse_cce_value_and_grad(inputs: Arrays, params: Params) -> tuple[LossValues, np.ndarray]:
     """Values and per-row derivatives: from logits with every row kept, one pass (the softmax
-    computed once, the one-hot term subtracted by a comparison with the class numbers); else
-    `value`, then `grad` with an upstream of ones."""
+    computed once); else `value`, then `grad` with an upstream of ones."""
     if not params["from_logits"] or params["ignore_class"] is not None:
         lv = sparse_categorical_crossentropy(inputs, params)
         return lv, _sparse_cce_grad(inputs, params, np.ones_like(lv.values))
     labels, _, x = _sparse_parts(inputs, params)
     values, d = numeric.softmax_crossentropy(x, labels)
-    dt = d.T
-    dt -= labels == np.arange(x.shape[-1])[:, None]
     return LossValues(values), d
 
 

@@ -25,20 +25,25 @@ def neg_log_softmax_at(logits: np.ndarray, labels: np.ndarray, scratch: bool = F
 
 
 def softmax_crossentropy(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(-log_softmax(logits)[i, labels[i]] per row, softmax(logits)) in one pass, rounded as
+    """(-log_softmax(logits)[i, labels[i]] per row, softmax(logits) - onehot(labels)) in one
+    pass: the crossentropy of class indices from logits and its derivative, rounded as
     `neg_log_softmax_at` and `softmax` round them (bit for bit below 8 columns).
 
     It works on the transpose, (k, n) in memory: numpy reduces the k rows of that whole, several
-    times faster than the n short rows of (n, k). The probabilities come back as an (n, k) view
-    of a fresh (k, n) array, free for the caller to overwrite.
+    times faster than the n short rows of (n, k); the labels' entries are found by their flat
+    positions in it. The derivative comes back as an (n, k) view of a fresh (k, n) array.
     """
-    rows = np.arange(logits.shape[0])
+    n = logits.shape[0]
     shifted = np.array(logits.T, order="C")
     shifted -= shifted.max(axis=0)
-    picked = shifted[labels, rows]
+    at = labels * n
+    at += np.arange(n)
+    flat = shifted.reshape(-1)
+    picked = flat[at]
     np.exp(shifted, out=shifted)
     total = shifted.sum(axis=0)
     shifted /= total
+    flat[at] -= 1
     return np.log(total) - picked, shifted.T
 
 

@@ -101,4 +101,4 @@ def predicted_index(out: np.ndarray, activation: str) -> np.ndarray:
     if out.shape[1] == 1:
         threshold = 0.5 if activation == "sigmoid" else 0.0
         return (np.asarray(out)[:, 0] > threshold).astype(np.int64)
-    return np.argmax(out, axis=1).astype(np.int64)
+    return np.argmax(out, axis=1).astype(np.int64, copy=False)
