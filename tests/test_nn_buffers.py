@@ -241,3 +241,15 @@ def test_activation_slopes_equal_their_formulas(name: str, dtype) -> None:
     assert slope.dtype == dtype
     np.testing.assert_array_equal(z_copy, a)  # NaN where a has NaN
     np.testing.assert_array_equal(g * slope, act.backward(z, a, g))
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+def test_prediction_pass_equals_training_pass(activation: str) -> None:
+    model = MLP(3, (5, 4), 2, activation, "softmax", seed=3, dtype="float32")
+    x = np.random.default_rng(9).normal(size=(7, 3))
+    kept = model.forward(x)
+    model.backward(np.ones((7, 2)))
+    gradients = model.flat_grad.copy()
+    np.testing.assert_array_equal(model.forward(x, for_backward=False), kept)
+    model.backward(np.ones((7, 2)))  # still the training pass's: predictions keep nothing
+    np.testing.assert_array_equal(model.flat_grad, gradients)

@@ -83,9 +83,11 @@ class Dense:
     def db(self) -> np.ndarray:
         return self.dWb[self.n_in]
 
-    def forward(self, x1: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """z.T for x1 (n_in + 1, n), written into `out` (n_out, n) if given."""
-        self._x1 = x1
+    def forward(self, x1: np.ndarray, out: np.ndarray | None = None, keep: bool = True) -> np.ndarray:
+        """z.T for x1 (n_in + 1, n), written into `out` (n_out, n) if given; x1 is kept for
+        `backward` unless `keep` is False."""
+        if keep:
+            self._x1 = x1
         return np.matmul(self.Wb.T, x1, out=out)
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:

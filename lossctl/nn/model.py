@@ -72,8 +72,8 @@ class MLP:
     def forward(self, x: np.ndarray, logits: bool = False, for_backward: bool = True) -> np.ndarray:
         """y_pred for inputs x of shape (n, n_in); with `logits`, the last layer's output before
         the output activation (for a loss computed from logits; `backward` then takes the
-        gradient with respect to them). Without `for_backward` (predictions), nothing is kept
-        for `backward`.
+        gradient with respect to them). Without `for_backward` (predictions), nothing is kept:
+        a later `backward` still goes with the last forward pass that had it.
 
         The layers work on transposed activations (see Dense); the result is the (n, n_out)
         Fortran-ordered view of the last one, whose short rows numpy reduces fast.
@@ -81,19 +81,23 @@ class MLP:
         x1 = with_ones_row(np.asarray(x), self.dtype)
         n = x1.shape[1]
         cache: list[tuple[np.ndarray | None, np.ndarray]] = []
-        self._cache, self._logits = (cache, logits) if for_backward else ([], False)
+        if for_backward:
+            self._cache, self._logits = cache, logits
         last = len(self.layers) - 1
         hidden = self.activation
         for i, layer in enumerate(self.layers):
             if i == last:
-                z = layer.forward(x1).T
+                z = layer.forward(x1, keep=for_backward).T
                 a = z if logits else self.output_activation.forward(z)
                 cache.append((z, a))
                 break
             nxt = np.empty((layer.n_out + 1, n), self.dtype)  # the next layer's x1
             nxt[-1] = 1
-            if not for_backward and hidden.forward_inplace is not None:
-                hidden.forward_inplace(layer.forward(x1, out=nxt[:-1]))
+            if not for_backward:
+                if hidden.forward_inplace is not None:
+                    hidden.forward_inplace(layer.forward(x1, out=nxt[:-1], keep=False))
+                else:
+                    nxt[:-1] = hidden.forward(layer.forward(x1, keep=False))
             elif hidden.forward_slope is not None:  # backward needs only the slope: z becomes a
                 z = layer.forward(x1, out=nxt[:-1])
                 cache.append((hidden.forward_slope(z), z))
