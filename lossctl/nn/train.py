@@ -3,9 +3,9 @@
 The loss is the registry's, called the way `lossctl compute` calls it (`loss.value`, the `mean`
 reduction, `reduction.upstream`, `loss.grad`, or the loss's one-pass `value_and_grad` where it
 has one), in the network's dtype. A crossentropy after its own softmax or sigmoid is computed
-from the logits with from_logits=True, as Keras does (`Loss.trains_on_logits`). As in Keras, a record's
-training loss and metrics are the mean over the epoch's batches of each batch's value, taken
-from the step's own forward pass (weighted by the batch's rows, without class weights); the
+from the logits with from_logits=True, as Keras does (`Loss.trains_on_logits`). As in Keras, a
+record's training loss and metrics are the mean over the epoch's batches of each batch's value,
+taken from the step's own forward pass (weighted by the batch's rows, without class weights); the
 validation loss and metrics are exactly what `lossctl compute` prints for the model's
 predictions at the end of that epoch (in float64, on the whole split after the epoch's last step).
 """
@@ -32,8 +32,8 @@ from lossctl.nn.optimizers import Optimizer, make_optimizer
 from lossctl.nn.schedules import Schedule
 
 ACCURACY_NAMES = ("accuracy", "acc")
-# Rows per forward pass when predicting: 2048 rows of a 64-wide network were ~25% faster per row
-# than 8192 (whose 2 MiB activations are mapped and faulted in afresh each time).
+# Rows per forward pass when predicting: for 20 -> 64 -> 64 -> 5 in float32, one pass over 8192
+# rows took 5.3 ms, four over 2048 rows 4.0 ms (one thread of a 2-core x86 machine).
 PREDICT_BATCH = 2048
 
 
