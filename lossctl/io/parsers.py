@@ -62,23 +62,29 @@ class ArrowParser:
         # One thread per chunk: chunks are parsed side by side instead (chunks.map_ahead), which
         # is about 20% faster than pyarrow's own threads over smaller blocks.
         self._read = pcsv.ReadOptions(column_names=list(header), use_threads=False, block_size=16 << 20)
-        self._convert = pcsv.ConvertOptions(
-            include_columns=wanted,
-            column_types=dict.fromkeys(wanted, pa.float64()),
-            null_values=_null_tokens(),
-            quoted_strings_can_be_null=True,
-        )
+        # Without null tokens first (about 10% faster): a chunk with an empty cell fails that
+        # pass and is parsed again with them.
+        self._conversions = [
+            pcsv.ConvertOptions(
+                include_columns=wanted,
+                column_types=dict.fromkeys(wanted, pa.float64()),
+                null_values=nulls,
+                quoted_strings_can_be_null=bool(nulls),
+            )
+            for nulls in ([], _null_tokens())
+        ]
         self._parse = {quotes: pcsv.ParseOptions(newlines_in_values=quotes) for quotes in (False, True)}
 
     def parse(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray] | None:
-        try:
-            table = self._read_csv(
-                self._pa.py_buffer(chunk.data),
-                read_options=self._read,
-                parse_options=self._parse[b'"' in chunk.data],
-                convert_options=self._convert,
-            )
-        except self._pa.ArrowInvalid:
+        buffer, parse = self._pa.py_buffer(chunk.data), self._parse[b'"' in chunk.data]
+        for convert in self._conversions:
+            try:
+                table = self._read_csv(buffer, read_options=self._read, parse_options=parse,
+                                       convert_options=convert)
+                break
+            except self._pa.ArrowInvalid:
+                continue
+        else:
             return None
         offsets = chunk.row_offsets(table.num_rows)
         if offsets is None:
