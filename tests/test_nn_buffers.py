@@ -173,7 +173,8 @@ def test_blas_warm_up_runs_once_and_leaves_threads_as_they_were(monkeypatch: pyt
     before = blas.get_threads()
     blas.warm_up(1, 300, np.float32)
     blas.warm_up(1, 300, np.float32)
-    assert blas._warmed == {(1, 300, "<f4")}
+    blas.warm_up(1, 5000, np.float32)  # rows are capped
+    assert blas._warmed == {(1, 300, "<f4"), (1, 1024, "<f4")}
     assert blas.get_threads() == before
 
 

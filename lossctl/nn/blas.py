@@ -21,7 +21,7 @@ is not mapped finds no TLB entry to keep and walks the page tables every time (e
 virtual machine): measured on a 2-core x86 VM (OpenBLAS 0.3.31, Haswell kernels), the 8 products
 of a 20 -> 64 -> 64 -> 5 step at batch 256 took 390 us until one larger product had written those
 pages, 240 us after, and `perf annotate` put 68% of the kernel's time on that prefetch. The
-numbers the products give are the same either way.
+numbers the products give are the same either way; the warm-up takes a few milliseconds.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ from functools import cache
 import numpy as np
 
 TRAIN_THREADS = 1
-# The warm-up product: (rows x WARM_UP_INNER) @ (WARM_UP_INNER x WARM_UP_COLUMNS), rows at least
-# WARM_UP_ROWS and the network's widest layer. An inner length of at least twice OpenBLAS's
-# largest block (Q = 320 for sgemm on Haswell and Zen) makes it pack full blocks; one of 512 packs
-# two halves of 256, no more than a batch of 256 does, and left the steps as slow as before.
-WARM_UP_ROWS, WARM_UP_INNER, WARM_UP_COLUMNS = 256, 1024, 128
+# The warm-up product: (rows x WARM_UP_INNER) @ (WARM_UP_INNER x WARM_UP_COLUMNS), rows the
+# network's widest layer within WARM_UP_ROWS (a layer's width is the rows of its products'
+# packed operand). An inner length of at least twice OpenBLAS's largest block (Q = 320 for sgemm
+# on Haswell and Zen) makes it pack full blocks; one of 512 packs two halves of 256, no more than
+# a batch of 256 does, and left the steps as slow as before.
+WARM_UP_ROWS, WARM_UP_INNER, WARM_UP_COLUMNS = (256, 1024), 1024, 128
 ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 # (set, get) symbol names: numpy >= 2's scipy-openblas (64-bit ints), older OpenBLAS builds
 _SYMBOLS = (
@@ -113,7 +114,8 @@ def warm_up(threads: int | None, width: int, dtype: np.dtype | type) -> None:
     """Write OpenBLAS's packing buffers once per process (see the module docstring), on the
     threads training will use (each has its own buffer); `width` is the network's widest layer."""
     dtype = np.dtype(dtype)
-    rows = max(WARM_UP_ROWS, width)
+    fewest, most = WARM_UP_ROWS
+    rows = min(max(fewest, width), most)
     key = (threads, rows, dtype.str)
     if key in _warmed:
         return
