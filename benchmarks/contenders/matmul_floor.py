@@ -47,6 +47,10 @@ def main() -> None:
     args = parser.parse_args()
     widths = [args.features, *(int(h) for h in args.hidden.split(",")), args.classes]
     ops = gemm_operands(args.batch, widths, np.random.default_rng(0))
+    # Write OpenBLAS's packing buffer first with one larger product: until something has, its
+    # kernel prefetches into unmapped pages and small products run far slower on some machines
+    # (lossctl does the same, lossctl/nn/blas.py); a floor should be the fast case.
+    np.ones((256, 1024), np.float32) @ np.ones((1024, 128), np.float32)
     steps = math.ceil(args.rows / args.batch)
     best = math.inf
     for _ in range(args.repeats):
