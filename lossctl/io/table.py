@@ -78,9 +78,8 @@ class CsvTable:
         self.source, self.nan, self.block_rows = source, nan, block_rows
         self.block_bytes = block_bytes or BLOCK_BYTES
         head = source.stream.read(SMALL_BYTES + 1)
-        self._small = len(head) <= SMALL_BYTES
-        self.large = not self._small  # worth threads: parsed a chunk per core
-        if self._small:
+        self.large = len(head) > SMALL_BYTES  # read in chunks, a chunk per core: worth threads
+        if not self.large:
             self._rows = csv.reader(io.StringIO(_decode(head, self.name), newline=""))
             self.header = self._read_header(self._rows)
         else:
@@ -110,7 +109,7 @@ class CsvTable:
 
     def blocks(self, columns: Sequence[str]) -> Iterator[Block]:
         """Yield the named columns as float64 blocks; at least one row in all, or DataError."""
-        reader = self._small_blocks if self._small else self._large_blocks
+        reader = self._large_blocks if self.large else self._small_blocks
         any_rows = False
         for block in reader(list(columns)):
             if len(block.data):

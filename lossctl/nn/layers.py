@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
-
-Init = Literal["he_uniform", "glorot_uniform"]
 
 # x1 @ g over many columns (a large batch) is up to 2.7x slower in OpenBLAS than the same product
 # over blocks of columns added up, when both of its sides are wider than a few rows (measured on
@@ -45,18 +41,15 @@ class Dense:
     d(loss)/d(z.T), shape (n_out, n), fills dWb = x1 @ g.T (dW and db in one product) and returns
     d(loss)/d(x.T) = W @ g, shape (n_in, n).
 
-    Initialisation draws from a seeded numpy Generator: He uniform (limit sqrt(6 / n_in), for
-    ReLU-like activations) or Glorot uniform (limit sqrt(6 / (n_in + n_out)), Keras's default);
-    biases start at zero.
+    Weights start Glorot uniform (limit sqrt(6 / (n_in + n_out)), Keras's default), drawn from a
+    seeded numpy Generator; biases start at zero.
     """
 
     def __init__(
-        self, n_in: int, n_out: int, rng: np.random.Generator, init: Init = "glorot_uniform",
-        dtype: np.dtype | type = np.float32,
+        self, n_in: int, n_out: int, rng: np.random.Generator, dtype: np.dtype | type = np.float32
     ) -> None:
-        self.n_in, self.n_out, self.init = n_in, n_out, init
-        fan = n_in if init == "he_uniform" else n_in + n_out
-        limit = np.sqrt(6.0 / fan)
+        self.n_in, self.n_out = n_in, n_out
+        limit = np.sqrt(6.0 / (n_in + n_out))
         self.Wb = np.zeros((n_in + 1, n_out), dtype=dtype)
         self.Wb[:n_in] = rng.uniform(-limit, limit, size=(n_in, n_out))
         self.dWb = np.zeros_like(self.Wb)
