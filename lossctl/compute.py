@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 
 from lossctl.errors import DataError, InputValueError, UsageError
-from lossctl.io.chunks import map_ahead, worker_count
+from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
 from lossctl.io.table import Block, CsvTable
 from lossctl.losses.evaluate import as_inputs, loss_values
 from lossctl.losses.reduction import Partial, check_reduction, finish, partial, reduce, upstream
 from lossctl.losses.registry import Loss
+from lossctl.threads import worker_count
 
 
 @dataclass

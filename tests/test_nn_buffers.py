@@ -126,12 +126,12 @@ def test_blocked_weight_gradient_equals_the_whole_product() -> None:
     layer = Dense(24, 32, rng, dtype=np.float64)
     n = 3 * TN_CHUNK + 17
     x, g = rng.normal(size=(n, 24)), rng.normal(size=(n, 32))
-    layer.forward(with_ones_row(x, np.float64))
-    dx = layer.backward(g.T).T
+    x1 = with_ones_row(x, np.float64)
+    dx = layer.backward(x1, g.T).T
     np.testing.assert_allclose(layer.dW, x.T @ g, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(layer.db, g.sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(dx, g @ layer.W.T, rtol=1e-12)
-    assert layer.backward(g.T, input_grad=False) is None
+    assert layer.backward(x1, g.T, input_grad=False) is None
 
 
 def test_first_layer_input_gradient_is_skipped_only_on_request() -> None:

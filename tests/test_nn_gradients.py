@@ -52,8 +52,9 @@ def test_dense_gradients() -> None:
     def f() -> float:  # the layer works on transposes: x.T with a row of ones in, z.T out
         return float(np.sum(layer.forward(with_ones_row(x, np.float64)).T * weights))
 
-    np.testing.assert_allclose(layer.forward(with_ones_row(x, np.float64)).T, x @ layer.W + layer.b)
-    dx = layer.backward(weights.T).T
+    x1 = with_ones_row(x, np.float64)
+    np.testing.assert_allclose(layer.forward(x1).T, x @ layer.W + layer.b)
+    dx = layer.backward(x1, weights.T).T
     np.testing.assert_allclose(layer.dW, _numeric_grad(f, layer.W), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(layer.db, _numeric_grad(f, layer.b), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(dx, _numeric_grad(f, x), rtol=1e-6, atol=1e-8)

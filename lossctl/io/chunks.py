@@ -10,7 +10,6 @@ gives the results back in file order, so line numbers are assigned in order by t
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, TypeVar
@@ -19,7 +18,6 @@ import numpy as np
 
 T = TypeVar("T")
 R = TypeVar("R")
-MAX_WORKERS = 4
 
 
 class Chunk:
@@ -76,18 +74,6 @@ def count_byte(data: bytes, byte: bytes, step: int = 1 << 20) -> int:
     raw = np.frombuffer(data, dtype=np.uint8)
     code = ord(byte)
     return sum(int(np.count_nonzero(raw[i : i + step] == code)) for i in range(0, len(raw), step))
-
-
-def worker_count() -> int:
-    """The cores this process may run on, at most `MAX_WORKERS`; $LOSSCTL_THREADS overrides."""
-    given = os.environ.get("LOSSCTL_THREADS", "").strip()
-    if given.isdigit() and int(given) > 0:
-        return int(given)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(MAX_WORKERS, cores))
 
 
 def map_ahead(work: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:

@@ -25,9 +25,10 @@ import numpy as np
 
 from lossctl.errors import DataError
 from lossctl.io.cells import cell_number
-from lossctl.io.chunks import Chunk, map_ahead, record_chunks, worker_count
+from lossctl.io.chunks import Chunk, map_ahead, record_chunks
 from lossctl.io.parsers import make_parser, reader_name
 from lossctl.io.source import Source
+from lossctl.threads import worker_count
 
 SMALL_BYTES = 1 << 20
 BLOCK_ROWS = 1_000_000

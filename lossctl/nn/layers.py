@@ -37,9 +37,10 @@ class Dense:
     bias add and a separate bias gradient cost about as much as the product of a 64-wide layer at
     batch 256). Activations are stored transposed, one column per row of the batch, so that the
     row of ones below them is contiguous like the rest: `forward(x1)` takes x1 of shape
-    (n_in + 1, n), last row 1, and returns z.T = Wb.T @ x1, shape (n_out, n); `backward(g)` takes
-    d(loss)/d(z.T), shape (n_out, n), fills dWb = x1 @ g.T (dW and db in one product) and returns
-    d(loss)/d(x.T) = W @ g, shape (n_in, n).
+    (n_in + 1, n), last row 1, and returns z.T = Wb.T @ x1, shape (n_out, n); `backward(x1, g)`
+    takes the same x1 and d(loss)/d(z.T), shape (n_out, n), fills dWb = x1 @ g.T (dW and db in one
+    product) and returns d(loss)/d(x.T) = W @ g, shape (n_in, n). The layer keeps no state between
+    the two: the model's tape does, so passes over several shards of a batch can run side by side.
 
     Weights start Glorot uniform (limit sqrt(6 / (n_in + n_out)), Keras's default), drawn from a
     seeded numpy Generator; biases start at zero.
@@ -53,7 +54,6 @@ class Dense:
         self.Wb = np.zeros((n_in + 1, n_out), dtype=dtype)
         self.Wb[:n_in] = rng.uniform(-limit, limit, size=(n_in, n_out))
         self.dWb = np.zeros_like(self.Wb)
-        self._x1: np.ndarray | None = None
 
     def use_buffers(self, Wb: np.ndarray, dWb: np.ndarray) -> None:
         """Move the weights into `Wb` and keep the gradients in `dWb` (views of flat buffers)."""
@@ -76,23 +76,23 @@ class Dense:
     def db(self) -> np.ndarray:
         return self.dWb[self.n_in]
 
-    def forward(self, x1: np.ndarray, out: np.ndarray | None = None, keep: bool = True) -> np.ndarray:
-        """z.T for x1 (n_in + 1, n), written into `out` (n_out, n) if given; x1 is kept for
-        `backward` unless `keep` is False."""
-        if keep:
-            self._x1 = x1
+    def forward(self, x1: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """z.T for x1 (n_in + 1, n), written into `out` (n_out, n) if given."""
         return np.matmul(self.Wb.T, x1, out=out)
 
-    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Store dWb for the last forward input (in place: it may be a view of a flat buffer);
-        return d(loss)/d(x.T), or None when `input_grad` is False (the first layer of a network,
-        whose input is the data)."""
-        assert self._x1 is not None, "backward before forward"
-        x1, g = self._x1, grad_out.T
+    def backward(
+        self, x1: np.ndarray, grad_out: np.ndarray, dWb: np.ndarray | None = None,
+        input_grad: bool = True,
+    ) -> np.ndarray | None:
+        """Write d(loss)/d(Wb) for the forward input x1 into `dWb` (default: the layer's own,
+        a view of a flat buffer: written in place); return d(loss)/d(x.T), or None when
+        `input_grad` is False (the first layer of a network, whose input is the data)."""
+        dWb = self.dWb if dWb is None else dWb
+        g = grad_out.T
         if x1.shape[1] > TN_CHUNK and min(self.n_in, self.n_out) >= TN_CHUNK_MIN_WIDTH:
-            _chunked_product(x1, g, self.dWb)
+            _chunked_product(x1, g, dWb)
         else:
-            np.matmul(x1, g, out=self.dWb)
+            np.matmul(x1, g, out=dWb)
         return self.W @ grad_out if input_grad else None
 
     def parameters(self) -> list[np.ndarray]:

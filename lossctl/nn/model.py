@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,6 +15,17 @@ ALIGN = 16  # each parameter starts on a multiple of 16 elements (64 bytes in fl
 
 def _aligned(size: int) -> int:
     return -(-size // ALIGN) * ALIGN
+
+
+@dataclass
+class Tape:
+    """What a forward pass keeps for its backward pass: each layer's input x1 (transposed, with
+    its row of ones, see Dense) and, per layer, (z, a), transposed but for the last; (slope, a)
+    for an activation with forward_slope, (None, a) for one with forward_inplace."""
+
+    logits: bool  # the pass stopped before the output activation
+    inputs: list[np.ndarray] = field(default_factory=list)
+    cache: list[tuple[np.ndarray | None, np.ndarray]] = field(default_factory=list)
 
 
 class MLP:
@@ -52,91 +64,119 @@ class MLP:
         self.layers = [Dense(a, b, rng, dtype=self.dtype)
                        for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
         self.flat, self.flat_grad = self._flatten()
-        # (z, a) per layer, transposed but for the last; (slope, a) for an activation with
-        # forward_slope, (None, a) for one with forward_inplace
-        self._cache: list[tuple[np.ndarray | None, np.ndarray]] = []
-        self._logits = False  # the last forward stopped before the output activation
+        self._tape: Tape | None = None  # the last forward pass kept for backward
 
     def _flatten(self) -> tuple[np.ndarray, np.ndarray]:
         """Move every layer's Wb and dWb into two flat buffers, leaving views behind."""
         total = sum(_aligned(layer.Wb.size) for layer in self.layers)
         flat, flat_grad = np.zeros(total, self.dtype), np.zeros(total, self.dtype)
         offset = 0
+        self._layout: list[tuple[int, int, tuple[int, ...]]] = []  # (start, size, shape) per layer
         for layer in self.layers:
             size, shape = layer.Wb.size, layer.Wb.shape
             layer.use_buffers(flat[offset:offset + size].reshape(shape),
                               flat_grad[offset:offset + size].reshape(shape))
+            self._layout.append((offset, size, shape))
             offset += _aligned(size)
         return flat, flat_grad
 
     def forward(self, x: np.ndarray, logits: bool = False, for_backward: bool = True) -> np.ndarray:
         """y_pred for inputs x of shape (n, n_in); with `logits`, the last layer's output before
         the output activation (for a loss computed from logits; `backward` then takes the
-        gradient with respect to them). Without `for_backward` (predictions), nothing is kept:
-        a later `backward` still goes with the last forward pass that had it.
+        gradient with respect to them). The pass's tape is kept for `backward`; without
+        `for_backward` (predictions) nothing is kept, and a later `backward` still goes with the
+        last forward pass that had it.
+        """
+        out, tape = self.forward_tape(x, logits, for_backward)
+        if for_backward:
+            self._tape = tape
+        return out
+
+    def backward(self, grad_y_pred: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Back-propagate d(loss)/d(y_pred) (d(loss)/d(logits) after `forward(x, logits=True)`)
+        through the last forward pass, into the layers' gradients (`flat_grad`); returns
+        d(loss)/d(x) (None if not `input_grad`: the trainer needs only the parameters')."""
+        assert self._tape is not None, "backward before forward"
+        return self.backward_tape(self._tape, grad_y_pred, input_grad=input_grad)
+
+    def forward_tape(
+        self, x: np.ndarray, logits: bool = False, for_backward: bool = True
+    ) -> tuple[np.ndarray, Tape]:
+        """`forward`, returning its tape instead of keeping it (the model is not written: passes
+        over different rows may run in different threads).
 
         The layers work on transposed activations (see Dense); the result is the (n, n_out)
         Fortran-ordered view of the last one, whose short rows numpy reduces fast.
         """
         x1 = with_ones_row(np.asarray(x), self.dtype)
         n = x1.shape[1]
-        cache: list[tuple[np.ndarray | None, np.ndarray]] = []
-        if for_backward:
-            self._cache, self._logits = cache, logits
+        tape = Tape(logits)
         last = len(self.layers) - 1
         hidden = self.activation
         for i, layer in enumerate(self.layers):
+            if for_backward:
+                tape.inputs.append(x1)
             if i == last:
-                z = layer.forward(x1, keep=for_backward).T
+                z = layer.forward(x1).T
                 a = z if logits else self.output_activation.forward(z)
-                cache.append((z, a))
+                tape.cache.append((z, a))
                 break
             nxt = np.empty((layer.n_out + 1, n), self.dtype)  # the next layer's x1
             nxt[-1] = 1
             if not for_backward:
                 if hidden.forward_inplace is not None:
-                    hidden.forward_inplace(layer.forward(x1, out=nxt[:-1], keep=False))
+                    hidden.forward_inplace(layer.forward(x1, out=nxt[:-1]))
                 else:
-                    nxt[:-1] = hidden.forward(layer.forward(x1, keep=False))
+                    nxt[:-1] = hidden.forward(layer.forward(x1))
             elif hidden.forward_slope is not None:  # backward needs only the slope: z becomes a
                 z = layer.forward(x1, out=nxt[:-1])
-                cache.append((hidden.forward_slope(z), z))
+                tape.cache.append((hidden.forward_slope(z), z))
             elif hidden.forward_inplace is not None:  # z is not needed by backward: reuse it
                 z = layer.forward(x1, out=nxt[:-1])
-                cache.append((None, hidden.forward_inplace(z)))
+                tape.cache.append((None, hidden.forward_inplace(z)))
             else:
                 z = layer.forward(x1)
                 nxt[:-1] = hidden.forward(z)
-                cache.append((z, nxt[:-1]))
+                tape.cache.append((z, nxt[:-1]))
             x1 = nxt
         if self.has_output_transform and not logits:
             a = a * self.dtype.type(self.output_scale) + self.dtype.type(self.output_shift)
-        return a
+        return a, tape
 
-    def backward(self, grad_y_pred: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Back-propagate d(loss)/d(y_pred) (d(loss)/d(logits) after `forward(x, logits=True)`);
-        returns d(loss)/d(x) (None if not `input_grad`: the trainer needs only the parameters'
-        gradients)."""
+    def backward_tape(
+        self, tape: Tape, grad_y_pred: np.ndarray, grads: Sequence[np.ndarray] | None = None,
+        input_grad: bool = True,
+    ) -> np.ndarray | None:
+        """`backward` through the pass that made `tape`, writing each layer's gradient into
+        `grads` (one array shaped like the layer's Wb each, see `gradient_buffer`; default: the
+        layers' own, in `flat_grad`)."""
         g = np.asarray(grad_y_pred, dtype=self.dtype)
-        if self.has_output_transform and not self._logits:
+        if self.has_output_transform and not tape.logits:
             g = g * self.dtype.type(self.output_scale)
         last = len(self.layers) - 1
         hidden = self.activation
-        z, a = self._cache[last]
-        if not self._logits:
+        z, a = tape.cache[last]
+        if not tape.logits:
             g = self.output_activation.backward(z, a, g)
         g = g.T  # transposed from here on, as the layers work
         for i in range(last, -1, -1):
             if i < last:
-                z, a = self._cache[i]
+                z, a = tape.cache[i]
                 if hidden.forward_slope is not None:  # z holds the slope; g is this model's own
                     g = np.multiply(g, z, out=g)       # array (from the layer above): overwrite it
                 elif z is None:  # g is this model's own array (from the layer above): overwrite it
                     g = hidden.backward_inplace(a, g)
                 else:
                     g = hidden.backward(z, a, g)
-            g = self.layers[i].backward(g, input_grad=input_grad or i > 0)
+            g = self.layers[i].backward(tape.inputs[i], g, None if grads is None else grads[i],
+                                        input_grad=input_grad or i > 0)
         return None if g is None else g.T
+
+    def gradient_buffer(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        """A zeroed flat array laid out like `flat_grad`, and its views shaped like each layer's
+        Wb (for `backward_tape`): one shard's gradients, to be added into `flat_grad`."""
+        flat = np.zeros_like(self.flat_grad)
+        return flat, [flat[start:start + size].reshape(shape) for start, size, shape in self._layout]
 
     def parameters(self) -> list[np.ndarray]:
         return [p for layer in self.layers for p in layer.parameters()]
