@@ -4,6 +4,7 @@ the BLAS thread limit, and Keras-style training metrics."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -174,8 +175,13 @@ def test_blas_warm_up_runs_once_and_leaves_threads_as_they_were(monkeypatch: pyt
     blas.warm_up(1, 300, np.float32)
     blas.warm_up(1, 300, np.float32)
     blas.warm_up(1, 5000, np.float32)  # rows are capped
-    assert blas._warmed == {(1, 300, "<f4"), (1, 1024, "<f4")}
+    me = threading.get_ident()
+    assert blas._warmed == {(me, 1, 300, "<f4"), (me, 1, 1024, "<f4")}
     assert blas.get_threads() == before
+    other = threading.Thread(target=blas.warm_up, args=(1, 300, np.float32))  # its own buffer
+    other.start()
+    other.join()
+    assert len(blas._warmed) == 3
 
 
 def _train(dtype: str, **kwargs):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -107,16 +108,17 @@ def blas_threads(n: int | None) -> Iterator[None]:
         setter(before)
 
 
-_warmed: set[tuple[int | None, int, str]] = set()
+_warmed: set[tuple[int, int | None, int, str]] = set()
 
 
 def warm_up(threads: int | None, width: int, dtype: np.dtype | type) -> None:
-    """Write OpenBLAS's packing buffers once per process (see the module docstring), on the
-    threads training will use (each has its own buffer); `width` is the network's widest layer."""
+    """Write OpenBLAS's packing buffers once per calling thread (see the module docstring; each
+    thread has its own buffer), on the BLAS threads training will use; `width` is the network's
+    widest layer."""
     dtype = np.dtype(dtype)
     fewest, most = WARM_UP_ROWS
     rows = min(max(fewest, width), most)
-    key = (threads, rows, dtype.str)
+    key = (threading.get_ident(), threads, rows, dtype.str)
     if key in _warmed:
         return
     with blas_threads(threads):

@@ -25,11 +25,13 @@ from lossctl.losses.evaluate import as_inputs
 from lossctl.losses.reduction import reduce, reduce_with_upstream
 from lossctl.losses.registry import Loss
 from lossctl.nn import targets
-from lossctl.nn.blas import blas_threads, train_threads, warm_up
+from lossctl.nn.blas import blas_threads, get_threads, train_threads, warm_up
 from lossctl.nn.data import Dataset
 from lossctl.nn.model import MLP
 from lossctl.nn.optimizers import Optimizer, make_optimizer
+from lossctl.nn.parallel import ShardedSteps, Workers
 from lossctl.nn.schedules import Schedule
+from lossctl.threads import worker_count
 
 ACCURACY_NAMES = ("accuracy", "acc")
 # Rows per forward pass when predicting: for 20 -> 64 -> 64 -> 5 in float32, one pass over 8192
@@ -102,8 +104,9 @@ def check_trainable(loss: Loss) -> None:
         )
 
 
-def predict_raw(model: MLP, x: np.ndarray) -> np.ndarray:
-    """The network output (after its output activation) for every row, in batches.
+def predict_raw(model: MLP, x: np.ndarray, workers: Workers | None = None) -> np.ndarray:
+    """The network output (after its output activation) for every row, in batches of
+    PREDICT_BATCH rows (shared among `workers` if given: the same numbers).
 
     The result is Fortran-ordered (as the softmax output is): the losses' and metrics' reductions
     over the few columns of each row are faster on it.
@@ -112,8 +115,14 @@ def predict_raw(model: MLP, x: np.ndarray) -> np.ndarray:
         if len(x) <= PREDICT_BATCH:
             return model.forward(x, for_backward=False)
         out = np.empty((len(x), model.n_out), model.dtype, order="F")
-        for i in range(0, len(x), PREDICT_BATCH):
-            out[i:i + PREDICT_BATCH] = model.forward(x[i:i + PREDICT_BATCH], for_backward=False)
+
+        def batch(start: int) -> Callable[[], None]:
+            def run() -> None:
+                out[start:start + PREDICT_BATCH] = model.forward(x[start:start + PREDICT_BATCH],
+                                                                 for_backward=False)
+            return run
+
+        (workers or Workers(1)).run([batch(i) for i in range(0, len(x), PREDICT_BATCH)])
         return out
 
 
@@ -171,11 +180,11 @@ def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
 
 def scores(
     model: MLP, loss: Loss, params: Mapping[str, Any], metrics: Sequence[Metric], task: str,
-    n_classes: int, x: np.ndarray, y: np.ndarray, prefix: str = "",
+    n_classes: int, x: np.ndarray, y: np.ndarray, prefix: str = "", workers: Workers | None = None,
 ) -> tuple[float, dict[str, float]]:
     """Loss and metrics of the model on (x, y)."""
     params = loss.resolve_params({}) | dict(params)
-    out = predict_raw(model, x)
+    out = predict_raw(model, x, workers)
     activation = model.output_activation.name
     yt = targets.y_true(loss, task, n_classes, y, out.shape[1])
     value = loss_value(loss, params, yt, out)
@@ -254,75 +263,82 @@ def fit(
     y_index = np.asarray(data.y_train)
     metric_params = [m.loss.resolve_params({}) if m.loss is not None else None for m in metrics]
     threads = train_threads()
-    warm_up(threads, max(model.n_in, *model.hidden, width), dtype)
+    widest = max(model.n_in, *model.hidden, width)
+    warm_up(threads, widest, dtype)
+    with blas_threads(threads):  # shards share the cores only while each product has one thread
+        one_blas_thread = get_threads() == 1
+    workers = Workers(worker_count() if one_blas_thread else 1,
+                      initializer=lambda: warm_up(threads, widest, dtype))
+    steps = ShardedSteps(model, workers)
     # the inputs' roles and widths are checked once, on the first batch; steps reuse the check
     as_inputs(loss, {"y_true": y_step[:1], "y_pred": np.zeros((1, width), dtype)}, dtype)
 
-    for epoch in range(epochs):
-        started = time.perf_counter()
-        opt.lr = sched.lr(epoch)
-        order = rng.permutation(n)
-        interrupted = False
-        loss_sum, metric_sums, seen = 0.0, [0.0] * len(metrics), 0
-        with np.errstate(all="ignore"), blas_threads(threads):
-            for b in range(n_batches):
-                rows = order[b * batch_size:(b + 1) * batch_size]
-                out = model.forward(x_train.take(rows, axis=0), logits=logits)
-                value, grad = _loss_and_grad(
-                    loss, step_params, {"y_true": y_step.take(rows, axis=0), "y_pred": out},
-                    None if weights is None else weights.take(rows))
-                seen += len(rows)
-                loss_sum += value * len(rows)
-                if metrics:
-                    _add_batch_metrics(metric_sums, metrics, metric_params, task, activation,
-                                       y_index.take(rows), out)
-                if not (math.isfinite(value) and np.isfinite(grad).all()):
-                    what = "loss" if not math.isfinite(value) else "gradient"
-                    raise TrainingDiverged(
-                        f"training diverged: the {what} became "
-                        f"{value if what == 'loss' else 'nan/inf'} in epoch {epoch + 1}, batch "
-                        f"{b + 1} at learning rate {opt.lr:g}; try a smaller learning rate "
-                        f"(e.g. --lr {opt.lr / 10:g})"
-                    )
-                model.backward(grad, input_grad=False)
-                opt.update(grads)
-                if progress is not None:
-                    progress(b + 1, n_batches)
-                if stop is not None and stop.is_set():
-                    interrupted = True
-                    break
-        if interrupted:
-            if best_weights is not None:
+    with workers:  # its threads end with training, however it ends
+        for epoch in range(epochs):
+            started = time.perf_counter()
+            opt.lr = sched.lr(epoch)
+            order = rng.permutation(n)
+            interrupted = False
+            loss_sum, metric_sums, seen = 0.0, [0.0] * len(metrics), 0
+            with np.errstate(all="ignore"), blas_threads(threads):
+                for b in range(n_batches):
+                    rows = order[b * batch_size:(b + 1) * batch_size]
+                    out = steps.forward(x_train, rows, logits)
+                    value, grad = _loss_and_grad(
+                        loss, step_params, {"y_true": y_step.take(rows, axis=0), "y_pred": out},
+                        None if weights is None else weights.take(rows))
+                    seen += len(rows)
+                    loss_sum += value * len(rows)
+                    if metrics:
+                        _add_batch_metrics(metric_sums, metrics, metric_params, task, activation,
+                                           y_index.take(rows), out)
+                    if not (math.isfinite(value) and np.isfinite(grad).all()):
+                        what = "loss" if not math.isfinite(value) else "gradient"
+                        raise TrainingDiverged(
+                            f"training diverged: the {what} became "
+                            f"{value if what == 'loss' else 'nan/inf'} in epoch {epoch + 1}, batch "
+                            f"{b + 1} at learning rate {opt.lr:g}; try a smaller learning rate "
+                            f"(e.g. --lr {opt.lr / 10:g})"
+                        )
+                    steps.backward(grad)
+                    opt.update(grads)
+                    if progress is not None:
+                        progress(b + 1, n_batches)
+                    if stop is not None and stop.is_set():
+                        interrupted = True
+                        break
+            if interrupted:
+                if best_weights is not None:
+                    model.set_weights(best_weights)
+                return
+            train_loss = loss_sum / seen
+            found = {m.name: total / seen for m, total in zip(metrics, metric_sums, strict=True)}
+            val_loss = None
+            if x_val is not None:
+                with blas_threads(threads):
+                    val_loss, val_found = scores(model, loss, params, metrics, task, k, x_val,
+                                                 data.y_val, prefix="val_", workers=workers)
+                found = _interleave(found, val_found)
+            monitored = val_loss if val_loss is not None else train_loss
+            sched.observe(monitored)
+            improved = monitored < best
+            if improved:
+                best, wait = monitored, 0
+                if keep_best:
+                    best_weights = model.get_weights()
+            else:
+                wait += 1
+            stopping = patience is not None and wait >= patience
+            if stopping and best_weights is not None:
                 model.set_weights(best_weights)
-            return
-        train_loss = loss_sum / seen
-        found = {m.name: total / seen for m, total in zip(metrics, metric_sums, strict=True)}
-        val_loss = None
-        if x_val is not None:
-            with blas_threads(threads):
-                val_loss, val_found = scores(model, loss, params, metrics, task, k, x_val,
-                                             data.y_val, prefix="val_")
-            found = _interleave(found, val_found)
-        monitored = val_loss if val_loss is not None else train_loss
-        sched.observe(monitored)
-        improved = monitored < best
-        if improved:
-            best, wait = monitored, 0
-            if keep_best:
-                best_weights = model.get_weights()
-        else:
-            wait += 1
-        stopping = patience is not None and wait >= patience
-        if stopping and best_weights is not None:
-            model.set_weights(best_weights)
-        yield EpochRecord(epoch + 1, train_loss, val_loss, found, opt.lr,
-                          time.perf_counter() - started, improved, stopping)
-        if stopping:
-            return
-        if stop is not None and stop.is_set():
-            if best_weights is not None:
-                model.set_weights(best_weights)
-            return
+            yield EpochRecord(epoch + 1, train_loss, val_loss, found, opt.lr,
+                              time.perf_counter() - started, improved, stopping)
+            if stopping:
+                return
+            if stop is not None and stop.is_set():
+                if best_weights is not None:
+                    model.set_weights(best_weights)
+                return
 
 
 def _add_batch_metrics(
