@@ -1,13 +1,17 @@
 """Rendering compute results: plain numbers for shells, CSV and JSON for programs, a rich table.
 
 Numbers are printed with Python's repr: the shortest text that reads back as the same float64.
-Every function writes to a text stream; rich is imported only for `table`.
+The renderers write to a text stream; `csv_lines` and `csv_cell`, which `predict` writes with
+too, return text. rich is imported only for `table`.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
@@ -94,13 +98,13 @@ def rows(
             if fmt == "csv":
                 out.write("line," + ",".join(header) + "\n")
         block = np.hstack(values) if len(values) > 1 else values[0]
-        for start in range(0, len(block), _ROWS_PER_WRITE):
-            table = block[start : start + _ROWS_PER_WRITE].tolist()  # Python floats: repr is `number`
-            lines = block_lines[start : start + _ROWS_PER_WRITE].tolist()
+        for start in range(0, len(block), ROWS_PER_WRITE):
+            table = block[start : start + ROWS_PER_WRITE].tolist()  # Python floats: repr is `number`
+            lines = block_lines[start : start + ROWS_PER_WRITE].tolist()
             if fmt in ("plain", "table"):
-                text = _csv_lines(table)
+                text = csv_lines(table)
             elif fmt == "csv":
-                text = _csv_lines([[line, *row] for line, row in zip(lines, table, strict=True)])
+                text = csv_lines([[line, *row] for line, row in zip(lines, table, strict=True)])
             else:
                 text = "".join(
                     f'{{"line": {line}, '
@@ -111,16 +115,37 @@ def rows(
             out.write(text)
 
 
-_ROWS_PER_WRITE = 1 << 16
+ROWS_PER_WRITE = 1 << 16  # rows formatted and written at a time
 
 
-def _csv_lines(rows: list[list]) -> str:
+def csv_lines(
+    rows: list[list], before: Sequence[str] | None = None, after: Sequence[str] | None = None,
+) -> str:
     """Rows of Python numbers as CSV lines, each number as its repr.
 
     `repr` of the whole list runs in C, three times faster than joining the reprs one by one; no
-    int or float repr holds a comma or a bracket, so the separators are safe to rewrite.
+    int or float repr holds a comma or a bracket, so the separators are safe to rewrite. `before`
+    and `after`, when given, hold one text per row, put in front of and behind its numbers: text
+    cells already in CSV form (`csv_cell`) with their separating commas.
     """
-    return repr(rows)[2:-2].replace("], [", "\n").replace(", ", ",") + "\n" if rows else ""
+    if not rows:
+        return ""
+    text = repr(rows)[2:-2].replace("], [", "\n").replace(", ", ",")
+    if before is None and after is None:
+        return text + "\n"
+    lines = text.split("\n")
+    if before is not None:
+        lines = list(map(operator.add, before, lines))
+    if after is not None:
+        lines = list(map(operator.add, lines, after))
+    return "\n".join(lines) + "\n"
+
+
+def csv_cell(text: str) -> str:
+    """`text` as one cell of a CSV row, as `csv.writer` writes it (quoted where it must be)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([text, ""])  # two cells: "" stays empty
+    return buffer.getvalue()[:-2]
 
 
 def _json_text(text: str) -> str:
@@ -136,5 +161,5 @@ def gradient(grad: np.ndarray, pred_columns: Sequence[str], fmt: str, out: TextI
     if fmt == "csv":
         out.write(",".join(f"grad_{c}" for c in pred_columns) + "\n")
     grad = grad.reshape(len(grad), -1)
-    for start in range(0, len(grad), _ROWS_PER_WRITE):
-        out.write(_csv_lines(grad[start : start + _ROWS_PER_WRITE].tolist()))
+    for start in range(0, len(grad), ROWS_PER_WRITE):
+        out.write(csv_lines(grad[start : start + ROWS_PER_WRITE].tolist()))

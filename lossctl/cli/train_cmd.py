@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -272,40 +273,55 @@ def predict(
 ) -> None:
     """Predict with a saved model. Columns: regression y_pred[,y_true]; classification
     y_pred (the label),p_0..p_{k-1}[,label_true,y_true] (y_true = class index, in the p_ order)."""
-    import csv
-    import io
-
-    from lossctl.nn import modelfile, targets
+    from lossctl.io.atomic import open_text_atomic
+    from lossctl.nn import modelfile
     from lossctl.nn.train import predict_raw
 
     _check_writable(output, "--output")
     saved = modelfile.load(model)
     table, has_target = _read_for_model(data, saved, nan)
-    prep = saved.prep
-    out = predict_raw(saved.model, prep.inputs(table))
-    y = prep.targets(table) if has_target else None
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    if prep.task == "regression":
-        writer.writerow(["y_pred"] + (["y_true"] if has_target else []))
-        for i, value in enumerate(out[:, 0].astype(float)):
-            writer.writerow([repr(float(value))] + ([repr(float(y[i]))] if y is not None else []))
-    else:
-        act = saved.model.output_activation.name
-        probs = targets.probabilities(out, act)
-        index = targets.predicted_index(out, act)
-        k = len(prep.classes)
-        writer.writerow(["y_pred"] + [f"p_{j}" for j in range(k)]
-                        + (["label_true", "y_true"] if has_target else []))
-        for i in range(len(out)):
-            row = [prep.classes[index[i]]] + [repr(float(p)) for p in probs[i]]
-            if y is not None:
-                row += [prep.classes[y[i]], str(int(y[i]))]
-            writer.writerow(row)
+    out = predict_raw(saved.model, saved.prep.inputs(table))
+    y = saved.prep.targets(table) if has_target else None
     if output:
-        write_text_atomic(output, buffer.getvalue())
+        with open_text_atomic(output) as handle:  # Ctrl-C or an error leaves no partial file
+            for text in _prediction_csv(saved, out, y):
+                handle.write(text)
     else:
-        sys.stdout.write(buffer.getvalue())
+        for text in _prediction_csv(saved, out, y):
+            sys.stdout.write(text)
+
+
+def _prediction_csv(saved, out, y) -> Iterator[str]:
+    """predict's CSV text: the header line, then blocks of rows (each number as its repr)."""
+    import numpy as np
+
+    from lossctl.nn import targets
+    from lossctl.render import ROWS_PER_WRITE, csv_cell, csv_lines
+
+    prep = saved.prep
+    step = ROWS_PER_WRITE
+    if prep.task == "regression":
+        yield "y_pred" + (",y_true" if y is not None else "") + "\n"
+        columns = [out[:, 0]] + ([y] if y is not None else [])
+        for start in range(0, len(out), step):
+            block = np.empty((min(step, len(out) - start), len(columns)), dtype=np.float64)
+            for j, column in enumerate(columns):
+                block[:, j] = column[start : start + step]
+            yield csv_lines(block.tolist())  # Python floats: the repr of each is the float64's
+        return
+    act = saved.model.output_activation.name
+    probs = targets.probabilities(out, act)
+    index = targets.predicted_index(out, act)
+    k = len(prep.classes)
+    yield ",".join(["y_pred"] + [f"p_{j}" for j in range(k)]
+                   + (["label_true", "y_true"] if y is not None else [])) + "\n"
+    # the label cells and the trailing label_true,y_true cells depend on a class only: one text each
+    labels = np.array([csv_cell(c) + "," for c in prep.classes], dtype=object)
+    tails = np.array([f",{csv_cell(c)},{j}" for j, c in enumerate(prep.classes)], dtype=object)
+    for start in range(0, len(out), step):
+        rows = slice(start, start + step)
+        yield csv_lines(probs[rows].tolist(), before=labels[index[rows]].tolist(),
+                        after=tails[y[rows]].tolist() if y is not None else None)
 
 
 @app.command()
