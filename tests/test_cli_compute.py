@@ -145,7 +145,8 @@ def test_usage_errors_exit_2(capsys, args, message):
     ("text", "message"),
     [
         ("y_true,y_pred\n1,abc\n", "line 2, column y_pred: 'abc' is not a number"),
-        ("y_true,y_pred\n1,2\n3\n", "line 3: has 1 fields but the header has 2"),
+        ("y_true,y_pred\n1,2\n3\n",
+         "line 3, column y_pred: missing (the row has 1 of the header's 2 fields)"),
         ("y_true,y_pred\n", "has a header but no data rows"),
         ("", "is empty"),
         ("y_true,y_pred\n0.5,0.2\n", "line 2, column y_true: y_true value 0.5 is not a class index"),

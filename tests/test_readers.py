@@ -111,6 +111,10 @@ def test_blank_lines_crlf_and_quoted_fields():
     assert lines.tolist() == [2, 5, 7, 9]
 
 
+def short(column: str, fields: int, width: int) -> str:
+    return f"column {column}: missing (the row has {fields} of the header's {width} fields)"
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -119,9 +123,9 @@ def test_blank_lines_crlf_and_quoted_fields():
         ("1,2\n\n3,NA\n", "line 24, column p: empty cell"),
         ("1,2\n+nan,4\n", "line 23, column y: empty cell"),
         ("1,2\n3,4,5\n", "line 23: has 3 fields but the header has 2"),
-        ("1,2\n3\n", "line 23: has 1 fields but the header has 2"),
+        ("1,2\n3\n", "line 23, " + short("p", 1, 2)),
         ("1,2\n3,1_000\n", "'1_000' is not a number"),
-        ('1,2\n"3,4\n', "line 23: has 1 fields but the header has 2"),  # the quote runs to the end
+        ('1,2\n"3,4\n', "line 23, " + short("p", 1, 2)),  # the quote runs to the end
         ("1,2\n3,\xff\n", "line 23, column p: '\xff' is not a number"),
         (b"1,2\n3,\xff\n", "is not UTF-8 text"),
     ],
@@ -133,6 +137,50 @@ def test_errors_are_the_same_on_every_reader(body, message):
     assert isinstance(result, str)
     assert result.startswith("data.csv: ")
     assert message in result
+
+
+@pytest.mark.parametrize("block_bytes", [16, 1 << 20])
+@pytest.mark.parametrize("nan", ["error", "drop"])
+@pytest.mark.parametrize("columns", [["y", "p"], ["p", "z"]], ids=["last_unread", "last_read"])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('"s",3\n', "line 22, " + short("p", 2, 4)),
+        ('"s",3,4\n', "line 22, " + short("z", 3, 4)),
+        ("s,3,4\n", "line 22, " + short("z", 3, 4)),  # quotes only in the other rows
+        ('"s,t",3,4\n', "line 22, " + short("z", 3, 4)),  # a comma inside quotes
+        ('"s ""q"", t",3\n', "line 22, " + short("p", 2, 4)),  # doubled quotes too
+        ('"s",3\n"l",1,2,3,4\n', "line 22, " + short("p", 2, 4)),  # one short, one long
+        ('"l",1,2,3,4\n"s",3\n', "line 22: has 5 fields but the header has 4"),
+        ('"l,m",1,2,3,4\n', "line 22: has 5 fields but the header has 4"),  # long, none short
+    ],
+)
+def test_short_row_among_quoted_fields(body, message, columns, nan, block_bytes):
+    """pandas fills a short row with NaN (and, given usecols, drops a long row's extra cells)
+    without a word: every reader must still name the row, as the csv module does."""
+    head = "name,y,p,z\n" + "".join(f'"r{i}",{i},{i},{i}\n' for i in range(20))
+    result = same_everywhere(head + body + '"last",1,2,3\n', columns, nan=nan,
+                             block_bytes=block_bytes)
+    assert result == f"data.csv: {message}"
+
+
+@pytest.mark.parametrize("nan", ["error", "drop"])
+@pytest.mark.parametrize("columns", [["y", "p"], ["p", "z"]], ids=["last_unread", "last_read"])
+def test_short_and_long_row_in_one_chunk_without_quotes(nan, columns):
+    """The commas of a long row and of a short one add up to the right total; each line counts."""
+    head = "y,p,z\n" + "".join(f"{i},{i},{i}\n" for i in range(20))
+    for body, message in [("1,2,3,4\n3,4\n", "line 22: has 4 fields but the header has 3"),
+                          ("3,4\n\n1,2,3,4\n", "line 22, " + short("z", 2, 3))]:
+        result = same_everywhere(head + body + "5,6,7\n", columns, nan=nan, block_bytes=1 << 20)
+        assert result == f"data.csv: {message}"
+
+
+def test_quotes_inside_fields_read_as_the_csv_module_reads_them():
+    head = "name,y,p\n" + "".join(f'"r{i}",{i},{i}\n' for i in range(20))
+    data, lines = same_everywhere(head + 'ab"c,1,2\n"x"y,3,4\n"a""b",5,6\n', ["y", "p"],
+                                  block_bytes=1 << 20)
+    assert data[-3:].tolist() == [[1, 2], [3, 4], [5, 6]]
+    assert lines[-3:].tolist() == [22, 23, 24]
 
 
 def test_first_bad_cell_in_row_order():
@@ -374,3 +422,20 @@ def test_first_error_in_file_order_with_threads(capsys, monkeypatch, tmp_path: P
     code, _, err = run(capsys, "compute", "-l", "sparse_categorical_crossentropy", path)
     assert code == 1
     assert where in err
+
+
+@pytest.mark.parametrize("reader", ["pandas", "arrow"])
+def test_short_row_in_a_large_quoted_file_through_the_cli(capsys, monkeypatch, tmp_path: Path, reader):
+    if reader == "arrow":
+        pytest.importorskip("pyarrow")
+    rows = [f'"r{i}",{i % 3},{i / 7!r},x\n' for i in range(300)]
+    rows[250] = '"r250",1,0.5\n'  # no note
+    path = tmp_path / "q.csv"
+    path.write_text("name,y_true,y_pred,note\n" + "".join(rows))
+    _tiny_chunks(monkeypatch, "2")
+    monkeypatch.setenv("LOSSCTL_READER", reader)
+    for nan in ("error", "drop"):
+        code, out, err = run(capsys, "compute", "-l", "mse", "--nan", nan, str(path))
+        assert (code, out) == (1, "")
+        assert err == (f"lossctl: error: {path}: line 252, column note: missing "
+                       "(the row has 3 of the header's 4 fields)\n")

@@ -115,6 +115,8 @@ class PandasParser:
         import pandas as pd
 
         self._read_csv, self.columns, self._width = pd.read_csv, list(columns), len(header)
+        # the header's last column, when it is read: a cell in it on every row means no short row
+        self._last = self.columns.index(header[-1]) if header[-1] in self.columns else None
         wanted = list(dict.fromkeys(columns))
         self._options = {
             "header": None,
@@ -139,10 +141,69 @@ class PandasParser:
         offsets = chunk.row_offsets(rows)
         if offsets is None:
             return None
-        # pandas fills a short row with NaN silently; with no quotes, the commas tell.
-        if b'"' not in chunk.data and count_byte(chunk.data, b",") != rows * (self._width - 1):
-            return None
         data = np.empty((rows, len(self.columns)), dtype=np.float64, order="F")
         for j, name in enumerate(self.columns):
             data[:, j] = frame[name].to_numpy(dtype=np.float64)
+        # pandas fills a short row with NaN silently, and drops a long row's extra cells (given
+        # usecols): the commas tell.
+        reached_end = self._last is not None and not np.isnan(data[:, self._last]).any()
+        if not _rows_have_width(chunk.data, rows, self._width, reached_end):
+            return None
         return data, offsets
+
+
+_COMMA, _NEWLINE, _QUOTE = ord(","), ord("\n"), ord('"')
+
+
+def _rows_have_width(data: bytes, rows: int, width: int, reached_end: bool) -> bool:
+    """Whether each of the `rows` records in `data` has `width` fields, by numpy (no Python per row).
+
+    `data` ends with a newline, and when it holds quotes each of its lines is one record (Chunk's
+    row_offsets saw to that). The separators are the commas outside quoted fields; there must be
+    rows * (width - 1) of them. If `reached_end` (every row has a cell in the last column), no row
+    is short, so none is long either; else each line is counted: width - 1 commas, or none (a blank
+    line, or a one-field row, which `rows` counts: then too few lines are full). False also when a
+    quote stands inside a field (`ab"c`), which parsers may read differently.
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if b'"' not in data:
+        if count_byte(data, b",") != rows * (width - 1):
+            return False  # the usual way a short or long row shows, found cheaply
+        if reached_end:
+            return True
+        commas = np.flatnonzero(raw == _COMMA)
+    else:
+        quotes = np.flatnonzero(raw == _QUOTE)
+        if not _quotes_at_field_edges(raw, quotes):
+            return False
+        commas = np.flatnonzero(raw == _COMMA)
+        before = np.searchsorted(commas, quotes)  # the commas before each quote
+        inside = int((before[1::2] - before[0::2]).sum())
+        if len(commas) - inside != rows * (width - 1):
+            return False
+        if reached_end:
+            return True
+        if inside:
+            commas = commas[np.searchsorted(quotes, commas) % 2 == 0]  # after an even count of quotes
+    if width == 1:
+        return True  # no separators: no row has more than one field, and none has fewer
+    ends = np.flatnonzero(raw == _NEWLINE)
+    if len(ends) == rows:  # no blank line: row r's commas lie between ends[r - 1] and ends[r]
+        first, last = commas[:: width - 1], commas[width - 2 :: width - 1]
+        return bool((last < ends).all() and (first[1:] > ends[:-1]).all())
+    per_line = np.diff(np.searchsorted(commas, ends), prepend=0)
+    full = np.count_nonzero(per_line == width - 1)
+    return full == rows and full + np.count_nonzero(per_line == 0) == len(per_line)
+
+
+def _quotes_at_field_edges(raw: np.ndarray, quotes: np.ndarray) -> bool:
+    """Every quote opens a field (after a comma, a newline or the start), closes one (before a
+    comma or a line end), or is half of a doubled quote inside one."""
+    if len(quotes) % 2:
+        return False
+    opening, closing = quotes[0::2], quotes[1::2]  # closing + 1 < len(raw): data ends with "\n"
+    before = raw[np.maximum(opening - 1, 0)]
+    after = raw[closing + 1]
+    opens = (opening == 0) | (before == _COMMA) | (before == _NEWLINE) | (before == _QUOTE)
+    closes = (after == _COMMA) | (after == _NEWLINE) | (after == ord("\r")) | (after == _QUOTE)
+    return bool(opens.all() and closes.all())

@@ -136,7 +136,12 @@ class CsvTable:
                 line = rows.line_num + offset
                 if not cells or (len(cells) == 1 and not cells[0].strip()):
                     continue  # a blank line
-                if len(cells) != width:
+                if len(cells) < width:  # named by the first column it lacks
+                    raise DataError(
+                        f"{self.name}: line {line}, column {self.header[len(cells)]}: missing "
+                        f"(the row has {len(cells)} of the header's {width} fields)"
+                    )
+                if len(cells) > width:
                     raise DataError(
                         f"{self.name}: line {line}: has {len(cells)} fields but the header has {width}"
                     )
