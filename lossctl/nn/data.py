@@ -19,13 +19,13 @@ from typing import Any, Literal
 import numpy as np
 
 from lossctl.errors import DataError, UsageError
+from lossctl.io.cells import MISSING
 from lossctl.io.source import open_source
 
 Task = Literal["regression", "binary", "multiclass"]
 TASKS: tuple[str, ...] = ("regression", "binary", "multiclass")
 TARGET_NAMES = ("target", "label", "y", "class")
 MAX_INT_CLASSES = 10
-MISSING = {"", "nan", "na", "n/a", "null", "none", "-nan"}
 
 
 @dataclass

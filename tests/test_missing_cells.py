@@ -1,0 +1,57 @@
+"""One rule for empty cells: `compute`'s readers and the training reader agree cell for cell."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from lossctl.errors import DataError
+from lossctl.io import cells
+from lossctl.io.source import Source
+from lossctl.io.table import CsvTable
+from lossctl.nn import data as nn_data
+
+EMPTY = ["", "nan", "NaN", "nAN", "+nan", "+NaN", "-nan", "-NAN", "na", "NA", "n/a", "N/A",
+         "null", "NULL", "Null", "none", "None", "  NA  "]
+NOT_EMPTY = ["nil", "-", "?", "0", "inf", "-Infinity", "1_000", "nan1", "++nan"]
+
+
+def test_one_set() -> None:
+    assert nn_data.MISSING is cells.MISSING
+
+
+def compute_verdict(path: Path, nan: str) -> str:
+    stream = io.BufferedReader(io.BytesIO(path.read_bytes()))
+    table = CsvTable(Source(str(path), stream), nan=nan)
+    try:
+        rows = sum(len(block.data) for block in table.blocks(["x", "y"]))
+    except DataError as error:
+        return str(error)
+    return f"{rows} rows"
+
+
+def training_verdict(path: Path, nan: str) -> str:
+    try:
+        table = nn_data.drop_missing(nn_data.read_table(str(path)), ["x", "y"], nan)
+        for column in ("x", "y"):
+            nn_data.numbers(table, column)
+    except DataError as error:
+        return str(error)
+    return f"{len(table)} rows"
+
+
+@pytest.mark.parametrize("cell", EMPTY + NOT_EMPTY)
+@pytest.mark.parametrize("nan", ["error", "drop"])
+def test_training_and_compute_agree_on_empty_cells(tmp_path: Path, cell: str, nan: str) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(f"x,y\n1,2\n{cell},3\n4,5\n")
+    verdict = compute_verdict(path, nan)
+    assert training_verdict(path, nan) == verdict
+    if cell in EMPTY:
+        assert verdict == ("2 rows" if nan == "drop" else
+                           f"{path}: line 3, column x: empty cell "
+                           "(use --nan drop to skip rows with empty cells)")
+    else:
+        assert verdict == "3 rows" or "is not a number" in verdict
