@@ -17,8 +17,8 @@ from lossctl.nn.train import PREDICT_BATCH, predict_raw
 
 @pytest.mark.parametrize(
     ("rows", "shards"),
-    [(1, 1), (SHARD_ROWS, 1), (2 * SHARD_ROWS - 1, 1), (2 * SHARD_ROWS, 2), (3 * SHARD_ROWS + 5, 3),
-     (10**6, MAX_SHARDS)],
+    [(1, 1), (SHARD_ROWS, 1), (2 * SHARD_ROWS - 1, 1), (2 * SHARD_ROWS, 2), (4 * SHARD_ROWS - 1, 2),
+     (4 * SHARD_ROWS, 4), (10**6, MAX_SHARDS)],
 )
 def test_shard_bounds_cover_the_batch_in_order(rows: int, shards: int) -> None:
     bounds = shard_bounds(rows)
@@ -126,11 +126,11 @@ def test_training_on_shards_is_the_same_on_one_thread_and_several(
         loss = get_loss("binary_crossentropy")
         params = loss.resolve_params({})
         model = build_model(data, loss, params, (32,), seed=0)
-        # batch 2400 (all training rows): two shards per step
+        # batch 2400 (all training rows): four shards per step
         records = fit(model, loss, params, data, epochs=3, batch_size=2400,
                       metrics=resolve_metrics(["accuracy"], data.prep.task))
         histories.append([(r.loss, r.val_loss, r.metrics) for r in records])
         weights.append(model.flat.copy())
-    assert len(shard_bounds(2400)) == 3
+    assert len(shard_bounds(2400)) == 5
     assert histories[0] == histories[1]
     np.testing.assert_array_equal(weights[0], weights[1])
