@@ -52,6 +52,10 @@ class DataError(LossctlError):
     exit_code = ExitCode.DATA
 
 
+class OutputError(DataError):
+    """An output file could not be written: no room left, no permission, not a place for files."""
+
+
 class InputValueError(DataError):
     """A value in an input array is outside what a loss accepts.
 

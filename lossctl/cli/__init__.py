@@ -1,7 +1,8 @@
 """The command line: parse, call the library, render. It computes nothing itself.
 
 `main()` is the console script. It turns every `LossctlError` into one line on stderr and the
-error's exit code, ends quietly on a closed pipe, and exits 130 on Ctrl-C.
+error's exit code (a system error writing stdout too, with exit code 1), ends quietly on a closed
+pipe, and exits 130 on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -42,11 +43,22 @@ def main(argv: list[str] | None = None) -> None:
         _fail("interrupted", ExitCode.INTERRUPTED)
     except (BrokenPipeError, _PipeClosed):
         _quiet_broken_pipe()
+    except OSError as error:  # writing stdout failed (a full disk); files raise OutputError
+        if "--traceback" in args:
+            raise
+        _fail(_system_error(error), ExitCode.DATA)
     try:
         sys.stdout.flush()
     except (BrokenPipeError, _PipeClosed):
         _quiet_broken_pipe()
+    except OSError as error:
+        _fail(_system_error(error), ExitCode.DATA)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def _system_error(error: OSError) -> str:
+    where = error.filename if error.filename is not None else "standard output"
+    return f"{where}: {error.strerror or error}"
 
 
 class _PipeClosed(Exception):

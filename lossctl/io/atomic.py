@@ -1,6 +1,7 @@
 """Writing a file whole or not at all: into a temporary file beside it, then renamed over it.
 
-A crash or Ctrl-C leaves either the old file or the new one, never half of one.
+A crash or Ctrl-C leaves either the old file or the new one, never half of one. A system error
+on the way (a full disk, a folder that takes no files) is raised as OutputError naming `path`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import BinaryIO, TextIO
 
+from lossctl.errors import OutputError
+
 
 @contextmanager
 def open_atomic(path: str) -> Iterator[BinaryIO]:
     """A temporary binary file in `path`'s folder, written in the `with` block, then moved to
     `path`; if the block raises (Ctrl-C included), the temporary file is removed instead."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".lossctl-", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".lossctl-", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise _cannot_write(path, error) from error
     try:
         with os.fdopen(fd, "wb") as handle:
             umask = os.umask(0)
@@ -27,12 +33,18 @@ def open_atomic(path: str) -> Iterator[BinaryIO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(error, OSError):
+            raise _cannot_write(path, error) from error
         raise
+
+
+def _cannot_write(path: str, error: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot write: {error.strerror or error}")
 
 
 @contextmanager
