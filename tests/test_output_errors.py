@@ -1,4 +1,4 @@
-"""A system error while writing output (a full disk, a place that takes no files) is one line, exit 1."""
+"""System errors (a full disk, an input that fails to read) are one line and exit 1, never a traceback."""
 
 from __future__ import annotations
 
@@ -71,3 +71,10 @@ def test_stdout_on_a_full_disk_is_one_line_exit_1(reduction: str) -> None:
         )
     assert done.returncode == 1
     assert done.stderr == "lossctl: error: standard output: No space left on device\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs Linux's /proc")
+def test_an_input_that_fails_to_read_is_one_line_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _run(capsys, "compute", "--loss", "mse", "/proc/self/mem")  # reading it: EIO
+    assert code == 1
+    assert err == "lossctl: error: /proc/self/mem: cannot read (Input/output error)\n"

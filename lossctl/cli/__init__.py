@@ -1,8 +1,8 @@
 """The command line: parse, call the library, render. It computes nothing itself.
 
 `main()` is the console script. It turns every `LossctlError` into one line on stderr and the
-error's exit code (a system error writing stdout too, with exit code 1), ends quietly on a closed
-pipe, and exits 130 on Ctrl-C.
+error's exit code (a system error, such as a full disk under stdout, too: exit code 1), ends
+quietly on a closed pipe, and exits 130 on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -43,30 +43,33 @@ def main(argv: list[str] | None = None) -> None:
         _fail("interrupted", ExitCode.INTERRUPTED)
     except (BrokenPipeError, _PipeClosed):
         _quiet_broken_pipe()
-    except OSError as error:  # writing stdout failed (a full disk); files raise OutputError
+    except _StdoutFailed as error:  # a full disk under `> file`; output files raise OutputError
+        _fail(f"standard output: {error}", ExitCode.DATA)
+    except OSError as error:  # a read failing half-way (a disk error): nothing more to say
         if "--traceback" in args:
             raise
-        _fail(_system_error(error), ExitCode.DATA)
+        where = error.filename if error.filename is not None else "system error"
+        _fail(f"{where}: {error.strerror or error}", ExitCode.DATA)
     try:
         sys.stdout.flush()
     except (BrokenPipeError, _PipeClosed):
         _quiet_broken_pipe()
-    except OSError as error:
-        _fail(_system_error(error), ExitCode.DATA)
+    except _StdoutFailed as error:
+        _fail(f"standard output: {error}", ExitCode.DATA)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
-
-
-def _system_error(error: OSError) -> str:
-    where = error.filename if error.filename is not None else "standard output"
-    return f"{where}: {error.strerror or error}"
 
 
 class _PipeClosed(Exception):
     """stdout's reader went away. Not an OSError, which click would turn into exit 1."""
 
 
+class _StdoutFailed(Exception):
+    """Writing stdout failed otherwise (a full disk); the message is the system's."""
+
+
 class _PipeGuard:
-    """sys.stdout, with a closed pipe raised as _PipeClosed from any write or flush."""
+    """sys.stdout, with a closed pipe raised as _PipeClosed from any write or flush, and any
+    other system error as _StdoutFailed."""
 
     def __init__(self, stream) -> None:
         self._stream = stream
@@ -76,12 +79,16 @@ class _PipeGuard:
             return self._stream.write(text)
         except BrokenPipeError:
             raise _PipeClosed from None
+        except OSError as error:
+            raise _StdoutFailed(error.strerror or str(error)) from None
 
     def flush(self) -> None:
         try:
             self._stream.flush()
         except BrokenPipeError:
             raise _PipeClosed from None
+        except OSError as error:
+            raise _StdoutFailed(error.strerror or str(error)) from None
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)

@@ -59,7 +59,10 @@ def open_source(path: str, parquet: bool = False) -> Source:
         except OSError as error:
             raise DataError(f"{path}: cannot open ({error.strerror})") from None
     stream = io.BufferedReader(raw, buffer_size=1 << 20) if not hasattr(raw, "peek") else raw
-    head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]
+    try:
+        head = stream.peek(SNIFF_BYTES)[:SNIFF_BYTES]
+    except OSError as error:
+        raise DataError(f"{name}: cannot read ({error.strerror or error})") from None
     if not head.strip():
         raise DataError(f"{name}: is empty (no header, no rows)")
     if head.startswith(PARQUET_MAGIC):
