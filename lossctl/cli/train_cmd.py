@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -18,6 +18,11 @@ from lossctl.cli.options import names as split_names
 from lossctl.cli.options import pairs
 from lossctl.errors import DataError, UsageError
 from lossctl.io.atomic import write_text_atomic
+
+if TYPE_CHECKING:  # the CLI imports numpy and the trainer only in the commands that need them
+    import numpy as np
+
+    from lossctl.nn.modelfile import SavedModel
 
 DEFAULT_LOSS = {
     "regression": "keras.mean_squared_error",
@@ -291,7 +296,7 @@ def predict(
             sys.stdout.write(text)
 
 
-def _prediction_csv(saved, out, y) -> Iterator[str]:
+def _prediction_csv(saved: SavedModel, out: np.ndarray, y: np.ndarray | None) -> Iterator[str]:
     """predict's CSV text: the header line, then blocks of rows (each number as its repr)."""
     import numpy as np
 
