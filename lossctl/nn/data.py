@@ -13,6 +13,9 @@ numbers -> regression.
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -55,30 +58,185 @@ class Table:
 
 
 def read_table(path: str) -> Table:
-    """Read a CSV (a path or `-`) with a header row; every cell stays text."""
+    """Read a CSV (a path or `-`) with a header row; every cell stays text (str), stripped.
+
+    Rows are taken as `compute` takes them (lossctl.io.table): a blank line is skipped, and a row
+    with fewer or more cells than the header is an error naming its line (a short one also names
+    the first column it lacks), whatever --nan says: --nan is about empty cells, not about rows
+    that lost or gained a separator. Files whose lines are one record each (the usual case) are
+    read by pandas' C parser with numpy counting the commas; any other by the csv module.
+    """
+    with open_source(path) as source:
+        name, raw = source.name, source.stream.read()
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    table = _read_plain(name, raw)
+    if table is None:
+        table = _read_records(name, raw)
+    if len(table) == 0:
+        raise DataError(f"{name}: has a header but no data rows")
+    return table
+
+
+_NEWLINE, _CR, _COMMA, _QUOTE = ord("\n"), ord("\r"), ord(","), ord('"')
+# First bytes of a line without commas that the csv module may still read as blank: whitespace
+# (str.strip also takes \x1c-\x1f), a quote ('""'), or a non-ASCII character (U+00A0).
+_MAYBE_BLANK = np.zeros(256, dtype=bool)
+_MAYBE_BLANK[[9, 11, 12, 13, 28, 29, 30, 31, 32, _QUOTE]] = True
+_MAYBE_BLANK[128:] = True
+_SPACES = (b" ", b"\t", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+
+
+def _read_plain(name: str, raw: bytes) -> Table | None:
+    """Cells by pandas' C parser, rows checked and numbered by numpy; None when that is not safe.
+
+    Safe when each line is one record and every quote stands at a field's edge with no comma or
+    line break inside the quotes: then a line's commas are its separators, and pandas and the
+    csv module read the same cells. A lone carriage return, any other quote, or pandas finding
+    another number of rows than the lines promise: None, and the csv module decides.
+    """
     import pandas as pd
 
-    with open_source(path) as source:
-        try:
-            frame = pd.read_csv(
-                source.stream, dtype=str, keep_default_na=False, na_filter=False,
-                skipinitialspace=True, encoding="utf-8-sig", skip_blank_lines=True,
-            )
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{source.name}: is empty (no header, no rows)") from None
-        except pd.errors.ParserError as error:
-            detail = str(error).strip().splitlines()[-1]
-            raise DataError(f"{source.name}: malformed CSV: {detail}") from None
-        except UnicodeDecodeError:
-            raise DataError(f"{source.name}: is not UTF-8 text (binary data?)") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    dupes = [c for c in frame.columns if ".1" in c and c[:-2] in frame.columns]
-    if dupes:
-        raise DataError(f"{source.name}: column {dupes[0][:-2]!r} appears twice in the header")
-    if len(frame) == 0:
-        raise DataError(f"{source.name}: has a header but no data rows")
-    frame = frame.apply(lambda col: col.str.strip())
-    return Table(source.name, frame, np.arange(2, len(frame) + 2, dtype=np.int64))
+    if raw.count(b"\r") != raw.count(b"\r\n"):
+        return None
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(buf == _NEWLINE)
+    if not raw.endswith(b"\n"):
+        ends = np.append(ends, len(raw))
+    if b'"' in raw and not _quotes_at_edges(buf, ends):
+        return None
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    header = _header(name, next(csv.reader([_line(raw, 0, ends[0], name)]), None))
+    commas = np.add.reduceat(buf == _COMMA, starts, dtype=np.int64)[1:]  # per data line
+    starts, ends = starts[1:], ends[1:]
+    blank = _blank_lines(name, raw, starts, ends, commas)
+    wrong = np.flatnonzero((commas != len(header) - 1) & ~blank)
+    if len(wrong):
+        line = int(wrong[0])
+        raise _width_error(name, line + 2, header, int(commas[line]) + 1)
+    lines = (np.flatnonzero(~blank) + 2).astype(np.int64)
+    if len(lines) == 0:
+        raise DataError(f"{name}: has a header but no data rows")
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(raw), header=0, names=header, index_col=False, dtype=object,
+            na_filter=False, keep_default_na=False, skip_blank_lines=True, encoding="utf-8",
+            engine="c",
+        )
+    except UnicodeDecodeError:
+        raise DataError(f"{name}: is not UTF-8 text (binary data?)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    if len(frame) != len(lines):
+        return None
+    spaced = not raw.isascii() or any(space in raw for space in _SPACES)
+    return Table(name, _stripped(frame) if spaced else frame, lines)
+
+
+def _quotes_at_edges(buf: np.ndarray, ends: np.ndarray) -> bool:
+    """Every quote opens a field, closes one or doubles its neighbour, and no quoted field holds
+    a comma or a line break."""
+    quotes = np.flatnonzero(buf == _QUOTE)
+    if len(quotes) % 2:
+        return False
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = buf[np.maximum(opening - 1, 0)]
+    after = buf[np.minimum(closing + 1, len(buf) - 1)]
+    opens = (opening == 0) | (before == _COMMA) | (before == _NEWLINE) | (before == _QUOTE)
+    closes = ((closing == len(buf) - 1) | (after == _COMMA) | (after == _NEWLINE) | (after == _CR)
+              | (after == _QUOTE))
+    if not (opens.all() and closes.all()):
+        return False
+    commas = np.flatnonzero(buf == _COMMA)
+    for separators in (commas, ends):
+        if (np.searchsorted(separators, closing) != np.searchsorted(separators, opening)).any():
+            return False
+    return True
+
+
+def _line(raw: bytes, start: int, end: int, name: str) -> str:
+    """One line's text, without its line break."""
+    return _decode(raw[start:end], name).removesuffix("\r")
+
+
+def _blank_lines(name: str, raw: bytes, starts: np.ndarray, ends: np.ndarray,
+                 commas: np.ndarray) -> np.ndarray:
+    """Which lines the csv module reads as blank (compute skips them): empty ones, and the few
+    without a comma whose first byte leaves room for doubt, asked one by one."""
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    length = ends - starts
+    first = buf[np.minimum(starts, len(buf) - 1)]
+    blank = (length == 0) | ((length == 1) & (first == _CR))
+    for i in np.flatnonzero((commas == 0) & ~blank & _MAYBE_BLANK[first]):
+        blank[i] = _is_blank(next(csv.reader([_line(raw, starts[i], ends[i], name)]), []))
+    return blank
+
+
+def _read_records(name: str, raw: bytes) -> Table:
+    """The csv module's reading, row by row, as compute reads a small file."""
+    import pandas as pd
+
+    rows = csv.reader(io.StringIO(_decode(raw, name), newline=""))
+    cells: list[list[str]] = []
+    lines: list[int] = []
+    line = 1
+    try:
+        header = _header(name, next(rows, None))
+        for row in rows:
+            line = rows.line_num
+            if _is_blank(row):
+                continue
+            if len(row) != len(header):
+                raise _width_error(name, line, header, len(row))
+            cells.append(row)
+            lines.append(line)
+    except csv.Error as error:
+        raise DataError(f"{name}: line {line}: malformed CSV: {error}") from None
+    frame = pd.DataFrame(cells, columns=header, dtype=object)
+    return Table(name, _stripped(frame), np.array(lines, dtype=np.int64))
+
+
+def _is_blank(row: list[str]) -> bool:
+    """compute's blank line (lossctl.io.table): no cells, or one cell of whitespace."""
+    return not row or (len(row) == 1 and not row[0].strip())
+
+
+def _header(name: str, cells: list[str] | None) -> list[str]:
+    """The header's column names, stripped; an error for a blank header or a repeated name."""
+    if not cells or not any(cell.strip() for cell in cells):
+        raise DataError(f"{name}: has no header row")
+    header = [cell.strip() for cell in cells]
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            raise DataError(f"{name}: column {column!r} appears twice in the header")
+        seen.add(column)
+    return header
+
+
+def _width_error(name: str, line: int, header: list[str], fields: int) -> DataError:
+    """A row of the wrong width, in compute's words (lossctl.io.table)."""
+    width = len(header)
+    if fields < width:
+        return DataError(
+            f"{name}: line {line}, column {header[fields]}: missing "
+            f"(the row has {fields} of the header's {width} fields)"
+        )
+    return DataError(f"{name}: line {line}: has {fields} fields but the header has {width}")
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{name}: is not UTF-8 text (binary data?)") from None
+
+
+def _stripped(frame: Any) -> Any:
+    """Every cell without the spaces around it; object columns of str, on any pandas."""
+    import pandas as pd
+
+    columns = {c: [cell.strip() for cell in frame[c].to_numpy()] for c in frame.columns}
+    return pd.DataFrame(columns, columns=list(frame.columns), dtype=object)
 
 
 def _case_forms(word: str) -> set[str]:
