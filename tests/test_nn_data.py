@@ -1,4 +1,5 @@
-"""The training reader (lossctl.nn.data): rows checked as `compute` checks them."""
+"""The training reader (lossctl.nn.data): rows checked as `compute` checks them, and its vectorized
+encoders checked against the plain loops they replaced."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from lossctl.errors import DataError
 from lossctl.io.source import Source
 from lossctl.io.table import CsvTable
 from lossctl.nn import data as nn_data
-from lossctl.nn.data import read_table
+from lossctl.nn.data import Feature, Preprocessor, Table, read_table
 
 ROOT = Path(__file__).resolve().parent.parent
 DRUG = str(ROOT / "sample_data" / "drug_trial.csv")
@@ -207,3 +208,129 @@ def test_blank_lines_are_skipped_and_lines_named_right(capsys, tmp_path: Path, d
     result = runner.invoke(app, ["predict", drug_model, str(path), "--nan", "drop"])
     assert result.exit_code == 0, result.output
     assert [line.split(",")[-1] for line in result.stdout.splitlines()] == ["y_true", "0", "1", "1"]
+
+
+# -- the vectorized encoders against the loops they replaced -----------------------------------
+
+def reference_encode(feature: Feature, table: Table) -> np.ndarray:
+    if feature.kind == "numeric":
+        return ((nn_data.numbers(table, feature.name) - feature.mean) / feature.std)[:, None]
+    values = table.frame[feature.name].to_numpy()
+    index = {level: i for i, level in enumerate(feature.levels)}
+    out = np.zeros((len(values), len(feature.levels)), dtype=np.float64)
+    for row, value in enumerate(values):
+        j = index.get(value)
+        if j is not None:
+            out[row, j] = 1.0
+    return out
+
+
+def reference_targets(prep: Preprocessor, table: Table) -> np.ndarray:
+    if prep.task == "regression":
+        return nn_data.numbers(table, prep.target)
+    index = {label: i for i, label in enumerate(prep.classes)}
+    values = table.frame[prep.target].to_numpy()
+    out = np.empty(len(values), dtype=np.int64)
+    for row, value in enumerate(values):
+        if value not in index:
+            raise DataError(
+                f"{table.name}: line {table.lines[row]}, column {prep.target}: class "
+                f"{value!r} was not in the training data ({', '.join(prep.classes)})"
+            )
+        out[row] = index[value]
+    return out
+
+
+def make_table(columns: dict[str, list], lines: list[int] | None = None) -> Table:
+    frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()})
+    n = len(frame)
+    return Table("t.csv", frame, np.array(lines or range(2, n + 2), dtype=np.int64))
+
+
+def outcome(function, *args):
+    try:
+        return function(*args)
+    except DataError as error:
+        return str(error)
+
+
+def assert_same(got, expected) -> None:
+    if isinstance(expected, str):
+        assert got == expected
+        return
+    assert isinstance(got, np.ndarray)
+    assert got.dtype == expected.dtype
+    assert got.shape == expected.shape
+    assert got.flags.c_contiguous == expected.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected)
+
+
+CATEGORY_CASES = {
+    "seen and unseen": (("blue", "red"), ["red", "blue", "green", "red", ""]),
+    "numbers as text": (("1", "10", "2"), ["10", "1.0", "01", "2", "1", " 1"]),
+    "case matters": (("No", "yes"), ["no", "No", "YES", "yes"]),
+    "NaN and None as today": (("a", "nan"), ["nan", float("nan"), None, "NaN", "a"]),
+    "no rows": (("a", "b"), []),
+    "one level": (("only",), ["only", "other"]),
+    "no levels": ((), ["a", "b"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CATEGORY_CASES))
+def test_encode_matches_the_loop(case: str) -> None:
+    levels, values = CATEGORY_CASES[case]
+    feature = Feature("color", "categorical", levels=levels)
+    table = make_table({"color": values})
+    assert_same(feature.encode(table), reference_encode(feature, table))
+
+
+def test_encode_matches_the_loop_on_many_rows() -> None:
+    rng = np.random.default_rng(1)
+    words = np.array([f"w{i}" for i in range(40)], dtype=object)
+    feature = Feature("word", "categorical", levels=tuple(sorted(words[:30])))
+    table = make_table({"word": list(rng.choice(words, size=5000))})
+    assert_same(feature.encode(table), reference_encode(feature, table))
+
+
+LABEL_CASES = {
+    "text labels": (("no", "yes"), ["yes", "no", "no"], [2, 3, 4]),
+    "unseen text label": (("no", "yes"), ["yes", "no", "maybe", "nope"], [2, 5, 9, 12]),
+    "numeric labels, numeric order": (("2", "10"), ["10", "2", "10"], None),
+    "numeric-looking unseen": (("2", "10"), ["10", "10.0", "2"], [2, 4, 7]),
+    "label with spaces": (("a b", "c"), ["c", "a b", "a  b"], None),
+    "NaN label as today": (("a", "b"), ["a", float("nan"), "b"], None),
+    "None label as today": (("a", "b"), ["a", "b", None], None),
+    "'nan' is a label": (("a", "nan"), ["nan", "a"], None),
+    "no rows": (("a", "b"), [], None),
+}
+
+
+@pytest.mark.parametrize("case", list(LABEL_CASES))
+def test_targets_match_the_loop(case: str) -> None:
+    classes, values, lines = LABEL_CASES[case]
+    prep = Preprocessor([], "label", "multiclass" if len(classes) > 2 else "binary", classes)
+    table = make_table({"label": values}, lines)
+    assert_same(outcome(prep.targets, table), outcome(reference_targets, prep, table))
+
+
+def test_targets_match_the_loop_on_many_rows() -> None:
+    rng = np.random.default_rng(2)
+    classes = tuple(f"c{i}" for i in range(12))
+    prep = Preprocessor([], "label", "multiclass", classes)
+    table = make_table({"label": list(rng.choice(np.array(classes, dtype=object), size=5000))})
+    assert_same(prep.targets(table), reference_targets(prep, table))
+    table.frame.loc[4321, "label"] = "c99"
+    table.frame.loc[4400, "label"] = "c98"
+    expected = outcome(reference_targets, prep, table)
+    assert "line 4323, column label: class 'c99' was not in the training data" in expected
+    assert outcome(prep.targets, table) == expected
+
+
+def test_inputs_of_a_file_match_the_loops(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("x,color,label\n1.5,red,yes\n2,blue,no\n-1,green,yes\n0,red,no\n")
+    table = read_table(str(path))
+    prep = nn_data.fit_preprocessor(table.take(np.array([0, 1])), "label", "binary")
+    expected = np.hstack([reference_encode(f, table) for f in prep.features])
+    assert_same(prep.inputs(table), expected)
+    assert_same(prep.targets(table), reference_targets(prep, table))

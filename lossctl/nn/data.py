@@ -359,6 +359,21 @@ def infer_task(table: Table, target: str) -> Task:
     return "regression"
 
 
+def positions(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """int64 position of each value in `names`, -1 where it is not there.
+
+    One dict lookup per distinct value (the rule a loop over the rows would follow), with the
+    rows grouped by pandas' factorize, a hash table in C; NaN and None are values like any other
+    (not in `names`, which holds text).
+    """
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    index = {name: i for i, name in enumerate(names)}
+    found = np.array([index.get(value, -1) for value in uniques], dtype=np.int64)
+    return found[codes]
+
+
 @dataclass
 class Feature:
     """One input column and how it becomes network inputs."""
@@ -376,13 +391,10 @@ class Feature:
     def encode(self, table: Table) -> np.ndarray:
         if self.kind == "numeric":
             return ((numbers(table, self.name) - self.mean) / self.std)[:, None]
-        values = table.frame[self.name].to_numpy()
-        index = {level: i for i, level in enumerate(self.levels)}
-        out = np.zeros((len(values), len(self.levels)), dtype=np.float64)
-        for row, value in enumerate(values):
-            j = index.get(value)
-            if j is not None:  # an unseen category encodes as all zeros
-                out[row, j] = 1.0
+        j = positions(table.frame[self.name].to_numpy(), self.levels)
+        out = np.zeros((len(j), len(self.levels)), dtype=np.float64)
+        rows = np.flatnonzero(j >= 0)  # an unseen category encodes as all zeros
+        out[rows, j[rows]] = 1.0
         return out
 
 
@@ -425,16 +437,15 @@ class Preprocessor:
         """float64 target values (regression) or int64 class indices."""
         if self.task == "regression":
             return numbers(table, self.target)
-        index = {label: i for i, label in enumerate(self.classes)}
         values = table.frame[self.target].to_numpy()
-        out = np.empty(len(values), dtype=np.int64)
-        for row, value in enumerate(values):
-            if value not in index:
-                raise DataError(
-                    f"{table.name}: line {table.lines[row]}, column {self.target}: class "
-                    f"{value!r} was not in the training data ({', '.join(self.classes)})"
-                )
-            out[row] = index[value]
+        out = positions(values, self.classes)
+        unseen = out < 0
+        if unseen.any():
+            row = int(np.argmax(unseen))
+            raise DataError(
+                f"{table.name}: line {table.lines[row]}, column {self.target}: class "
+                f"{values[row]!r} was not in the training data ({', '.join(self.classes)})"
+            )
         return out
 
     def to_dict(self) -> dict[str, Any]:
