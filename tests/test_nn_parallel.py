@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lossctl.losses import get_loss
-from lossctl.nn import build_model, fit, load_training, resolve_metrics
+from lossctl.nn import blas, build_model, fit, load_training, resolve_metrics
 from lossctl.nn.model import MLP
 from lossctl.nn.parallel import MAX_SHARDS, SHARD_ROWS, ShardedSteps, Workers, shard_bounds
 from lossctl.nn.train import PREDICT_BATCH, predict_raw
@@ -74,8 +74,12 @@ def test_shards_give_the_same_numbers_on_any_number_of_threads(threads: int) -> 
 
 def test_predict_raw_on_threads_equals_one_thread() -> None:
     model, x, *_ = _batch("float32", rows=3 * PREDICT_BATCH + 11)
-    with Workers(2) as workers:
-        np.testing.assert_array_equal(predict_raw(model, x, workers), predict_raw(model, x))
+    before = blas.get_threads()
+    alone = predict_raw(model, x, Workers(1))
+    np.testing.assert_array_equal(predict_raw(model, x), alone)  # its own threads, on the cores
+    with Workers(3) as workers:
+        np.testing.assert_array_equal(predict_raw(model, x, workers), alone)
+    assert blas.get_threads() == before  # one BLAS thread per product only while predicting
 
 
 def test_workers_keep_job_order_and_the_callers_error_settings() -> None:

@@ -106,11 +106,21 @@ def check_trainable(loss: Loss) -> None:
 
 def predict_raw(model: MLP, x: np.ndarray, workers: Workers | None = None) -> np.ndarray:
     """The network output (after its output activation) for every row, in batches of
-    PREDICT_BATCH rows (shared among `workers` if given: the same numbers).
+    PREDICT_BATCH rows shared among `workers` (default: threads on the cores, each product on one
+    BLAS thread, as in training; the numbers are the same on any number of threads).
 
     The result is Fortran-ordered (as the softmax output is): the losses' and metrics' reductions
     over the few columns of each row are faster on it.
     """
+    threads = train_threads()
+    if workers is None and len(x) > PREDICT_BATCH:
+        with blas_threads(threads), workers_for(model, threads) as own:
+            return _predict(model, x, own)
+    with blas_threads(threads):
+        return _predict(model, x, workers or Workers(1))
+
+
+def _predict(model: MLP, x: np.ndarray, workers: Workers) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         if len(x) <= PREDICT_BATCH:
             return model.forward(x, for_backward=False)
@@ -122,8 +132,21 @@ def predict_raw(model: MLP, x: np.ndarray, workers: Workers | None = None) -> np
                                                                  for_backward=False)
             return run
 
-        (workers or Workers(1)).run([batch(i) for i in range(0, len(x), PREDICT_BATCH)])
+        workers.run([batch(i) for i in range(0, len(x), PREDICT_BATCH)])
         return out
+
+
+def workers_for(model: MLP, threads: int | None) -> Workers:
+    """Threads on the cores for `model`'s passes, when each product runs on one BLAS thread
+    (`threads`, see blas.train_threads); else the calling thread alone, since several threads
+    each calling a multi-threaded BLAS would fight over the cores. Every thread's OpenBLAS buffer
+    is warmed up first (blas.warm_up)."""
+    widest = max(model.n_in, *model.hidden, model.n_out)
+    warm_up(threads, widest, model.dtype)
+    with blas_threads(threads):
+        one_blas_thread = get_threads() == 1
+    return Workers(worker_count() if one_blas_thread else 1,
+                   initializer=lambda: warm_up(threads, widest, model.dtype))
 
 
 def loss_and_grad(
@@ -263,12 +286,7 @@ def fit(
     y_index = np.asarray(data.y_train)
     metric_params = [m.loss.resolve_params({}) if m.loss is not None else None for m in metrics]
     threads = train_threads()
-    widest = max(model.n_in, *model.hidden, width)
-    warm_up(threads, widest, dtype)
-    with blas_threads(threads):  # shards share the cores only while each product has one thread
-        one_blas_thread = get_threads() == 1
-    workers = Workers(worker_count() if one_blas_thread else 1,
-                      initializer=lambda: warm_up(threads, widest, dtype))
+    workers = workers_for(model, threads)
     steps = ShardedSteps(model, workers)
     # the inputs' roles and widths are checked once, on the first batch; steps reuse the check
     as_inputs(loss, {"y_true": y_step[:1], "y_pred": np.zeros((1, width), dtype)}, dtype)
