@@ -27,6 +27,7 @@ from lossctl.errors import DataError
 from lossctl.io.cells import cell_number
 from lossctl.io.chunks import Chunk, map_ahead, record_chunks
 from lossctl.io.parsers import make_parser, reader_name
+from lossctl.io.records import header_names, is_blank, width_error
 from lossctl.io.source import Source
 from lossctl.threads import worker_count
 
@@ -97,16 +98,7 @@ class CsvTable:
         return self.source.name
 
     def _read_header(self, rows: Iterator[list[str]]) -> list[str]:
-        header = next(rows, None)
-        if not header or not any(cell.strip() for cell in header):
-            raise DataError(f"{self.name}: has no header row")
-        header = [cell.strip() for cell in header]
-        seen: set[str] = set()
-        for name in header:
-            if name in seen:
-                raise DataError(f"{self.name}: column {name!r} appears twice in the header")
-            seen.add(name)
-        return header
+        return header_names(self.name, next(rows, None))
 
     def blocks(self, columns: Sequence[str]) -> Iterator[Block]:
         """Yield the named columns as float64 blocks; at least one row in all, or DataError."""
@@ -134,17 +126,10 @@ class CsvTable:
         try:
             for cells in rows:
                 line = rows.line_num + offset
-                if not cells or (len(cells) == 1 and not cells[0].strip()):
-                    continue  # a blank line
-                if len(cells) < width:  # named by the first column it lacks
-                    raise DataError(
-                        f"{self.name}: line {line}, column {self.header[len(cells)]}: missing "
-                        f"(the row has {len(cells)} of the header's {width} fields)"
-                    )
-                if len(cells) > width:
-                    raise DataError(
-                        f"{self.name}: line {line}: has {len(cells)} fields but the header has {width}"
-                    )
+                if is_blank(cells):
+                    continue
+                if len(cells) != width:
+                    raise width_error(self.name, line, self.header, len(cells))
                 row = [self._number(cells[i], line, self.header[i]) for i in index]
                 if self.nan == "drop" and any(math.isnan(v) for v in row):
                     continue

@@ -23,6 +23,7 @@ import numpy as np
 
 from lossctl.errors import DataError, UsageError
 from lossctl.io.cells import MISSING
+from lossctl.io.records import header_names, is_blank, width_error
 from lossctl.io.source import open_source
 
 Task = Literal["regression", "binary", "multiclass"]
@@ -105,14 +106,14 @@ def _read_plain(name: str, raw: bytes) -> Table | None:
     if b'"' in raw and not _quotes_at_edges(buf, ends):
         return None
     starts = np.concatenate(([0], ends[:-1] + 1))
-    header = _header(name, next(csv.reader([_line(raw, 0, ends[0], name)]), None))
+    header = header_names(name, next(csv.reader([_line(raw, 0, ends[0], name)]), None))
     commas = np.add.reduceat(buf == _COMMA, starts, dtype=np.int64)[1:]  # per data line
     starts, ends = starts[1:], ends[1:]
     blank = _blank_lines(name, raw, starts, ends, commas)
     wrong = np.flatnonzero((commas != len(header) - 1) & ~blank)
     if len(wrong):
         line = int(wrong[0])
-        raise _width_error(name, line + 2, header, int(commas[line]) + 1)
+        raise width_error(name, line + 2, header, int(commas[line]) + 1)
     lines = (np.flatnonzero(~blank) + 2).astype(np.int64)
     if len(lines) == 0:
         raise DataError(f"{name}: has a header but no data rows")
@@ -167,7 +168,7 @@ def _blank_lines(name: str, raw: bytes, starts: np.ndarray, ends: np.ndarray,
     first = buf[np.minimum(starts, len(buf) - 1)]
     blank = (length == 0) | ((length == 1) & (first == _CR))
     for i in np.flatnonzero((commas == 0) & ~blank & _MAYBE_BLANK[first]):
-        blank[i] = _is_blank(next(csv.reader([_line(raw, starts[i], ends[i], name)]), []))
+        blank[i] = is_blank(next(csv.reader([_line(raw, starts[i], ends[i], name)]), []))
     return blank
 
 
@@ -180,48 +181,19 @@ def _read_records(name: str, raw: bytes) -> Table:
     lines: list[int] = []
     line = 1
     try:
-        header = _header(name, next(rows, None))
+        header = header_names(name, next(rows, None))
         for row in rows:
             line = rows.line_num
-            if _is_blank(row):
+            if is_blank(row):
                 continue
             if len(row) != len(header):
-                raise _width_error(name, line, header, len(row))
+                raise width_error(name, line, header, len(row))
             cells.append(row)
             lines.append(line)
     except csv.Error as error:
         raise DataError(f"{name}: line {line}: malformed CSV: {error}") from None
     frame = pd.DataFrame(cells, columns=header, dtype=object)
     return Table(name, _stripped(frame), np.array(lines, dtype=np.int64))
-
-
-def _is_blank(row: list[str]) -> bool:
-    """compute's blank line (lossctl.io.table): no cells, or one cell of whitespace."""
-    return not row or (len(row) == 1 and not row[0].strip())
-
-
-def _header(name: str, cells: list[str] | None) -> list[str]:
-    """The header's column names, stripped; an error for a blank header or a repeated name."""
-    if not cells or not any(cell.strip() for cell in cells):
-        raise DataError(f"{name}: has no header row")
-    header = [cell.strip() for cell in cells]
-    seen: set[str] = set()
-    for column in header:
-        if column in seen:
-            raise DataError(f"{name}: column {column!r} appears twice in the header")
-        seen.add(column)
-    return header
-
-
-def _width_error(name: str, line: int, header: list[str], fields: int) -> DataError:
-    """A row of the wrong width, in compute's words (lossctl.io.table)."""
-    width = len(header)
-    if fields < width:
-        return DataError(
-            f"{name}: line {line}, column {header[fields]}: missing "
-            f"(the row has {fields} of the header's {width} fields)"
-        )
-    return DataError(f"{name}: line {line}: has {fields} fields but the header has {width}")
 
 
 def _decode(data: bytes, name: str) -> str:

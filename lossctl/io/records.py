@@ -1,0 +1,35 @@
+"""What makes a CSV record usable, for every reader: a header, blank lines, the width of a row."""
+
+from __future__ import annotations
+
+from lossctl.errors import DataError
+
+
+def header_names(name: str, cells: list[str] | None) -> list[str]:
+    """The header's column names, stripped; an error for a blank header or a repeated name."""
+    if not cells or not any(cell.strip() for cell in cells):
+        raise DataError(f"{name}: has no header row")
+    header = [cell.strip() for cell in cells]
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            raise DataError(f"{name}: column {column!r} appears twice in the header")
+        seen.add(column)
+    return header
+
+
+def is_blank(cells: list[str]) -> bool:
+    """A blank line, which readers skip: no cells, or one cell of whitespace."""
+    return not cells or (len(cells) == 1 and not cells[0].strip())
+
+
+def width_error(name: str, line: int, header: list[str], fields: int) -> DataError:
+    """A row of `fields` cells where the header has another number: a short row is named by the
+    first column it lacks."""
+    width = len(header)
+    if fields < width:
+        return DataError(
+            f"{name}: line {line}, column {header[fields]}: missing "
+            f"(the row has {fields} of the header's {width} fields)"
+        )
+    return DataError(f"{name}: line {line}: has {fields} fields but the header has {width}")
