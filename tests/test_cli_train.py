@@ -19,11 +19,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def drug_model(tmp_path_factory) -> str:
-    path = str(tmp_path_factory.mktemp("model") / "drug.npz")
-    result = runner.invoke(app, ["train", DRUG, "--epochs", "8", "--save", path, "-q"])
-    assert result.exit_code == 0, result.output
-    return path
+def drug_model(train_drug_model) -> str:
+    return train_drug_model(8)
 
 
 def test_train_piped_stdout_is_the_history_csv(tmp_path: Path) -> None:

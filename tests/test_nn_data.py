@@ -163,11 +163,8 @@ LONG = "71,1,9", "line 31: has 3 fields but the header has 2"
 
 
 @pytest.fixture(scope="module")
-def drug_model(tmp_path_factory) -> str:
-    path = str(tmp_path_factory.mktemp("model") / "drug.npz")
-    result = runner.invoke(app, ["train", DRUG, "--epochs", "1", "--save", path, "-q"])
-    assert result.exit_code == 0, result.output
-    return path
+def drug_model(train_drug_model) -> str:
+    return train_drug_model(1)
 
 
 def _fail(capsys, argv: list[str]) -> tuple[int, str]:

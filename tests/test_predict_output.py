@@ -114,11 +114,8 @@ def test_text_written_out() -> None:
 
 
 @pytest.fixture(scope="module")
-def drug_model(tmp_path_factory) -> str:
-    path = str(tmp_path_factory.mktemp("model") / "drug.npz")
-    result = runner.invoke(app, ["train", DRUG, "--epochs", "3", "--save", path, "-q"])
-    assert result.exit_code == 0, result.output
-    return path
+def drug_model(train_drug_model) -> str:
+    return train_drug_model(3)
 
 
 def expected_cli_text(model: str, data: str) -> str:

@@ -1,8 +1,16 @@
-"""What makes a CSV record usable, for every reader: a header, blank lines, the width of a row."""
+"""What makes CSV text usable, for every reader: UTF-8, a header, blank lines, the width of a row."""
 
 from __future__ import annotations
 
 from lossctl.errors import DataError
+
+
+def decode_text(data: bytes, name: str, encoding: str = "utf-8") -> str:
+    """`data` as text (`encoding` is utf-8 or utf-8-sig); an error naming the file if it is not."""
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise DataError(f"{name}: is not UTF-8 text (binary data?)") from None
 
 
 def header_names(name: str, cells: list[str] | None) -> list[str]:

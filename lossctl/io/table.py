@@ -27,7 +27,7 @@ from lossctl.errors import DataError
 from lossctl.io.cells import cell_number
 from lossctl.io.chunks import Chunk, map_ahead, record_chunks
 from lossctl.io.parsers import make_parser, reader_name
-from lossctl.io.records import header_names, is_blank, width_error
+from lossctl.io.records import decode_text, header_names, is_blank, width_error
 from lossctl.io.source import Source
 from lossctl.threads import worker_count
 
@@ -82,14 +82,14 @@ class CsvTable:
         head = source.stream.read(SMALL_BYTES + 1)
         self.large = len(head) > SMALL_BYTES  # read in chunks, a chunk per core: worth threads
         if not self.large:
-            self._rows = csv.reader(io.StringIO(_decode(head, self.name), newline=""))
+            self._rows = csv.reader(io.StringIO(decode_text(head, self.name, "utf-8-sig"), newline=""))
             self.header = self._read_header(self._rows)
         else:
             self.reader = reader_name(reader)
             if b"\n" not in head:  # a header longer than SMALL_BYTES
                 head += source.stream.readline()
             first = head.split(b"\n", 1)[0]
-            self.header = self._read_header(csv.reader([_decode(first, self.name)]))
+            self.header = self._read_header(csv.reader([decode_text(first, self.name, "utf-8-sig")]))
             rest = _Prefixed(head[len(first) + 1 :], source.stream)
             self._stream = io.BufferedReader(rest, buffer_size=1 << 20)
 
@@ -185,7 +185,7 @@ class CsvTable:
                 yield Block(data[start : start + self.block_rows], lines[start : start + self.block_rows])
 
     def _slow_chunk(self, chunk: Chunk, index: list[int], first_line: int) -> tuple[np.ndarray, np.ndarray]:
-        text = io.StringIO(_decode(chunk.data, self.name), newline="")
+        text = io.StringIO(decode_text(chunk.data, self.name, "utf-8-sig"), newline="")
         return self._csv_rows(csv.reader(text), index, first_line - 1)
 
 
@@ -205,13 +205,6 @@ class _Prefixed(io.RawIOBase):
             self._head = self._head[n:]
             return n
         return self._tail.readinto(buffer)
-
-
-def _decode(data: bytes, name: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(f"{name}: is not UTF-8 text (binary data?)") from None
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 
 from lossctl.errors import DataError, UsageError
 from lossctl.io.cells import MISSING
-from lossctl.io.records import header_names, is_blank, width_error
+from lossctl.io.records import decode_text, header_names, is_blank, width_error
 from lossctl.io.source import open_source
 
 Task = Literal["regression", "binary", "multiclass"]
@@ -156,7 +156,7 @@ def _quotes_at_edges(buf: np.ndarray, ends: np.ndarray) -> bool:
 
 def _line(raw: bytes, start: int, end: int, name: str) -> str:
     """One line's text, without its line break."""
-    return _decode(raw[start:end], name).removesuffix("\r")
+    return decode_text(raw[start:end], name).removesuffix("\r")
 
 
 def _blank_lines(name: str, raw: bytes, starts: np.ndarray, ends: np.ndarray,
@@ -176,7 +176,7 @@ def _read_records(name: str, raw: bytes) -> Table:
     """The csv module's reading, row by row, as compute reads a small file."""
     import pandas as pd
 
-    rows = csv.reader(io.StringIO(_decode(raw, name), newline=""))
+    rows = csv.reader(io.StringIO(decode_text(raw, name), newline=""))
     cells: list[list[str]] = []
     lines: list[int] = []
     line = 1
@@ -194,13 +194,6 @@ def _read_records(name: str, raw: bytes) -> Table:
         raise DataError(f"{name}: line {line}: malformed CSV: {error}") from None
     frame = pd.DataFrame(cells, columns=header, dtype=object)
     return Table(name, _stripped(frame), np.array(lines, dtype=np.int64))
-
-
-def _decode(data: bytes, name: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"{name}: is not UTF-8 text (binary data?)") from None
 
 
 def _stripped(frame: Any) -> Any:

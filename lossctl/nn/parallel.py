@@ -87,7 +87,7 @@ class Workers:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool: ThreadPoolExecutor | None = None
+            self._pool = None
 
     def __enter__(self) -> Workers:
         return self

@@ -1,0 +1,30 @@
+"""Fixtures shared by the test modules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lossctl.cli import app
+
+DRUG = str(Path(__file__).resolve().parent.parent / "sample_data" / "drug_trial.csv")
+
+
+@pytest.fixture(scope="session")
+def train_drug_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], str]:
+    """`train_drug_model(epochs)`: the path of a model trained on sample_data/drug_trial.csv for
+    that many epochs (trained once per session and number of epochs)."""
+    made: dict[int, str] = {}
+
+    def train(epochs: int) -> str:
+        if epochs not in made:
+            path = str(tmp_path_factory.mktemp("model") / "drug.npz")
+            result = CliRunner().invoke(app, ["train", DRUG, "--epochs", str(epochs), "--save", path, "-q"])
+            assert result.exit_code == 0, result.output
+            made[epochs] = path
+        return made[epochs]
+
+    return train
