@@ -7,8 +7,8 @@ import sys
 import typer
 
 from lossctl.cli.app import app
+from lossctl.cli.options import loss_params, pairs
 from lossctl.cli.options import names as split_names
-from lossctl.cli.options import pairs
 from lossctl.errors import UsageError
 
 
@@ -58,14 +58,7 @@ def compute(
     if not names:
         raise UsageError("--loss names no loss")
     chosen = [get_loss(name) for name in names]
-    given = pairs(param, "--param")
-    for key in given:  # a key must belong to at least one of the losses asked for
-        if not any(key in {p.name for p in lo.params} for lo in chosen):
-            valid = sorted({p.name for lo in chosen for p in lo.params})
-            raise UsageError(
-                f"unknown parameter {key!r} for {', '.join(lo.qualified_name for lo in chosen)} "
-                f"(valid: {', '.join(valid) or 'none'})"
-            )
+    per_loss = list(zip(chosen, loss_params(chosen, pairs(param, "--param")), strict=True))
     specs = pairs(col, "--col")
     if true:
         specs["y_true"] = true
@@ -81,10 +74,6 @@ def compute(
         try:
             table = open_table(source, nan=nan)
             label_table = open_table(label_source, nan=nan) if label_source else None
-            per_loss = [
-                (lo, {k: v for k, v in given.items() if k in {p.name for p in lo.params}})
-                for lo in chosen
-            ]
             job = Computation(
                 table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table
             )
