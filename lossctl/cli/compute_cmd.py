@@ -108,8 +108,15 @@ def list_losses(
 
 @app.command()
 def explain(name: str = typer.Argument(..., help="A loss name or alias.")) -> None:
-    """Show a loss's formula, inputs, parameters and a worked example."""
+    """Show a loss's formula with its valley, inputs, parameters and a worked example."""
     from lossctl.catalog import explain_text
+    from lossctl.cli.plot_cmd import terminal_picture
     from lossctl.losses import get_loss
+    from lossctl.plot.valley import valley_figure
 
-    sys.stdout.write(explain_text(get_loss(name)))
+    loss = get_loss(name)
+    try:
+        picture = terminal_picture(valley_figure(loss))
+    except UsageError as why:  # no single-prediction form (circle, ranking losses), var not given
+        picture = f"(no picture: {why})"
+    sys.stdout.write(explain_text(loss, picture))

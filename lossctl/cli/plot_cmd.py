@@ -11,6 +11,7 @@ import json
 import math
 import shutil
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -18,6 +19,9 @@ from lossctl.cli.app import app
 from lossctl.cli.options import loss_params, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from lossctl.plot.figure import Figure
 
 FORMATS = ("plot", "csv", "json")
 MAX_WIDTH = 120
@@ -31,7 +35,7 @@ _out_option = typer.Option(
 _param_option = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable).")
 _true_option = typer.Option(
     None, "--true",
-    help="y_true held fixed (default 0); for a class loss the true class, 0 or 1 (default 1).",
+    help="y_true held fixed (default 1); for a class loss the true class, 0 or 1 (default 1).",
 )
 _range_option = typer.Option(
     None, "--range", help="LOW,HIGH of the x axis (default: around y_true; 0.01,1 for probabilities)."
@@ -50,8 +54,12 @@ def _output(fmt: str | None, out: str | None, tty: bool) -> str | None:
     return fmt or ("plot" if tty else "csv")
 
 
-def _width() -> int:
-    return min(shutil.get_terminal_size((80, 24)).columns, MAX_WIDTH)
+def terminal_picture(figure: Figure) -> str:
+    """`figure` as text for stdout: as wide as the terminal, in colour on one."""
+    from lossctl.plot.terminal import render
+
+    width = min(shutil.get_terminal_size((80, 24)).columns, MAX_WIDTH)
+    return render(figure, width, color=sys.stdout.isatty())
 
 
 def _write_points(header: list[str], table: list[list], fmt: str) -> None:
@@ -101,9 +109,7 @@ def curve(
 
         write_image(figure, out)
     if output == "plot":
-        from lossctl.plot.terminal import render
-
-        sys.stdout.write(render(figure, _width(), color=tty))
+        sys.stdout.write(terminal_picture(figure))
     elif output is not None:
         _write_points(*result.columns(grad), output)
 
@@ -140,9 +146,7 @@ def descend(
 
         write_image(figure, out)
     if output == "plot":
-        from lossctl.plot.terminal import render
-
-        sys.stdout.write(render(figure, _width(), color=tty))
+        sys.stdout.write(terminal_picture(figure))
         _steps_table(*result.columns())
     elif output is not None:
         _write_points(*result.columns(), output)
@@ -179,6 +183,4 @@ def plot_history(
 
         write_image(figure, out)
     else:
-        from lossctl.plot.terminal import render
-
-        sys.stdout.write(render(figure, _width(), color=sys.stdout.isatty()))
+        sys.stdout.write(terminal_picture(figure))

@@ -56,7 +56,7 @@ class Form:
             )
 
     def default_true(self) -> float:
-        return 1.0 if self.classes else 0.0
+        return 1.0  # class 1; for a value, 1 keeps MAPE, Poisson and KL away from their edge at 0
 
     def default_range(self, true: float) -> tuple[float, float]:
         if self.kind in ("probability", "log_probability"):
@@ -246,6 +246,11 @@ def curve_figure(c: Curves, grad: bool) -> Figure:
             vline=vline, vline_label="y_true" if vline is not None else "",
         ))
     return Figure(title=f"Loss as a function of the {c.form.label}", panels=tuple(panels))
+
+
+def valley_figure(loss: Loss) -> Figure:
+    """The loss alone, with its default parameters, around y_true = 1 (or true class 1)."""
+    return curve_figure(curves([(loss, loss.resolve_params({}))], None, None, 201), grad=False)
 
 
 @dataclass(frozen=True)
