@@ -21,11 +21,9 @@ NOT_PLOTTED = ("epoch", "lr", "seconds")  # columns that are not a loss or a met
 def read_history(path: str) -> dict[str, np.ndarray]:
     """The numeric columns of a history CSV, by name; DataError naming the file without an
     `epoch` and a `loss` column."""
-    from lossctl.io.source import open_source
-    from lossctl.io.table import open_table
+    from lossctl.io.reader import open_table
 
-    with open_source(path) as source:
-        table = open_table(source)
+    with open_table(path) as table:
         missing = [c for c in ("epoch", "loss") if c not in table.header]
         if missing:
             raise DataError(
@@ -33,7 +31,7 @@ def read_history(path: str) -> dict[str, np.ndarray]:
                 f"(columns: {', '.join(table.header)})"
             )
         wanted = [c for c in table.header if c not in ("lr", "seconds")]
-        data = np.vstack([block.data for block in table.blocks(wanted)])
+        data = np.vstack([block.data for block in table.blocks(numeric=wanted)])
     return {name: data[:, j] for j, name in enumerate(wanted)}
 
 
