@@ -245,7 +245,8 @@ def curve_figure(c: Curves, grad: bool) -> Figure:
                          for loss, s in zip(c.losses, c.slopes, strict=True)),
             vline=vline, vline_label="y_true" if vline is not None else "",
         ))
-    return Figure(title=f"Loss as a function of the {c.form.label}", panels=tuple(panels))
+    return Figure(title=f"loss and its gradient vs {c.form.column} ({_title_true(c.form, c.true)})",
+                  panels=tuple(panels))
 
 
 def valley_figure(loss: Loss) -> Figure:
