@@ -98,20 +98,9 @@ def curve(
     """Each loss as a function of one prediction, y_true held fixed: its valley."""
     from lossctl.plot import valley
 
-    tty = sys.stdout.isatty()
-    output = _output(fmt, out, tty)
-    chosen = _chosen(loss, param)
-    bounds = valley.parse_range(span) if span is not None else None
+    output, chosen, bounds = _request(fmt, out, loss, param, span)
     result = valley.curves(chosen, true, bounds, points)
-    figure = valley.curve_figure(result, grad)
-    if out is not None:
-        from lossctl.plot.image import write_image
-
-        write_image(figure, out)
-    if output == "plot":
-        sys.stdout.write(terminal_picture(figure))
-    elif output is not None:
-        _write_points(*result.columns(grad), output)
+    _show(valley.curve_figure(result, grad), out, output, result.columns(grad))
 
 
 @app.command()
@@ -132,24 +121,37 @@ def descend(
     """Gradient descent on one prediction: the ball rolling down the loss's valley."""
     from lossctl.plot import valley
 
-    tty = sys.stdout.isatty()
-    output = _output(fmt, out, tty)
-    chosen = _chosen(loss, param)
+    output, chosen, bounds = _request(fmt, out, loss, param, span)
     if len(chosen) != 1:
         raise UsageError("descend takes one loss")
-    bounds = valley.parse_range(span) if span is not None else None
     the_loss, params = chosen[0]
     result = valley.descend(the_loss, params, true, start, lr, steps, optimizer, bounds)
-    figure = valley.descent_figure(result)
+    _show(valley.descent_figure(result), out, output, result.columns(), steps_table=True)
+
+
+def _request(
+    fmt: str | None, out: str | None, loss: str, param: list[str], span: str | None,
+) -> tuple[str | None, list, tuple[float, float] | None]:
+    """What curve and descend were asked: the output, the losses with their parameters, the range."""
+    from lossctl.plot.valley import parse_range
+
+    output = _output(fmt, out, sys.stdout.isatty())
+    return output, _chosen(loss, param), parse_range(span) if span is not None else None
+
+
+def _show(figure: Figure, out: str | None, output: str | None, columns: tuple[list[str], list[list]],
+          steps_table: bool = False) -> None:
+    """The picture into `out`, and the plot (with the table of steps) or the points on stdout."""
     if out is not None:
         from lossctl.plot.image import write_image
 
         write_image(figure, out)
     if output == "plot":
         sys.stdout.write(terminal_picture(figure))
-        _steps_table(*result.columns())
+        if steps_table:
+            _steps_table(*columns)
     elif output is not None:
-        _write_points(*result.columns(), output)
+        _write_points(*columns, output)
 
 
 def _steps_table(header: list[str], table: list[list]) -> None:
@@ -172,15 +174,6 @@ def plot_history(
     """Training curves from a history CSV: loss and val_loss per epoch, each metric in a panel."""
     from lossctl.plot.history import history_figure, read_history
 
-    if out is not None:
-        from lossctl.plot.image import image_format
-
-        image_format(out)
+    output = _output("plot" if out is None else None, out, sys.stdout.isatty())
     name = "<stdin>" if history == "-" else history
-    figure = history_figure(read_history(history), f"Training history: {name}")
-    if out is not None:
-        from lossctl.plot.image import write_image
-
-        write_image(figure, out)
-    else:
-        sys.stdout.write(terminal_picture(figure))
+    _show(history_figure(read_history(history), f"Training history: {name}"), out, output, ([], []))
