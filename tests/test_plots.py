@@ -290,7 +290,8 @@ def test_training_curves_from_train_and_from_a_history(capsys, tmp_path: Path, e
     (["curve", "--loss", "mse", "--range", "9,1"], "--range needs LOW < HIGH, got '9,1'"),
     (["curve", "--loss", "mse", "--range", "1"], "--range takes two numbers LOW,HIGH, got '1'"),
     (["curve", "--loss", "mse", "--range", "a,b"], "--range takes two numbers LOW,HIGH, got 'a,b'"),
-    (["curve", "--loss", "mse", "--points", "1"], "--points must be at least 2, got 1"),
+    (["curve", "--loss", "mse", "--points", "1"], "--points must be at least 2 and at most 10000, got 1"),
+    (["curve", "--loss", "mse", "--points", "10001"], "--points must be at least 2 and at most 10000"),
     (["curve", "--loss", "circle"], "keras.circle has no single-prediction form to draw: "
                                     "it compares the embeddings of a whole batch with each other"),
     (["curve", "--loss", "margin_ranking_loss"], "torch.margin_ranking_loss has no single-prediction "
@@ -359,3 +360,17 @@ def test_version_and_completion(capsys) -> None:
     assert code == 0
     assert "_LOSSCTL_COMPLETE" in out
     assert "complete " in out
+
+
+# -- start-up: plotting libraries only where something is drawn ------------------------------------
+
+
+def test_plotting_libraries_are_imported_only_to_draw() -> None:
+    from test_startup import SAMPLE, imported_by
+
+    def plotting(args: list[str]) -> set[str]:
+        return {m.split(".")[0] for m in imported_by(args)} & {"uniplot", "matplotlib"}
+
+    assert plotting(["compute", "--loss", "mse", str(SAMPLE)]) == set()
+    assert plotting(["curve", "--loss", "mse", "--format", "csv"]) == set()
+    assert plotting(["curve", "--loss", "mse", "--format", "plot"]) == {"uniplot"}

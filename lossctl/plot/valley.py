@@ -21,6 +21,10 @@ from lossctl.losses.evaluate import evaluate, gradient
 from lossctl.losses.registry import Loss
 from lossctl.plot.figure import Figure, Mark, Panel, Series
 
+# Each point is computed as compute computes a one-row file (dice and tversky take the whole batch
+# as one, so rows are not independent): 10,000 points, about a second per loss, are more than any
+# screen or image shows.
+MAX_POINTS = 10_000
 Inputs = tuple[np.ndarray, np.ndarray, np.ndarray]  # y_true (n, k), y_pred (n, k), d y_pred / d x
 
 
@@ -196,8 +200,8 @@ class Curves:
 def curves(chosen: Sequence[tuple[Loss, Mapping[str, Any]]], true: float | None,
            span: tuple[float, float] | None, points: int) -> Curves:
     """Every loss of `chosen` (with its resolved parameters) at `points` evenly spaced x."""
-    if points < 2:
-        raise UsageError(f"--points must be at least 2, got {points}")
+    if not 2 <= points <= MAX_POINTS:
+        raise UsageError(f"--points must be at least 2 and at most {MAX_POINTS}, got {points}")
     forms = forms_of(chosen)
     form = max(forms, key=lambda f: len(f.label))  # the axis label that says the most
     true = form.default_true() if true is None else true
