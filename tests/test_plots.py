@@ -229,6 +229,17 @@ def test_plot_history_in_the_terminal_and_its_errors(capsys, tmp_path: Path) -> 
                    "(columns: step, value)\n")
 
 
+def test_a_keras_csvlogger_history(capsys, tmp_path: Path) -> None:
+    history = tmp_path / "keras.csv"  # 0-based epochs, columns sorted, learning_rate logged
+    history.write_text("epoch,accuracy,learning_rate,loss,val_accuracy,val_loss\n"
+                       "0,0.6,0.001,1.2,0.55,1.3\n1,0.7,0.001,0.9,0.65,1.0\n2,0.8,0.001,0.7,0.7,0.95\n")
+    code, out, _ = run(capsys, "plot", str(history))
+    assert code == 0
+    assert [line.strip() for line in out.splitlines() if line.strip().endswith("per epoch")] == [
+        "loss per epoch", "accuracy per epoch"]
+    assert "best epoch 2 (val_loss 0.95)" in out
+
+
 # -- pictures: PNG and SVG -------------------------------------------------------------------------
 
 KINDS = {
