@@ -10,7 +10,7 @@ import numpy as np
 from lossctl.errors import UsageError
 from lossctl.losses import REGISTRY, Loss
 from lossctl.losses.evaluate import evaluate
-from lossctl.render import number
+from lossctl.render import number, value_text
 
 
 def losses_of(family: str | None = None) -> list[Loss]:
@@ -84,10 +84,11 @@ def explain_text(loss: Loss) -> str:
         params = dict(loss.example_params.items())
         if params:
             lines.append(f"  params: {params}")
-        for reduction in ("mean", "sum") if not loss.batchwise else ("mean",):
+        shown = (loss.family.default_reduction,) if loss.batchwise else ("mean", "sum")
+        for reduction in shown:
             value = evaluate(loss, loss.example, loss.resolve_params({}) | params, reduction)
-            lines.append(f"  {reduction:<5} -> {number(float(value))}")
-        if not loss.batchwise:
+            lines.append(f"  {reduction:<5} -> {value_text(value)}")
+        if "none" in loss.reductions and (not loss.batchwise or loss.metric is not None):
             per_row = np.atleast_1d(evaluate(loss, loss.example, loss.resolve_params({}) | params, "none"))
             shown = ", ".join(number(v) for v in np.ravel(per_row))
             lines.append(f"  none  -> {shown}")
