@@ -62,7 +62,10 @@ def explain_text(loss: Loss) -> str:
     lines = [f"{loss.qualified_name} — {loss.summary}"]
     if loss.aliases:
         lines.append(f"  also: {', '.join(loss.aliases)}")
-    lines += ["", "Formula (per sample or element, before reduction):"]
+    if loss.metric is not None:
+        lines += ["", "Formula (the function's value; w = sample weights, i rows, j output columns):"]
+    else:
+        lines += ["", "Formula (per sample or element, before reduction):"]
     lines += [f"  {line}" for line in loss.formula.strip().splitlines()]
     lines += ["", "Inputs:"]
     for spec in loss.inputs:
@@ -75,7 +78,7 @@ def explain_text(loss: Loss) -> str:
         lines += [f"  {p.name} = {_show(p.default)}  {p.help}" for p in loss.params]
     lines += ["", f"Reductions: {', '.join(loss.reductions)} (default {loss.family.default_reduction})"]
     lines.append(f"Convention: {loss.family.convention}.")
-    if loss.batchwise:
+    if loss.batchwise and loss.metric is None:
         lines.append("This loss is computed over the whole batch at once (one value, not per row).")
     if loss.example:
         lines += ["", "Example:"]
