@@ -32,14 +32,17 @@ def compute(
     loss: str = typer.Option(
         ..., "--loss", "-l", help="Loss name(s), comma-separated: mse, keras.huber, torch.cross_entropy."
     ),
-    reduction: str = typer.Option(
-        "mean", "--reduction", "-r",
-        help="none, sum, mean; Keras: sum_over_batch_size, mean_with_sample_weight; torch: batchmean.",
+    reduction: str | None = typer.Option(
+        None, "--reduction", "-r",
+        help="none, sum, mean (the default); Keras: sum_over_batch_size, mean_with_sample_weight; "
+        "torch: batchmean; sklearn: metric (its default: the function's value), none.",
     ),
     true: str | None = typer.Option(None, "--true", help="y_true column(s): names or a glob."),
     pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
     col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),
-    weights: str | None = typer.Option(None, "--weights", help="Column of Keras sample weights."),
+    weights: str | None = typer.Option(
+        None, "--weights", help="Column of sample weights (Keras, scikit-learn's sample_weight)."
+    ),
     labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     fmt: str | None = typer.Option(
@@ -97,7 +100,7 @@ def compute(
 
 @app.command("list")
 def list_losses(
-    family: str | None = typer.Option(None, "--family", help="Only keras or torch."),
+    family: str | None = typer.Option(None, "--family", help="Only one family: keras, torch or sklearn."),
     fmt: str | None = typer.Option(None, "--format", "-f", help="plain or table (default by terminal)."),
 ) -> None:
     """List every loss: name, aliases, family, inputs, parameters with defaults."""
