@@ -99,7 +99,7 @@ def curve(
     from lossctl.plot import valley
 
     output, chosen, bounds = _request(fmt, out, loss, param, span)
-    result = valley.curves(chosen, true, bounds, points)
+    result = valley.curves(chosen, true, bounds, points, grad)
     _show(valley.curve_figure(result, grad), out, output, result.columns(grad))
 
 
