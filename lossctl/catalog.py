@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -34,14 +37,43 @@ def _show(value: object) -> str:
     return str(value)
 
 
+LIST_COLUMNS = ("name", "aliases", "family", "inputs", "params")
+
+
+def _cells(loss: Loss) -> list[str]:
+    return [loss.qualified_name, ",".join(loss.aliases), loss.family.name, _inputs(loss), _params(loss)]
+
+
 def list_text(losses: Sequence[Loss]) -> str:
     """Tab-separated: name, aliases, family, inputs, params (a header line first)."""
-    lines = ["name\taliases\tfamily\tinputs\tparams"]
-    for loss in losses:
-        lines.append("\t".join([
-            loss.qualified_name, ",".join(loss.aliases), loss.family.name, _inputs(loss), _params(loss)
-        ]))
+    lines = ["\t".join(LIST_COLUMNS)] + ["\t".join(_cells(loss)) for loss in losses]
     return "\n".join(lines) + "\n"
+
+
+def list_csv(losses: Sequence[Loss]) -> str:
+    """The cells of `list_text` as CSV (quoted where a cell holds a comma)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(LIST_COLUMNS)
+    writer.writerows(_cells(loss) for loss in losses)
+    return buffer.getvalue()
+
+
+def list_json(losses: Sequence[Loss]) -> str:
+    """One JSON array: per loss its name, aliases, family, inputs (role, optional) and parameters
+    with their defaults (a tuple as a list, none as null)."""
+    records = [
+        {
+            "name": loss.qualified_name,
+            "aliases": list(loss.aliases),
+            "family": loss.family.name,
+            "inputs": [{"role": i.role, "optional": i.optional} for i in loss.inputs],
+            "params": {p.name: list(p.default) if isinstance(p.default, tuple) else p.default
+                       for p in loss.params},
+        }
+        for loss in losses
+    ]
+    return json.dumps(records) + "\n"
 
 
 def list_table(losses: Sequence[Loss], out: TextIO) -> None:

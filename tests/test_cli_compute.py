@@ -200,6 +200,54 @@ def test_list_plain_has_every_loss(capsys):
     assert names == {loss.qualified_name for loss in REGISTRY}
 
 
+def test_list_csv_is_the_catalog(capsys):
+    import csv
+
+    from lossctl.losses import REGISTRY
+
+    code, out, _ = run(capsys, "list", "-f", "csv")
+    rows = list(csv.reader(out.splitlines()))
+    assert code == 0
+    assert rows[0] == ["name", "aliases", "family", "inputs", "params"]
+    assert [r[0] for r in rows[1:]] == [loss.qualified_name for loss in REGISTRY]
+    huber = next(r for r in rows if r[0] == "keras.huber")
+    assert huber[2:] == ["keras", "y_true, y_pred", "delta=1.0"]
+
+
+def test_list_json_is_the_catalog(capsys):
+    from lossctl.losses import REGISTRY
+
+    code, out, _ = run(capsys, "list", "--family", "torch", "-f", "json")
+    records = json.loads(out)
+    assert code == 0
+    assert [r["name"] for r in records] == [lo.qualified_name for lo in REGISTRY if lo.family.name == "torch"]
+    nll = next(r for r in records if r["name"] == "torch.gaussian_nll_loss")
+    assert nll["family"] == "torch"
+    assert nll["inputs"][2] == {"role": "var", "optional": True}
+    assert nll["params"]["full"] is False
+    assert all(isinstance(r["aliases"], list) for r in records)
+
+
+def test_list_table_and_unknown_format(capsys):
+    code, out, _ = run(capsys, "list", "--family", "keras", "-f", "table")
+    assert code == 0
+    assert "keras.huber" in out
+    assert "\t" not in out
+    code, out, err = run(capsys, "list", "-f", "xml")
+    assert (code, out) == (2, "")
+    assert "unknown format 'xml'" in err
+
+
+@pytest.mark.parametrize("args", [["-r", "none"], ["--grad"], ["--grad", "-r", "none"]])
+def test_rows_refuse_format_table(capsys, tmp_path, args):
+    """Per-row values are no table: an explicit --format table is refused, not printed as plain."""
+    path = write(tmp_path, "y_true,y_pred\n1,2\n3,5\n")
+    code, out, err = run(capsys, "compute", "-l", "mse", *args, "-f", "table", path)
+    assert (code, out) == (2, "")
+    assert "--format table shows reduced values" in err
+    assert run(capsys, "compute", "-l", "mse", *args, "-f", "csv", path)[0] == 0
+
+
 def test_explain_shows_formula_and_example(capsys):
     code, out, _ = run(capsys, "explain", "huber")
     assert code == 0

@@ -21,7 +21,7 @@ def _inputs(loss, k: int, dtype, layout: str = "C") -> dict[str, np.ndarray]:
         y_pred = np.where(y_pred > 0, y_pred, 0.01)  # positive, for the from-probabilities path
     labels = rng.integers(0, k, 40)
     y_true = targets.y_true(loss, "multiclass", k, labels, k)
-    y_pred = np.asarray(y_pred, dtype=dtype, order=layout)  # type: ignore[call-overload]
+    y_pred = np.asarray(y_pred, dtype=dtype, order=layout)
     return {"y_true": y_true.astype(dtype), "y_pred": y_pred}
 
 

@@ -46,7 +46,8 @@ def compute(
     labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     fmt: str | None = typer.Option(
-        None, "--format", "-f", help="plain, csv, json or table (default: table on a terminal, else plain)."
+        None, "--format", "-f",
+        help="plain, csv, json or table (reduced values only; default: table on a terminal, else plain).",
     ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error (default) or drop the row."),
     grad: bool = typer.Option(False, "--grad", help="Print d(loss)/d(y_pred) per row instead of the loss."),
@@ -73,17 +74,17 @@ def compute(
         specs["y_true"] = true
     if pred:
         specs["y_pred"] = pred
+    if fmt == "table" and (grad or reduction == "none"):
+        raise UsageError("--format table shows reduced values; per-row values (--reduction none, "
+                         "--grad) print as plain, csv or json")
     if grad and reduction == "none":
-        reduction_for_grad = "sum"  # the gradient of per-row values is that of their sum
-    else:
-        reduction_for_grad = reduction
+        reduction = "sum"  # the gradient of per-row values is that of their sum
 
     with open_table(files, nan, sep) as table:
         label_table = open_table(labels, nan, sep) if labels else None
         try:
             job = Computation(
-                table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
-                nan,
+                table, per_loss, reduction, specs, weights, label_table, nan,
             )
             out = sys.stdout
             if grad:
@@ -101,17 +102,20 @@ def compute(
 @app.command("list")
 def list_losses(
     family: str | None = typer.Option(None, "--family", help="Only one family: keras, torch or sklearn."),
-    fmt: str | None = typer.Option(None, "--format", "-f", help="plain or table (default by terminal)."),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="plain (tab-separated), csv, json or table (default: table on a "
+        "terminal, else plain)."
+    ),
 ) -> None:
     """List every loss: name, aliases, family, inputs, parameters with defaults."""
-    from lossctl.catalog import list_table, list_text, losses_of
+    from lossctl.catalog import list_csv, list_json, list_table, list_text, losses_of
 
     output = _format(fmt)
     losses = losses_of(family)
     if output == "table":
         list_table(losses, sys.stdout)
     else:
-        sys.stdout.write(list_text(losses))
+        sys.stdout.write({"plain": list_text, "csv": list_csv, "json": list_json}[output](losses))
 
 
 @app.command()

@@ -23,8 +23,8 @@ from lossctl.errors import UsageError
 from lossctl.losses.registry import Loss, LossValues
 
 
-def check_reduction(loss: Loss, reduction: str) -> str:
-    """Return `reduction` if `loss`'s family defines it for this loss, else raise a usage error."""
+def check_reduction(loss: Loss, reduction: str) -> None:
+    """Raise a usage error unless `loss`'s family defines `reduction` for this loss."""
     if reduction == "none" and loss.no_rows:
         raise UsageError(f"reduction 'none' is not defined for {loss.qualified_name}: {loss.no_rows}")
     if reduction not in loss.reductions:
@@ -32,7 +32,6 @@ def check_reduction(loss: Loss, reduction: str) -> str:
             f"reduction {reduction!r} is not defined for {loss.qualified_name} "
             f"(valid: {', '.join(loss.reductions)})"
         )
-    return reduction
 
 
 def check_sample_weights(loss: Loss) -> None:

@@ -177,7 +177,6 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("softmax", _softmax_fwd, _softmax_back),
     )
 }
-HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "softplus", "linear")
 
 
 def get_activation(name: str) -> Activation:

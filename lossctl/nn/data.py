@@ -459,7 +459,6 @@ class Dataset:
     x_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
     source: str = ""
-    notes: list[str] = field(default_factory=list)
 
     @property
     def n_classes(self) -> int:
@@ -521,7 +520,7 @@ def _check_task(table: Table, target: str, task: str | None) -> Task:
     if task is None:
         chosen: Task = inferred
     else:
-        chosen = task  # type: ignore[assignment]
+        chosen = task
     if chosen == "regression":
         numbers(table, target)  # an error naming the first non-number
         if len(labels) < 2:

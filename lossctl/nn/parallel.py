@@ -79,7 +79,7 @@ class Workers:
                 future.exception()
             raise
         found += [future.result() for future in futures]
-        out: list[R] = [None] * len(jobs)  # type: ignore[list-item]
+        out: list = [None] * len(jobs)
         for t, results in enumerate(found):
             out[t::threads] = results
         return out
