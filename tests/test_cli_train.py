@@ -72,6 +72,31 @@ def test_regression_predict_pipes_into_compute_mse(tmp_path: Path) -> None:
     assert rows["keras.mean_squared_error"] == computed.stdout.strip()
 
 
+@pytest.mark.parametrize("last", [False, True], ids=["best", "save-last"])
+def test_save_keeps_the_best_epoch_unless_save_last(tmp_path: Path, last: bool) -> None:
+    """With a validation split, --save writes the weights of the epoch with the lowest val_loss
+    (here epoch 4 of 6: lr 0.2 overshoots after it), --save-last those of the last epoch; evaluate
+    on the validation file gives back that epoch's val_loss."""
+    rows = (ROOT / "sample_data" / "penguins_like.csv").read_text().splitlines(keepends=True)
+    train, val = tmp_path / "train.csv", tmp_path / "val.csv"
+    train.write_text("".join(rows[:241]))
+    val.write_text(rows[0] + "".join(rows[-60:]))
+    model, history = str(tmp_path / "m.npz"), tmp_path / "h.csv"
+    result = runner.invoke(app, ["train", str(train), "--val", str(val), "--epochs", "6", "--lr", "0.2",
+                                 "--save", model, "--history", str(history)] + ["--save-last"] * last)
+    assert result.exit_code == 0, result.output
+    epochs = [dict(zip(*(line.split(",") for line in (history.read_text().splitlines()[0], row)),
+                       strict=True)) for row in history.read_text().splitlines()[1:]]
+    best = min(epochs, key=lambda e: float(e["val_loss"]))
+    assert best["epoch"] == "4"  # so that the two rules differ
+    kept = epochs[-1] if last else best
+    evaluated = runner.invoke(app, ["evaluate", model, str(val)])
+    rows_out = dict(line.split(",") for line in evaluated.stdout.splitlines())
+    assert rows_out["keras.sparse_categorical_crossentropy"] == kept["val_loss"]
+    assert "best epoch: 4 (val_loss" in result.stderr
+    assert ("weights of epoch 4 restored" in result.stderr) is not last
+
+
 def _fail(capsys, argv: list[str]) -> tuple[int, str]:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

@@ -11,7 +11,7 @@ import pytest
 
 from lossctl.errors import DataError, TrainingDiverged, UsageError
 from lossctl.losses import get_loss
-from lossctl.nn import build_model, fit, load_training, modelfile, resolve_metrics
+from lossctl.nn import History, build_model, fit, load_training, modelfile, resolve_metrics
 from lossctl.nn.data import read_table
 from lossctl.nn.train import loss_value, predict_raw, scores
 
@@ -67,9 +67,11 @@ def test_regression_learns_house_prices_with_default_flags() -> None:
     y = data.y_train
     assert (model.output_scale, model.output_shift) == (np.std(y), np.mean(y))  # train split only
     assert "1 linear * 106.2 + 307;" in repr(model)
-    # the reported loss is the loss of the predictions in price units, as `compute` gives it
+    # the reported loss is the loss of the predictions in price units, as `compute` gives it, for
+    # the weights the model holds at the end: those of its best epoch
+    best = min(records, key=lambda r: r.val_loss)
     out = predict_raw(model, data.x_val.astype(np.float32))
-    assert records[-1].val_loss == loss_value(loss, params, data.y_val[:, None], out)
+    assert best.val_loss == loss_value(loss, params, data.y_val[:, None], out)
 
 
 def test_classification_has_no_output_transform() -> None:
@@ -98,6 +100,64 @@ def test_early_stopping_restores_the_best_weights() -> None:
     assert records[-1].val_loss > best
     now, _ = scores(model, loss, params, [], "multiclass", 3, data.x_val.astype(np.float32), data.y_val)
     assert now == best
+
+
+def _penguins(epochs: int, **kwargs) -> tuple:
+    """Six epochs at lr 0.2 on penguins_like: val_loss is lowest at epoch 2, then overshoots."""
+    data = load_training(str(SAMPLES / "penguins_like.csv"))
+    loss = get_loss("sparse_categorical_crossentropy")
+    model = build_model(data, loss, {}, (16, 32))
+    history = History()
+    records = list(fit(model, loss, {}, data, epochs=epochs, lr=0.2, history=history, **kwargs))
+    val_now, _ = scores(model, loss, {}, [], "multiclass", 3, data.x_val.astype(np.float32), data.y_val)
+    return history, records, val_now
+
+
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_history_and_the_weights_kept_after_the_last_epoch(restore_best: bool) -> None:
+    history, records, val_now = _penguins(6, restore_best=restore_best)
+    assert history.records == records
+    assert history.monitor == "val_loss"
+    best = min(records, key=lambda r: r.val_loss)
+    assert (history.best_epoch, history.best_loss) == (best.epoch, best.val_loss) == (2, best.val_loss)
+    assert [r.epoch for r in records if r.best] == [1, 2]
+    assert history.final == {"loss": records[-1].loss, "val_loss": records[-1].val_loss,
+                             **records[-1].metrics}
+    assert (history.stopped_early, history.interrupted) == (False, False)
+    kept = best if restore_best else records[-1]
+    assert history.weights_epoch == kept.epoch
+    assert val_now == kept.val_loss
+
+
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_stop_mid_epoch_keeps_a_completed_epochs_weights(restore_best: bool) -> None:
+    """Ctrl-C in epoch 5: the best epoch's weights (2), or the last completed one's (4)."""
+    stop = threading.Event()
+    calls = []
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 4 * total + 3:
+            stop.set()
+
+    history, records, val_now = _penguins(6, restore_best=restore_best, stop=stop, progress=progress)
+    assert (len(records), history.interrupted, history.stopped_early) == (4, True, False)
+    kept = records[1] if restore_best else records[-1]
+    assert history.weights_epoch == kept.epoch
+    assert val_now == kept.val_loss
+
+
+def test_without_a_validation_split_the_training_loss_is_monitored() -> None:
+    data = load_training(DRUG, val_split=0)
+    loss = get_loss("sparse_categorical_crossentropy")
+    model = build_model(data, loss, {}, (4,))
+    history = History()
+    records = list(fit(model, loss, {}, data, epochs=3, history=history))
+    assert history.monitor == "loss"
+    best = min(records, key=lambda r: r.loss)
+    assert (history.best_epoch, history.best_loss) == (best.epoch, best.loss)
+    assert history.weights_epoch == best.epoch
+    assert "val_loss" not in history.final
 
 
 def test_stop_flag_ends_training_after_the_current_batch() -> None:

@@ -128,7 +128,14 @@ def train(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the initial weights and the shuffling."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 or float64 for the network."),
-    save: str | None = typer.Option(None, "--save", help="Write the trained model to this .npz file."),
+    save: str | None = typer.Option(
+        None, "--save",
+        help="Write the trained model to this .npz file: the weights of the best epoch (lowest "
+        "val_loss; without a validation split, lowest loss), however training ends.",
+    ),
+    save_last: bool = typer.Option(
+        False, "--save-last", help="Keep the last epoch's weights instead of the best epoch's."
+    ),
     history: str | None = typer.Option(
         None, "--history", help="Write the per-epoch history CSV to this file."
     ),
@@ -192,6 +199,7 @@ def train(
              "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
              "schedule": lr_schedule, "epochs": epochs, "batch_size": batch_size,
              "patience": patience, "class_weight": class_weight, "seed": seed,
+             "restore_best": not save_last,
          })
 
 
@@ -200,8 +208,8 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quie
     import threading
     import time
 
-    from lossctl.cli.train_view import TrainView, history_csv_line
-    from lossctl.nn import modelfile
+    from lossctl.cli.train_view import TrainView, history_csv
+    from lossctl.nn import History, modelfile
 
     prep = dataset.prep
     view = TrainView(quiet=quiet)
@@ -219,9 +227,10 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quie
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, on_sigint) if in_main else None
     started = time.perf_counter()
+    run = History()
     try:
         for record in fit(model, loss, params, dataset, metrics=metric_list, stop=stop,
-                          progress=view.progress, **fit_args):
+                          progress=view.progress, history=run, **fit_args):
             view.epoch(record)
     except BaseException:
         view.stop()
@@ -229,45 +238,21 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quie
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)
-    records = view.records
-    has_val = dataset.x_val is not None
-    summary: dict[str, Any] = {
-        "model": repr(model), "has_val": has_val, "seconds": time.perf_counter() - started,
-        "epochs": len(records),
-    }
-    if records:
-        monitored = [(r.val_loss if has_val else r.loss, r.epoch) for r in records]
-        best_loss, best_epoch = min(monitored)
-        summary.update(best_epoch=best_epoch, best_loss=best_loss)
-        last = records[-1]
-        final = {"loss": last.loss}
-        if has_val:
-            final["val_loss"] = last.val_loss
-        summary["final"] = final | last.metrics
-        if last.stopped_early:
-            summary["note"] = (f"stopped early after epoch {last.epoch}; "
-                               f"weights of epoch {best_epoch} restored")
-    if stop.is_set():
-        summary["note"] = "interrupted (Ctrl-C)" + ("; best weights restored" if records else "")
+    seconds = time.perf_counter() - started
     if save:
-        modelfile.save(save, model, prep, loss.qualified_name, dict(params),
-                       {"trained": {"epochs": len(records), "seed": fit_args["seed"]}})
-        summary["saved"] = save
-    if history and records:
-        columns = list(records[0].row())
-        lines = [",".join(columns)] + [history_csv_line([r.row().get(c, "") for c in columns])
-                                      for r in records]
-        write_text_atomic(history, "\n".join(lines) + "\n")
-    if plot and records:
+        trained = {"epochs": len(run.records), "seed": fit_args["seed"], "weights_epoch": run.weights_epoch}
+        modelfile.save(save, model, prep, loss.qualified_name, dict(params), {"trained": trained})
+    if history and run.records:
+        write_text_atomic(history, history_csv(run.records))
+    if plot and run.records:
         import os
 
         from lossctl.plot.history import columns_of, history_figure
         from lossctl.plot.image import write_image
 
         title = f"Training on {os.path.basename(dataset.source)}: {loss.qualified_name}"
-        write_image(history_figure(columns_of([r.row() for r in records]), title), plot, "--plot")
-        summary["plotted"] = plot
-    view.finish(summary)
+        write_image(history_figure(columns_of([r.row() for r in run.records]), title), plot, "--plot")
+    view.finish(run, repr(model), seconds, saved=save, plotted=plot if run.records else None)
     if stop.is_set():
         raise KeyboardInterrupt
 

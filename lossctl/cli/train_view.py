@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from lossctl.nn.train import EpochRecord
+from lossctl.nn.train import EpochRecord, History
 
 PROGRESS_AFTER = 1.0  # seconds into an epoch before its progress bar appears
 PROGRESS_EVERY = 0.05  # seconds between two updates of the progress bar within an epoch
@@ -34,6 +34,13 @@ def fmt(value: float | None) -> str:
 
 def history_csv_line(values: Sequence[Any]) -> str:
     return ",".join(repr(v) if isinstance(v, float) else str(v) for v in values)
+
+
+def history_csv(records: Sequence[EpochRecord]) -> str:
+    """The history CSV (`--history`): a header line, then one line per epoch."""
+    columns = list(records[0].row())
+    lines = [",".join(columns)] + [history_csv_line([r.row().get(c, "") for c in columns]) for r in records]
+    return "\n".join(lines) + "\n"
 
 
 class TrainView:
@@ -102,15 +109,16 @@ class TrainView:
             self._live.stop()
             self._live = None
 
-    def finish(self, summary: dict[str, Any]) -> None:
-        """Stop the live display and print the table, the summary and the loss curve."""
+    def finish(self, history: History, model: str, seconds: float, saved: str | None = None,
+               plotted: str | None = None) -> None:
+        """Stop the live display and print the table, the loss curve and the summary."""
         self.stop()
         if self.quiet:
             return
         self.console.print(self.table())
         if len(self.records) > 1:
             self.console.print(self.curve(), markup=False, highlight=False)
-        self.console.print(summary_text(summary), markup=False)
+        self.console.print(summary_text(history, model, seconds, saved, plotted), markup=False)
 
     # -- drawing ---------------------------------------------------------------------------
     def table(self, last: int | None = None) -> Table:
@@ -150,18 +158,28 @@ class TrainView:
         return Group(self.table(last=height), self._progress)
 
 
-def summary_text(s: dict[str, Any]) -> str:
-    lines = [f"model: {s['model']}"]
-    if s.get("best_epoch") is not None:
-        monitor = "val_loss" if s.get("has_val") else "loss"
-        lines.append(f"best epoch: {s['best_epoch']} ({monitor} {fmt(s['best_loss'])})")
-    if s.get("final"):
-        lines.append("final: " + ", ".join(f"{k} {fmt(v)}" for k, v in s["final"].items()))
-    if s.get("note"):
-        lines.append(s["note"])
-    lines.append(f"time: {s['seconds']:.2f} s for {s['epochs']} epoch(s)")
-    if s.get("saved"):
-        lines.append(f"saved: {s['saved']}")
-    if s.get("plotted"):
-        lines.append(f"training curves: {s['plotted']}")
+def summary_text(history: History, model: str, seconds: float, saved: str | None = None,
+                 plotted: str | None = None) -> str:
+    """The lines under the table: the model, the best epoch, the last epoch's numbers, how training
+    ended and whose weights the model kept, the time, and the files written."""
+    lines = [f"model: {model}"]
+    if history.best_epoch is not None:
+        lines.append(f"best epoch: {history.best_epoch} ({history.monitor} {fmt(history.best_loss)})")
+    if history.final:
+        lines.append("final: " + ", ".join(f"{k} {fmt(v)}" for k, v in history.final.items()))
+    last = history.records[-1].epoch if history.records else None
+    notes = []
+    if history.stopped_early:
+        notes.append(f"stopped early after epoch {last}")
+    if history.interrupted:
+        notes.append("interrupted (Ctrl-C)")
+    if history.weights_epoch is not None and (history.interrupted or history.weights_epoch != last):
+        notes.append(f"weights of epoch {history.weights_epoch} restored")
+    if notes:
+        lines.append("; ".join(notes))
+    lines.append(f"time: {seconds:.2f} s for {len(history.records)} epoch(s)")
+    if saved:
+        lines.append(f"saved: {saved}")
+    if plotted:
+        lines.append(f"training curves: {plotted}")
     return "\n".join(lines)

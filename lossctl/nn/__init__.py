@@ -2,7 +2,8 @@
 
     data = load_training("sample_data/drug_trial.csv")
     model = build_model(data, loss, params, hidden=(16, 32))
-    for record in fit(model, loss, params, data, epochs=30):
+    history = History()  # the records, the best epoch, how training ended
+    for record in fit(model, loss, params, data, epochs=30, history=history):
         ...
 
 Library code: it never prints and never exits; errors are LossctlError subclasses.
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 from lossctl.nn.data import Dataset, Preprocessor, load_training, read_table
 from lossctl.nn.model import MLP
-from lossctl.nn.train import EpochRecord, build_model, fit, resolve_metrics
+from lossctl.nn.train import EpochRecord, History, build_model, fit, resolve_metrics
 
 __all__ = [
-    "MLP", "Dataset", "EpochRecord", "Preprocessor", "build_model", "fit", "load_training",
+    "MLP", "Dataset", "EpochRecord", "History", "Preprocessor", "build_model", "fit", "load_training",
     "read_table", "resolve_metrics",
 ]

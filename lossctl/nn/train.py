@@ -67,6 +67,37 @@ class EpochRecord:
         return out
 
 
+@dataclass
+class History:
+    """A training run as `fit` fills it: its records, the best epoch by the monitored loss
+    (val_loss, or the training loss without a validation split), how it ended, and whose weights
+    the model holds at the end (Keras's `History` and `EarlyStopping(restore_best_weights)`)."""
+
+    records: list[EpochRecord] = field(default_factory=list)
+    monitor: str = "loss"  # "val_loss" when there is a validation split
+    best_epoch: int | None = None
+    best_loss: float | None = None
+    stopped_early: bool = False  # --patience ended training
+    interrupted: bool = False  # the caller's stop flag (Ctrl-C) ended training
+    # The epoch whose weights the model holds at the end: the best one, or the last one (with
+    # restore_best=False); None when no epoch was completed.
+    weights_epoch: int | None = None
+
+    @property
+    def final(self) -> dict[str, float]:
+        """The last epoch's loss, val_loss and metrics, by name (empty before the first epoch)."""
+        if not self.records:
+            return {}
+        last = self.records[-1]
+        return {"loss": last.loss} | ({"val_loss": last.val_loss} if last.val_loss is not None else {}) \
+            | last.metrics
+
+    def add(self, record: EpochRecord, monitored: float) -> None:
+        self.records.append(record)
+        if record.best:
+            self.best_epoch, self.best_loss = record.epoch, monitored
+
+
 @dataclass(frozen=True)
 class Metric:
     """A per-epoch metric: accuracy, or any loss of the registry (default parameters)."""
@@ -247,14 +278,17 @@ def fit(
     weight_decay: float | None = None, schedule: str = "constant", epochs: int = 30,
     batch_size: int = 32, patience: int | None = None, metrics: Sequence[Metric] = (),
     class_weight: str | None = None, seed: int = 0, stop: StopFlag | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, restore_best: bool = True,
+    history: History | None = None,
 ) -> Iterator[EpochRecord]:
-    """Train `model` in place, yielding one EpochRecord per epoch.
+    """Train `model` in place, yielding one EpochRecord per epoch and adding it to `history`.
 
-    Early stopping (`patience`) watches val_loss (the training loss when there is no validation
-    split) and restores the best weights when it stops; so does a `stop` flag set by the caller
-    (Ctrl-C), which is checked after every batch. `progress(done, total)` is called after each
-    batch. A NaN or infinite loss raises TrainingDiverged at once.
+    The monitored loss is val_loss (the training loss when there is no validation split). However
+    training ends (after the last epoch, by early stopping when `patience` epochs brought no better
+    monitored loss, or by a `stop` flag the caller sets, Ctrl-C, checked after every batch), the
+    model ends with the weights of its best epoch, as Keras's restore_best_weights; with
+    `restore_best=False`, with those of its last completed epoch. `progress(done, total)` is called
+    after each batch. A NaN or infinite loss raises TrainingDiverged at once.
     """
     check_trainable(loss)
     params = loss.resolve_params({}) | dict(params)
@@ -280,8 +314,10 @@ def fit(
     rng = np.random.default_rng([seed, 1])
     n = len(x_train)
     n_batches = max(1, -(-n // batch_size))
-    best, best_weights, wait = np.inf, None, 0
-    keep_best = patience is not None or stop is not None
+    history = History() if history is None else history
+    history.monitor = "loss" if data.x_val is None else "val_loss"
+    best, wait = np.inf, 0
+    kept = None  # (epoch, weights) to end with: the best epoch's, or the last one's
 
     # Keras's way with a crossentropy after its own activation: the steps compute the loss from the
     # logits (from_logits=True) and metrics treat them as a linear output's
@@ -330,9 +366,9 @@ def fit(
                     if stop is not None and stop.is_set():
                         interrupted = True
                         break
-            if interrupted:
-                if best_weights is not None:
-                    model.set_weights(best_weights)
+            if interrupted:  # mid-epoch: the weights of a completed epoch, if there is one
+                history.interrupted = True
+                _end_with(model, kept, history, None)
                 return
             train_loss = loss_sum / seen
             found = {m.name: total / seen for m, total in zip(metrics, metric_sums, strict=True)}
@@ -347,21 +383,34 @@ def fit(
             improved = monitored < best
             if improved:
                 best, wait = monitored, 0
-                if keep_best:
-                    best_weights = model.get_weights()
             else:
                 wait += 1
+            if improved if restore_best else stop is not None:  # (the last: for a stop mid-epoch)
+                kept = (epoch + 1, model.get_weights())
             stopping = patience is not None and wait >= patience
-            if stopping and best_weights is not None:
-                model.set_weights(best_weights)
-            yield EpochRecord(epoch + 1, train_loss, val_loss, found, opt.lr,
-                              time.perf_counter() - started, improved, stopping)
-            if stopping:
+            history.stopped_early = stopping
+            last = epoch + 1 == epochs
+            if stopping or last:
+                _end_with(model, kept if restore_best else None, history, epoch + 1)
+            record = EpochRecord(epoch + 1, train_loss, val_loss, found, opt.lr,
+                                 time.perf_counter() - started, improved, stopping)
+            history.add(record, monitored)
+            yield record
+            if stopping or last:
                 return
             if stop is not None and stop.is_set():
-                if best_weights is not None:
-                    model.set_weights(best_weights)
+                history.interrupted = True
+                _end_with(model, kept if restore_best else None, history, epoch + 1)
                 return
+
+
+def _end_with(model: MLP, kept: tuple[int, list[np.ndarray]] | None, history: History,
+              current: int | None) -> None:
+    """Give `model` the `kept` weights if any, else keep its own (those of epoch `current`), and
+    say in `history` whose they are."""
+    if kept is not None:
+        model.set_weights(kept[1])
+    history.weights_epoch = kept[0] if kept is not None else current
 
 
 def _add_batch_metrics(
