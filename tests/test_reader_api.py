@@ -101,3 +101,39 @@ def test_guessed_columns_follow_nan(reader):
     with pytest.raises(DataError, match=r"line 32, column label: 'NA' \(missing value"):
         list(csv_table(GUESS).blocks(guess=["label"]))
     assert Block.concat(list(csv_table(GUESS).blocks(guess=["label"], nan="drop"))).lines[-1] == 33
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    from lossctl.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return done.value.code, out, err
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ("id,y\na,1\nc,2\nb,2\n", (0, "0.0\n0.25\n1.0\n", "")),
+        ("id,y\na,1\nb,2\n", (1, "", "lossctl: error: {p}: line 4, column id: key 'c' is not in {y}\n")),
+        ("id,y\na,1\nb,2\n a ,3\nc,1\n",
+         (1, "", "lossctl: error: {y}: line 4, column id: key 'a' appears twice\n")),
+    ],
+    ids=["joined", "key not found", "key twice"],
+)
+def test_labels_joined_by_key(capsys, tmp_path: Path, labels: str, expected):
+    preds, truth = tmp_path / "p.csv", tmp_path / "y.csv"
+    preds.write_text("id,pred\nb,2\na,1.5\nc,3\n")
+    truth.write_text(labels)
+    code, out, err = run(capsys, "compute", "-l", "mse", "-r", "none", "--labels", str(truth), "--on", "id",
+                         str(preds))
+    assert (code, out, err) == (expected[0], expected[1], expected[2].format(p=preds, y=truth))
+
+
+def test_key_join_drops_rows_with_missing_cells(capsys, tmp_path: Path):
+    preds, truth = tmp_path / "p.csv", tmp_path / "y.csv"
+    preds.write_text("id,pred\nb,2\na,1.5\n,7\nc,3\n")
+    truth.write_text("id,y\na,1\nc,\nb,2\n")
+    assert run(capsys, "compute", "-l", "mse", "--nan", "drop", "--labels", str(truth), "--on", "id",
+               str(preds)) == (0, "0.125\n", "")
