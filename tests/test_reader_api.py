@@ -115,10 +115,10 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize(
     ("labels", "expected"),
     [
-        ("id,y\na,1\nc,2\nb,2\n", (0, "0.0\n0.25\n1.0\n", "")),
-        ("id,y\na,1\nb,2\n", (1, "", "lossctl: error: {p}: line 4, column id: key 'c' is not in {y}\n")),
+        ("id,y\na,1\nc,2\nb,2\n", (0, [0.0, 0.25, 1.0], "")),
+        ("id,y\na,1\nb,2\n", (1, [], "lossctl: error: {p}: line 4, column id: key 'c' is not in {y}\n")),
         ("id,y\na,1\nb,2\n a ,3\nc,1\n",
-         (1, "", "lossctl: error: {y}: line 4, column id: key 'a' appears twice\n")),
+         (1, [], "lossctl: error: {y}: line 4, column id: key 'a' appears twice\n")),
     ],
     ids=["joined", "key not found", "key twice"],
 )
@@ -128,7 +128,8 @@ def test_labels_joined_by_key(capsys, tmp_path: Path, labels: str, expected):
     truth.write_text(labels)
     code, out, err = run(capsys, "compute", "-l", "mse", "-r", "none", "--labels", str(truth), "--on", "id",
                          str(preds))
-    assert (code, out, err) == (expected[0], expected[1], expected[2].format(p=preds, y=truth))
+    values = [float(v) for v in out.split()]  # per-row values in the predictions' order
+    assert (code, values, err) == (expected[0], expected[1], expected[2].format(p=preds, y=truth))
 
 
 def test_key_join_drops_rows_with_missing_cells(capsys, tmp_path: Path):
