@@ -190,3 +190,13 @@ def test_no_gradient(cli) -> None:
                         "--pred", "y_pred_0")
     assert code == 2
     assert "has no gradient" in err
+
+
+def test_no_keras_or_torch_name_moves_to_sklearn() -> None:
+    for loss in REGISTRY:
+        if loss.family.name != "sklearn":
+            for name in (loss.name, *loss.aliases, loss.name.upper()):
+                try:
+                    assert get_loss(name).family.name != "sklearn", name
+                except UsageError:  # ambiguous between keras and torch before sklearn came
+                    pass

@@ -192,9 +192,9 @@ def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y)))
 
 
-def _tweedie_domain(inputs: Arrays, power: float) -> None:
+def _tweedie_domain(inputs: Arrays, power: float | int) -> None:
     y, mu = inputs["y_true"], inputs["y_pred"]
-    message = f"Mean Tweedie deviance error with power={power:g} can only be used on "
+    message = f"Mean Tweedie deviance error with power={power} can only be used on "
     if power < 0:
         bad = np.any(mu <= 0)
         message += "strictly positive y_pred."
@@ -210,7 +210,7 @@ def _tweedie_domain(inputs: Arrays, power: float) -> None:
         raise DataError(message)
 
 
-def _tweedie(power: Callable[[Params], float], name: str) -> Callable[[Arrays, Params], np.ndarray]:
+def _tweedie(power: Callable[[Params], float | int], name: str) -> Callable[[Arrays, Params], np.ndarray]:
     def terms(inputs: Arrays, params: Params) -> np.ndarray:
         _one_output(inputs, name)
         _tweedie_domain(inputs, power(params))
@@ -230,13 +230,13 @@ def mean_tweedie_deviance(inputs: Arrays, params: Params) -> np.ndarray:
 def mean_poisson_deviance(inputs: Arrays, params: Params) -> np.ndarray:
     """average_i w_i 2 (y_true_i log(y_true_i / y_pred_i) - y_true_i + y_pred_i) (Tweedie p = 1);
     y_true >= 0, y_pred > 0."""
-    return _tweedie(lambda p: 1.0, "mean_tweedie_deviance")(inputs, params)
+    return _tweedie(lambda p: 1, "mean_tweedie_deviance")(inputs, params)
 
 
 def mean_gamma_deviance(inputs: Arrays, params: Params) -> np.ndarray:
     """average_i w_i 2 (log(y_pred_i / y_true_i) + y_true_i / y_pred_i - 1) (Tweedie p = 2);
     y_true > 0, y_pred > 0."""
-    return _tweedie(lambda p: 2.0, "mean_tweedie_deviance")(inputs, params)
+    return _tweedie(lambda p: 2, "mean_tweedie_deviance")(inputs, params)
 
 
 # --- regression: the others ----------------------------------------------------------------------
@@ -433,7 +433,7 @@ def _probabilities(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarr
     y, classes = _labels(inputs, params)
     if classes.shape[0] == 1:  # from y_true: `labels` holds two or more (Param.check)
         raise DataError(
-            f"y_true contains only one label ({classes[0]!r}). Please provide the list of all "
+            f"y_true contains only one label ({float(classes[0])!r}). Please provide the list of all "
             "expected class labels explicitly through the labels argument."
         )
     onehot = (y[:, None] == classes[None, :]).astype(np.float64)
