@@ -57,8 +57,9 @@ def list_table(losses: Sequence[Loss], out: TextIO) -> None:
     Console(file=out).print(table)
 
 
-def explain_text(loss: Loss) -> str:
-    """Formula, inputs, parameters, conventions and a worked example, as plain text."""
+def explain_text(loss: Loss, picture: str = "") -> str:
+    """Formula (with `picture`, the loss's valley, under it), inputs, parameters, conventions and
+    a worked example, as plain text."""
     lines = [f"{loss.qualified_name} — {loss.summary}"]
     if loss.aliases:
         lines.append(f"  also: {', '.join(loss.aliases)}")
@@ -67,6 +68,8 @@ def explain_text(loss: Loss) -> str:
     else:
         lines += ["", "Formula (per sample or element, before reduction):"]
     lines += [f"  {line}" for line in loss.formula.strip().splitlines()]
+    if picture:
+        lines += ["", *picture.rstrip("\n").splitlines()]
     lines += ["", "Inputs:"]
     for spec in loss.inputs:
         width = {"any": "one or more columns", "one": "one column", "like_pred": "as many columns as y_pred"}
