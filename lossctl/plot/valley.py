@@ -134,6 +134,11 @@ def form_of(loss: Loss, params: Mapping[str, Any]) -> Form:
     """The number `loss` is drawn against; UsageError if it has no single-prediction form."""
     name = loss.qualified_name
     extra = [i.role for i in loss.inputs if not i.optional and i.role not in _OPTIONAL_ROLES]
+    if loss.metric is not None:
+        raise UsageError(
+            f"{name} has no single-prediction form to draw: it is a metric of a whole set of rows, "
+            "without a gradient"
+        )
     if name in _NO_FORM or extra:
         why = _NO_FORM.get(name) or (
             f"it compares predictions with each other (inputs: {', '.join(loss.roles)})")
