@@ -223,6 +223,8 @@ class Computation:
         except InputValueError as error:
             labels = Block.concat([p[3] for p in parts]) if parts[0][3] is not None else None
             raise self._explain(error, job, Block.concat([p[2] for p in parts]), labels) from None
+        except DataError as error:  # about the batch as a whole: say which input and loss
+            raise DataError(f"{self.table.name}: {error} ({job.loss.qualified_name})") from None
 
     def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
