@@ -180,7 +180,7 @@ class Computation:
 
         sums = [Partial() for _ in self.jobs]
         gathered: list[list] = [[] for _ in self.jobs]
-        for per_job in map_ahead(block_sums, self._blocks(), self._workers()):
+        for per_job in map_ahead(block_sums, self._blocks(), self.workers()):
             for k, job in enumerate(self.jobs):  # added in file order: the same sums every run
                 if job.loss.batchwise:
                     gathered[k].append(per_job[k])
@@ -196,8 +196,9 @@ class Computation:
             results.append(Result(job.loss, job.params, self.reduction, value, rows))
         return results
 
-    def _workers(self) -> int:
-        """Threads for the losses of blocks (numpy releases the GIL): large inputs only."""
+    def workers(self) -> int:
+        """Threads for the blocks' losses and their per-row text (numpy and Arrow release the GIL):
+        large inputs only."""
         return worker_count() if self.table.large else 1
 
     def _whole_batch(self, job: Job, parts: list, reduction: str) -> float | np.ndarray:
@@ -228,7 +229,7 @@ class Computation:
                 per_job.append(values.reshape(len(block.data), -1))
             return block.lines, per_job
 
-        yield from map_ahead(block_values, self._blocks(), self._workers())
+        yield from map_ahead(block_values, self._blocks(), self.workers())
 
     def gradient(self) -> np.ndarray:
         """d(reduced loss)/d(y_pred) for the single job, one row per input row (reads all rows)."""

@@ -8,21 +8,16 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
-from lossctl.cli.app import app
+from lossctl.cli.app import app, stdout_bytes
 from lossctl.cli.options import names as split_names
 from lossctl.cli.options import pairs
 from lossctl.errors import DataError, UsageError
 from lossctl.io.atomic import write_text_atomic
-
-if TYPE_CHECKING:  # the CLI imports numpy and the trainer only in the commands that need them
-    import numpy as np
-
-    from lossctl.nn.modelfile import SavedModel
+from lossctl.threads import worker_count
 
 DEFAULT_LOSS = {
     "regression": "keras.mean_squared_error",
@@ -278,8 +273,9 @@ def predict(
 ) -> None:
     """Predict with a saved model. Columns: regression y_pred[,y_true]; classification
     y_pred (the label),p_0..p_{k-1}[,label_true,y_true] (y_true = class index, in the p_ order)."""
-    from lossctl.io.atomic import open_text_atomic
+    from lossctl.io.atomic import open_atomic
     from lossctl.nn import modelfile
+    from lossctl.nn.predict import write_predictions
     from lossctl.nn.train import predict_raw
 
     _check_writable(output, "--output")
@@ -288,45 +284,10 @@ def predict(
     out = predict_raw(saved.model, saved.prep.inputs(table))
     y = saved.prep.targets(table) if has_target else None
     if output:
-        with open_text_atomic(output) as handle:  # Ctrl-C or an error leaves no partial file
-            for text in _prediction_csv(saved, out, y):
-                handle.write(text)
+        with open_atomic(output) as handle:  # Ctrl-C or an error leaves no partial file
+            write_predictions(handle, saved, [(out, y)], has_target, worker_count())
     else:
-        for text in _prediction_csv(saved, out, y):
-            sys.stdout.write(text)
-
-
-def _prediction_csv(saved: SavedModel, out: np.ndarray, y: np.ndarray | None) -> Iterator[str]:
-    """predict's CSV text: the header line, then blocks of rows (each number as its repr)."""
-    import numpy as np
-
-    from lossctl.nn import targets
-    from lossctl.render import ROWS_PER_WRITE, csv_cell, csv_lines
-
-    prep = saved.prep
-    step = ROWS_PER_WRITE
-    if prep.task == "regression":
-        yield "y_pred" + (",y_true" if y is not None else "") + "\n"
-        columns = [out[:, 0]] + ([y] if y is not None else [])
-        for start in range(0, len(out), step):
-            block = np.empty((min(step, len(out) - start), len(columns)), dtype=np.float64)
-            for j, column in enumerate(columns):
-                block[:, j] = column[start : start + step]
-            yield csv_lines(block.tolist())  # Python floats: the repr of each is the float64's
-        return
-    act = saved.model.output_activation.name
-    probs = targets.probabilities(out, act)
-    index = targets.predicted_index(out, act)
-    k = len(prep.classes)
-    yield ",".join(["y_pred"] + [f"p_{j}" for j in range(k)]
-                   + (["label_true", "y_true"] if y is not None else [])) + "\n"
-    # the label cells and the trailing label_true,y_true cells depend on a class only: one text each
-    labels = np.array([csv_cell(c) + "," for c in prep.classes], dtype=object)
-    tails = np.array([f",{csv_cell(c)},{j}" for j, c in enumerate(prep.classes)], dtype=object)
-    for start in range(0, len(out), step):
-        rows = slice(start, start + step)
-        yield csv_lines(probs[rows].tolist(), before=labels[index[rows]].tolist(),
-                        after=tails[y[rows]].tolist() if y is not None else None)
+        write_predictions(stdout_bytes(), saved, [(out, y)], has_target, worker_count())
 
 
 @app.command()
