@@ -7,8 +7,8 @@ import sys
 import typer
 
 from lossctl.cli.app import app, stdout_bytes
+from lossctl.cli.options import Delimiter, pairs
 from lossctl.cli.options import names as split_names
-from lossctl.cli.options import pairs
 from lossctl.errors import UsageError
 
 
@@ -24,7 +24,11 @@ def _format(fmt: str | None) -> str:
 
 @app.command()
 def compute(
-    file: str = typer.Argument(..., help="CSV with a header row (or Parquet), or - for stdin."),
+    files: list[str] = typer.Argument(
+        ..., metavar="FILE...",
+        help="CSV with a header row (or TSV, Parquet; compressed or not), - for stdin, a folder of "
+        "parts or a quoted glob; several are read as one table.",
+    ),
     loss: str = typer.Option(
         ..., "--loss", "-l", help="Loss name(s), comma-separated: mse, keras.huber, torch.cross_entropy."
     ),
@@ -36,24 +40,26 @@ def compute(
     pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
     col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),
     weights: str | None = typer.Option(None, "--weights", help="Column of Keras sample weights."),
-    labels: str | None = typer.Option(None, "--labels", help="Take y_true from this CSV, row by row."),
+    labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     fmt: str | None = typer.Option(
         None, "--format", "-f", help="plain, csv, json or table (default: table on a terminal, else plain)."
     ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error (default) or drop the row."),
     grad: bool = typer.Option(False, "--grad", help="Print d(loss)/d(y_pred) per row instead of the loss."),
+    delimiter: Delimiter = None,
 ) -> None:
     """Compute one or more losses of predictions against labels from a CSV."""
     from lossctl import render
     from lossctl.compute import Computation
-    from lossctl.io.source import open_source
-    from lossctl.io.table import open_table
+    from lossctl.io.reader import open_table
+    from lossctl.io.records import delimiter_option
     from lossctl.losses import get_loss
 
     output = _format(fmt)
     if nan not in ("error", "drop"):
         raise UsageError(f"--nan takes error or drop, got {nan!r}")
+    sep = delimiter_option(delimiter)
     names = split_names(loss)
     if not names:
         raise UsageError("--loss names no loss")
@@ -76,17 +82,13 @@ def compute(
     else:
         reduction_for_grad = reduction
 
-    with open_source(file, parquet=True) as source:
-        label_source = open_source(labels, parquet=True) if labels else None
+    per_loss = [(lo, {k: v for k, v in given.items() if k in {p.name for p in lo.params}}) for lo in chosen]
+    with open_table(files, nan, sep) as table:
+        label_table = open_table(labels, nan, sep) if labels else None
         try:
-            table = open_table(source, nan=nan)
-            label_table = open_table(label_source, nan=nan) if label_source else None
-            per_loss = [
-                (lo, {k: v for k, v in given.items() if k in {p.name for p in lo.params}})
-                for lo in chosen
-            ]
             job = Computation(
-                table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table
+                table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
+                nan,
             )
             if grad:
                 result = job.gradient()
@@ -97,8 +99,8 @@ def compute(
             else:
                 render.reduced(job.reduced(), output, sys.stdout, names)
         finally:
-            if label_source:
-                label_source.close()
+            if label_table is not None:
+                label_table.close()
 
 
 @app.command("list")
