@@ -250,18 +250,6 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, quiet, fit
         raise KeyboardInterrupt
 
 
-def _read_for_model(path: str, saved, nan: str):
-    from lossctl.nn.data import drop_missing, read_table
-
-    _choice(nan, ("error", "drop"), "--nan")
-    table = read_table(path)
-    prep = saved.prep
-    prep.check_columns(table)
-    has_target = prep.target in table.frame.columns
-    used = [f.name for f in prep.features] + ([prep.target] if has_target else [])
-    return drop_missing(table, used, nan), has_target
-
-
 @app.command()
 def predict(
     model: str = typer.Argument(..., help="Model file written by `lossctl train --save`."),
@@ -274,20 +262,20 @@ def predict(
     """Predict with a saved model. Columns: regression y_pred[,y_true]; classification
     y_pred (the label),p_0..p_{k-1}[,label_true,y_true] (y_true = class index, in the p_ order)."""
     from lossctl.io.atomic import open_atomic
+    from lossctl.io.reader import open_table
     from lossctl.nn import modelfile
-    from lossctl.nn.predict import write_predictions
-    from lossctl.nn.train import predict_raw
+    from lossctl.nn.predict import predicted_blocks, write_predictions
 
+    _choice(nan, ("error", "drop"), "--nan")
     _check_writable(output, "--output")
     saved = modelfile.load(model)
-    table, has_target = _read_for_model(data, saved, nan)
-    out = predict_raw(saved.model, saved.prep.inputs(table))
-    y = saved.prep.targets(table) if has_target else None
-    if output:
-        with open_atomic(output) as handle:  # Ctrl-C or an error leaves no partial file
-            write_predictions(handle, saved, [(out, y)], has_target, worker_count())
-    else:
-        write_predictions(stdout_bytes(), saved, [(out, y)], has_target, worker_count())
+    with open_table(data, nan) as table:
+        labelled, blocks = predicted_blocks(saved, table)
+        if output:
+            with open_atomic(output) as handle:  # Ctrl-C or an error leaves no partial file
+                write_predictions(handle, saved, blocks, labelled, worker_count())
+        else:
+            write_predictions(stdout_bytes(), saved, blocks, labelled, worker_count())
 
 
 @app.command()
@@ -301,33 +289,39 @@ def evaluate(
     nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
 ) -> None:
     """Print the model's loss and metrics on a labelled CSV (name,value CSV when piped)."""
+    from lossctl.io.reader import open_table
     from lossctl.losses import get_loss
     from lossctl.nn import modelfile, resolve_metrics
-    from lossctl.nn.train import scores
+    from lossctl.nn.predict import predicted_blocks
+    from lossctl.nn.train import Scoring
 
+    _choice(nan, ("error", "drop"), "--nan")
     saved = modelfile.load(model)
     prep = saved.prep
-    table, has_target = _read_for_model(data, saved, nan)
-    if not has_target:
-        raise DataError(f"{table.name}: has no target column {prep.target!r} to evaluate against")
     metric_list = resolve_metrics(
         split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]], prep.task)
     loss = get_loss(saved.loss)
-    params = loss.resolve_params({}) | saved.params
-    value, found = scores(saved.model, loss, params, metric_list, prep.task, len(prep.classes),
-                          prep.inputs(table), prep.targets(table))
+    scoring = Scoring(loss, saved.params, metric_list, prep.task, len(prep.classes),
+                      saved.model.output_activation.name)
+    with open_table(data, nan) as table:
+        name = table.name
+        if prep.target not in table.header:
+            raise DataError(f"{name}: has no target column {prep.target!r} to evaluate against")
+        for out, y in predicted_blocks(saved, table)[1]:
+            scoring.add(out, y)
+    value, found = scoring.result()
     rows = [(loss.qualified_name, value), *found.items()]
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
 
-        out = Table(title=f"{model} on {table.name} ({len(table)} rows)", title_justify="left")
-        out.add_column("metric")
-        out.add_column("value", justify="right")
-        for name, v in rows:
-            out.add_row(name, repr(v))
-        Console().print(out)
+        shown = Table(title=f"{model} on {name} ({scoring.rows} rows)", title_justify="left")
+        shown.add_column("metric")
+        shown.add_column("value", justify="right")
+        for metric, v in rows:
+            shown.add_row(metric, repr(v))
+        Console().print(shown)
     else:
         print("metric,value")
-        for name, v in rows:
-            print(f"{name},{v!r}")
+        for metric, v in rows:
+            print(f"{metric},{v!r}")

@@ -1,4 +1,5 @@
-"""What `predict` writes for a block of rows: its columns, for the one writer (`io.writer`).
+"""Predicting an input block by block (`predict` and `evaluate` stream: memory stays bounded),
+and what `predict` writes for a block of rows: its columns, for the one writer (`io.writer`).
 
 Regression: `y_pred` (and `y_true`). Classification: `y_pred` (the predicted class as written
 in the training data), `p_0 .. p_{k-1}` (the class probabilities), and, with the target column,
@@ -8,18 +9,46 @@ columns).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 import numpy as np
 
+from lossctl.io.block import Table
 from lossctl.io.writer import Cells, Column, csv_cell, csv_layout, write_rows
 from lossctl.nn import targets
+from lossctl.nn.blas import blas_threads, train_threads
+from lossctl.nn.data import Rows
 from lossctl.nn.modelfile import SavedModel
+from lossctl.nn.train import predict_raw, workers_for
+
+Predicted = tuple[np.ndarray, np.ndarray | None]  # network outputs, and targets when labelled
+
+
+def predicted_blocks(saved: SavedModel, table: Table) -> tuple[bool, Iterator[Predicted]]:
+    """(whether `table` has the target column, each block's (network outputs, targets or None)).
+
+    The first block is read before this returns, so a bad input fails before anything is written;
+    each block's batches are shared among threads on the cores, as in training.
+    """
+    numeric, text, labelled = saved.prep.request(table.name, table.header)
+    blocks = table.blocks(numeric, text)
+    first = next(blocks)
+
+    def predicted() -> Iterator[Predicted]:
+        threads = train_threads()
+        with blas_threads(threads), workers_for(saved.model, threads) as workers:
+            for block in itertools.chain([first], blocks):
+                rows = Rows(table.name, block, numeric)
+                out = predict_raw(saved.model, saved.prep.inputs(rows), workers)
+                yield out, (saved.prep.targets(rows) if labelled else None)
+
+    return labelled, predicted()
 
 
 def write_predictions(
-    stream: BinaryIO, saved: SavedModel, blocks: Iterable[tuple[np.ndarray, np.ndarray | None]],
+    stream: BinaryIO, saved: SavedModel, blocks: Iterable[Predicted],
     labelled: bool, workers: int = 1,
 ) -> None:
     """The header line, then the rows of each block of (network outputs, targets or None)."""
