@@ -20,9 +20,10 @@ from lossctl.cli import app, main
 from lossctl.errors import DataError
 from lossctl.io import writer
 from lossctl.io.atomic import open_atomic, open_text_atomic
+from lossctl.io.reader import open_table
 from lossctl.io.writer import number_text
 from lossctl.nn import modelfile, targets
-from lossctl.nn.data import Preprocessor
+from lossctl.nn.data import Preprocessor, read_rows
 from lossctl.nn.predict import write_predictions
 from lossctl.nn.train import predict_raw
 
@@ -132,12 +133,13 @@ def drug_model(train_drug_model) -> str:
 
 
 def expected_cli_text(model: str, data: str) -> str:
-    from lossctl.cli.train_cmd import _read_for_model
-
+    """The whole file read at once, predicted at once, written row by row."""
     saved = modelfile.load(model)
-    table, _ = _read_for_model(data, saved, "error")
-    out = predict_raw(saved.model, saved.prep.inputs(table))
-    return row_by_row(saved, out, saved.prep.targets(table))
+    with open_table(data) as table:
+        numeric, text, labelled = saved.prep.request(table.name, table.header)
+        rows = read_rows(table, numeric, text)
+    out = predict_raw(saved.model, saved.prep.inputs(rows))
+    return row_by_row(saved, out, saved.prep.targets(rows) if labelled else None)
 
 
 def test_cli_stdout_and_file_are_the_row_by_row_text(drug_model: str, tmp_path: Path,
