@@ -22,6 +22,7 @@ import numpy as np
 
 from lossctl.errors import DataError, UsageError
 from lossctl.io.block import Block, NanPolicy, Table, shorten
+from lossctl.io.cells import MISSING
 from lossctl.io.reader import open_table
 from lossctl.io.source import Source, open_source
 
@@ -94,10 +95,25 @@ def read_rows(table: Table, numeric: Sequence[str], text: Sequence[str]) -> Rows
 
 
 def numeric_columns(block: Block, columns: Sequence[str]) -> list[str]:
-    """The columns most of whose cells are numbers, among the rows of `block` without a missing
-    cell: the others are categorical."""
-    complete = ~block.missing()
+    """The columns most of whose cells are numbers, among the rows of `block` (text cells, as read)
+    without a missing cell: the others are categorical."""
+    import pandas as pd
+
+    complete = ~np.logical_or.reduce([pd.Series(block.text[c], dtype=object).isin(_MISSING_FORMS).to_numpy()
+                                      for c in block.text])
     return [c for c in columns if _is_numeric(_parse(block.text[c][complete]))]
+
+
+def _case_forms(word: str) -> set[str]:
+    """Every upper/lower-case spelling of `word` ('na' -> na, nA, Na, NA)."""
+    forms = {""}
+    for char in word:
+        forms = {f + c for f in forms for c in {char.lower(), char.upper()}}
+    return forms
+
+
+# io.cells.MISSING in every case, for pandas' hash lookup (the reader strips text cells)
+_MISSING_FORMS = sorted(form for word in MISSING for form in _case_forms(word))
 
 
 def _is_numeric(parsed: np.ndarray) -> bool:
