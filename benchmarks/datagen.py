@@ -111,8 +111,9 @@ def parquet(rows: int, path: str) -> None:
     _write_expected(path, "mse", _tiled_mean((y_pred - y_true) ** 2, rows))
 
 
-def mlp(rows: int, train_path: str, val_path: str) -> None:
-    """Features N(0, 1); the label is the argmax of a random tanh teacher network's outputs."""
+def _teacher_lines(rows: int) -> tuple[str, list[str]]:
+    """Header and rows: features N(0, 1); the label is the argmax of a random tanh teacher network's
+    outputs."""
     rng = np.random.default_rng(SEED)
     x = np.round(rng.normal(0, 1, (rows, MLP_FEATURES)) * 1e5) / 1e5
     w1 = rng.normal(0, 1 / np.sqrt(MLP_FEATURES), (MLP_FEATURES, MLP_TEACHER))
@@ -120,7 +121,11 @@ def mlp(rows: int, train_path: str, val_path: str) -> None:
     labels = np.argmax(np.tanh(x @ w1) @ w2, axis=1)
     header = ",".join(f"x{j}" for j in range(MLP_FEATURES)) + ",label"
     rows_text = (",".join(f"{v:.5f}" for v in row) for row in x.tolist())
-    lines = [f"{text},{lab}" for text, lab in zip(rows_text, labels.tolist(), strict=True)]
+    return header, [f"{text},{lab}" for text, lab in zip(rows_text, labels.tolist(), strict=True)]
+
+
+def mlp(rows: int, train_path: str, val_path: str) -> None:
+    header, lines = _teacher_lines(rows)
     cut = rows * 4 // 5
     _write_tiled(val_path, header, lines[cut:], rows - cut)
     _write_tiled(train_path, header, lines[:cut], cut)
@@ -128,15 +133,8 @@ def mlp(rows: int, train_path: str, val_path: str) -> None:
 
 def features(rows: int, path: str) -> None:
     """The mlp rows, one file of any length: a block of up to 100,000 rows repeated."""
-    block = min(rows, 100_000)
-    rng = np.random.default_rng(SEED)
-    x = np.round(rng.normal(0, 1, (block, MLP_FEATURES)) * 1e5) / 1e5
-    w1 = rng.normal(0, 1 / np.sqrt(MLP_FEATURES), (MLP_FEATURES, MLP_TEACHER))
-    w2 = rng.normal(0, 1 / np.sqrt(MLP_TEACHER), (MLP_TEACHER, MLP_CLASSES))
-    labels = np.argmax(np.tanh(x @ w1) @ w2, axis=1)
-    header = ",".join(f"x{j}" for j in range(MLP_FEATURES)) + ",label"
-    rows_text = (",".join(f"{v:.5f}" for v in row) for row in x.tolist())
-    lines = [f"{text},{lab}" for text, lab in zip(rows_text, labels.tolist(), strict=True)]
+    header, lines = _teacher_lines(min(rows, 100_000))
+    block = len(lines)
     text = ("\n".join(lines) + "\n").encode()
     with open(path + ".tmp", "wb") as out:
         out.write((header + "\n").encode())

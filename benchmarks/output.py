@@ -1,7 +1,8 @@
 """Per-row output and streamed prediction (issue 11): the one writer, and predict/evaluate in blocks.
 
 * `compute --loss mse --reduction none` on the mse CSVs to stdout, against DuckDB's
-  `COPY (SELECT (y_pred - y_true) ^ 2 ...) TO '/dev/stdout'` (optional: skipped without duckdb).
+  `COPY (SELECT (y_pred - y_true) ^ 2 ...) TO '/proc/self/fd/1'` (its stdout; optional: skipped
+  without duckdb).
   Both are piped into `tail -n 1` (so both pay for a pipe) and the last value is checked.
 * `predict -o` and `evaluate` on x0..x19,label CSVs (5 classes; a model trained once, untimed),
   against a pandas script that reads the file and writes three of its columns with `to_csv`.
@@ -16,6 +17,7 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness import Contender, Outcome, run_interleaved
@@ -35,6 +37,15 @@ def _label(rows: int) -> str:
     exponent = int(math.log10(rows))
     mantissa = rows / 10**exponent
     return f"{mantissa:g}e{exponent}" if mantissa == int(mantissa) else f"{rows:,}"
+
+
+def _inputs(config: Config, kind: str, table: Table) -> Iterator[tuple[int, Path]]:
+    """(rows, the input file) of each size up to MAX_ROWS; a size without room is a note."""
+    for rows in [n for n in config.sizes if n <= MAX_ROWS]:
+        try:
+            yield rows, data_file(config, kind, rows)
+        except NoRoom as error:
+            table.notes.append(f"{_label(rows)} rows skipped: {error}.")
 
 
 def _piped(argv: list[str]) -> list[str]:
@@ -85,18 +96,13 @@ def _rows_to_stdout(config: Config) -> Table:
     table = Table("Per-row output: `compute --loss mse --reduction none` to stdout", HEADERS)
     have_duckdb = importlib.util.find_spec("duckdb") is not None
     table.notes.append(
-        "Reference: DuckDB `COPY (SELECT (y_pred - y_true) ^ 2 FROM read_csv(...)) TO '/dev/stdout'`; "
+        "Reference: DuckDB `COPY (SELECT (y_pred - y_true) ^ 2 FROM read_csv(...)) TO '/proc/self/fd/1'`; "
         f"both piped into `tail -n 1`, whose line is checked against the file's last row. "
         f"Target: ≤ 1x. {rounds(config.repeats).capitalize()}."
     )
     if not have_duckdb:
         table.notes.append("duckdb is not installed: lossctl runs alone (`pip install duckdb`).")
-    for rows in [n for n in config.sizes if n <= MAX_ROWS]:
-        try:
-            path = data_file(config, "mse", rows)
-        except NoRoom as error:
-            table.notes.append(f"{_label(rows)} rows skipped: {error}.")
-            continue
+    for rows, path in _inputs(config, "mse", table):
         expected = _last_row_mse(path)
         contenders = []
         if have_duckdb:
@@ -136,12 +142,7 @@ def _predict(config: Config) -> Table:
         f"The model (20 -> 64 -> 64 -> 5) was trained once beforehand. {rounds(config.repeats).capitalize()}."
     )
     model = str(_model(config))
-    for rows in [n for n in config.sizes if n <= MAX_ROWS]:
-        try:
-            path = data_file(config, "features", rows)
-        except NoRoom as error:
-            table.notes.append(f"{_label(rows)} rows skipped: {error}.")
-            continue
+    for rows, path in _inputs(config, "features", table):
         out = str(config.data_dir / "predicted.csv")
         contenders = [
             Contender("pandas read_csv + to_csv",
