@@ -130,6 +130,18 @@ def test_small_pieces_need_no_pyarrow() -> None:
     assert done.stdout == "False\n"
 
 
+def test_arrow_path_does_not_import_pandas() -> None:
+    """`pa.array` and `pa.scalar` would import pandas (0.2 s of start-up) to look for its types."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from lossctl.io.writer import _arrow_rows, Cells, json_layout; "
+            "_arrow_rows([np.arange(3), Cells(['a', 'b'], np.array([0, 1, 0])), np.array([1.0, np.nan, 2])], "
+            "json_layout(['l', 'c', 'v'])); print('pandas' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "False\n"
+
+
 def test_format_rows_picks_arrow_for_large_pieces(monkeypatch) -> None:
     monkeypatch.setattr(writer, "_python_rows", None)  # would fail if called
     values = np.linspace(0, 1, writer.SMALL_VALUES)

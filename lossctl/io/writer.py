@@ -165,26 +165,41 @@ def _arrow_rows(columns: Sequence[Column], layout: Layout) -> memoryview:
     for k, (before, column) in enumerate(zip(layout.before, columns, strict=True)):
         prefix = layout.sep + before if k == 0 else before
         if prefix:
-            parts.append(prefix)
+            parts.append(_arrow_strings([prefix], pa)[0])
         parts.append(_arrow_texts(column, layout.json, pa, pc))
-    if layout.end:
-        parts.append(layout.end)
-    if len(parts) == 1:
-        parts.append("")  # binary_join_element_wise takes at least one value besides the separator
-    rows = pc.binary_join_element_wise(*parts, "")
+    parts.append(_arrow_strings([layout.end], pa)[0])
+    rows = pc.binary_join_element_wise(*parts, _arrow_strings([""], pa)[0])
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=4 * rows.offset)
     if offsets[-1] == offsets[0]:
         return memoryview(b"")
     return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]
 
 
+# Arrow arrays and scalars are made from buffers: `pa.array` and `pa.scalar` import pandas (0.2 s)
+# to ask whether they were given a pandas object.
+
 def _arrow_texts(column: Column, json: bool, pa, pc):
     if isinstance(column, Cells):
-        return pa.array(list(column.texts), pa.string()).take(pa.array(column.index))
+        return _arrow_strings(column.texts, pa).take(_arrow_numbers(column.index, np.int64, pa))
     if column.dtype.kind in "iu":
-        return pc.cast(pa.array(column), pa.string())
-    values = np.ascontiguousarray(column, dtype=np.float64)
-    texts = pc.cast(pa.array(values), pa.string())
-    if json and not np.isfinite(values).all():
-        texts = pc.if_else(pa.array(np.isfinite(values)), texts, "null")
+        return pc.cast(_arrow_numbers(column, np.int64, pa), pa.string())
+    values = _arrow_numbers(column, np.float64, pa)
+    texts = pc.cast(values, pa.string())
+    if json and not np.isfinite(column).all():
+        texts = pc.if_else(pc.is_finite(values), texts, _arrow_strings(["null"], pa)[0])
     return texts
+
+
+def _arrow_numbers(values: np.ndarray, dtype, pa):
+    """A numpy array as an Arrow int64 or float64 array (sharing its memory when it can)."""
+    values = np.ascontiguousarray(values, dtype=dtype)
+    kind = pa.float64() if values.dtype.kind == "f" else pa.int64()
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+
+
+def _arrow_strings(texts: Sequence[str], pa):
+    data = [t.encode() for t in texts]
+    offsets = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum([len(d) for d in data], out=offsets[1:])
+    return pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(offsets),
+                                                          pa.py_buffer(b"".join(data))])
