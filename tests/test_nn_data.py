@@ -202,3 +202,35 @@ def test_inputs_of_a_file_match_the_loops(tmp_path: Path) -> None:
     expected = np.hstack([reference_encode(f, table) for f in prep.features])
     assert_same(prep.inputs(table), expected)
     assert_same(prep.targets(table), reference_targets(prep, table))
+
+
+# -- feature kinds over every row, through the reader's guessed columns -----------------------
+
+def training_rows(path: Path) -> nn_data.Rows:
+    with open_table(str(path)) as table:
+        features = [c for c in table.header if c != "label"]
+        return nn_data.read_training(table, features, "label")
+
+
+def test_feature_kinds_are_decided_over_every_row(tmp_path: Path, reader: str) -> None:
+    """A column of numbers whose later rows hold text: categorical when text is most of it (its
+    cells read as numbers then written as the writer prints them), numeric otherwise."""
+    path = tmp_path / "t.csv"
+    rows = ["1.50,a,yes", "2,b,no"] + [f"{k}.0,c{k % 3},yes" for k in range(3, 12)]
+    path.write_text("x,code,label\n" + "\n".join(rows) + "\n")
+    got = training_rows(path)
+    assert got.numeric == ["x"]
+    np.testing.assert_array_equal(got.number("x"), [1.5, 2.0] + [float(k) for k in range(3, 12)])
+    assert got.text("code").tolist() == ["a", "b"] + [f"c{k % 3}" for k in range(3, 12)]
+    mixed = tmp_path / "m.csv"
+    mixed.write_text("x,label\n" + "".join(f"{k},yes\n" for k in range(3)) + "w,no\n" * 9)
+    got = training_rows(mixed)
+    assert got.numeric == []
+    assert got.text("x").tolist() == ["0", "1", "2"] + ["w"] * 9
+
+
+def test_a_word_in_a_column_of_numbers_is_an_error_naming_it(tmp_path: Path, reader: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("x,label\n" + "".join(f"{k},yes\n" for k in range(20)) + "oops,no\n" + "1,no\n")
+    with pytest.raises(DataError, match=r"t\.csv: line 22, column x: 'oops' is not a number"):
+        training_rows(path)

@@ -1,10 +1,10 @@
 """Training data: target choice, task inference, split, and feature preprocessing.
 
 Inputs are read through the one reader (`io.reader`), with its file shapes and its errors (file,
-line, column). A feature column is numeric when most of the cells of the first block of rows are
-numbers; then a cell that is not one is an error, not a category. Other columns are categorical and
-one-hot encoded. Numeric features are standardised with the training split's mean and standard
-deviation only. Class labels are kept as the text they have in the file.
+line, column). A feature column is numeric when most of its cells are numbers; then a cell that is
+not one is an error, not a category. Other columns are categorical and one-hot encoded. Numeric
+features are standardised with the training split's mean and standard deviation only. Class labels
+are kept as the text they have in the file.
 
 Task inference from the target: text labels -> binary (2 classes) or multiclass; numbers with
 2 distinct values -> binary; integers with at most 10 distinct values -> multiclass; any other
@@ -13,7 +13,6 @@ numbers -> regression.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -21,10 +20,8 @@ from typing import Any, Literal
 import numpy as np
 
 from lossctl.errors import DataError, UsageError
-from lossctl.io.block import Block, NanPolicy, Table, shorten
-from lossctl.io.cells import MISSING
+from lossctl.io.block import Block, Table, shorten
 from lossctl.io.reader import open_table
-from lossctl.io.source import Source, open_source
 
 Task = Literal["regression", "binary", "multiclass"]
 TASKS: tuple[str, ...] = ("regression", "binary", "multiclass")
@@ -58,62 +55,45 @@ class Rows:
         return f"{self.block.source_of(row)}: {self.block.where} {self.block.line_of(row)}"
 
 
-class Input:
-    """An input to read twice: a first look at its first block decides which columns are numbers,
-    then every row is read with the columns typed. A path is opened twice; stdin is read once into
-    memory (training keeps every row in memory anyway)."""
-
-    def __init__(self, path: str) -> None:
-        self.path, self._stdin = path, None
-        if path == "-":
-            with open_source("-", parquet=True) as source:
-                self._stdin = (source.stream.read(), source.parquet)
-
-    def open(self, nan: NanPolicy) -> Table:
-        if self._stdin is None:
-            return open_table(self.path, nan)
-        data, parquet = self._stdin
-        source = Source("<stdin>", io.BytesIO(data), parquet=parquet)
-        if parquet:
-            from lossctl.io.parquet import ParquetTable
-
-            return ParquetTable(source, nan=nan)
-        from lossctl.io.table import CsvTable
-
-        return CsvTable(source, nan=nan)
-
-    def first_block(self) -> tuple[str, list[str], Block]:
-        """(name, header, the first block of rows, every column as text, missing cells kept)."""
-        with self.open("keep") as table:
-            return table.name, table.header, next(table.blocks(text=table.header))
-
-
 def read_rows(table: Table, numeric: Sequence[str], text: Sequence[str]) -> Rows:
     """Every row of the columns asked for, as one block."""
     blocks = list(table.blocks(numeric, text))
     return Rows(table.name, blocks[0] if len(blocks) == 1 else Block.concat(blocks), list(numeric))
 
 
-def numeric_columns(block: Block, columns: Sequence[str]) -> list[str]:
-    """The columns most of whose cells are numbers, among the rows of `block` (text cells, as read)
-    without a missing cell: the others are categorical."""
-    import pandas as pd
+def read_training(table: Table, features: Sequence[str], target: str) -> Rows:
+    """Every row of a training input: each feature numeric when most of its cells are numbers (then
+    a cell that is not one is an error naming it), else text; the target as text.
 
-    complete = ~np.logical_or.reduce([pd.Series(block.text[c], dtype=object).isin(_MISSING_FORMS).to_numpy()
-                                      for c in block.text])
-    return [c for c in columns if _is_numeric(_parse(block.text[c][complete]))]
-
-
-def _case_forms(word: str) -> set[str]:
-    """Every upper/lower-case spelling of `word` ('na' -> na, nA, Na, NA)."""
-    forms = {""}
-    for char in word:
-        forms = {f + c for f in forms for c in {char.lower(), char.upper()}}
-    return forms
+    The reader guesses each feature block by block (numbers where all of a block's cells are); a
+    column that came as numbers in some blocks and as text in others is settled here, over all rows
+    (a categorical column's cells from a block of numbers are then written as the writer prints
+    numbers).
+    """
+    blocks = list(table.blocks(text=[target], guess=features))
+    numeric = [c for c in features if _mostly_numbers([b.text[c] for b in blocks])]
+    typed = [_typed(Rows(table.name, b, []), numeric, features, target) for b in blocks]
+    return Rows(table.name, typed[0] if len(typed) == 1 else Block.concat(typed), numeric)
 
 
-# io.cells.MISSING in every case, for pandas' hash lookup (the reader strips text cells)
-_MISSING_FORMS = sorted(form for word in MISSING for form in _case_forms(word))
+def _mostly_numbers(parts: list[np.ndarray]) -> bool:
+    numbers = sum(int(np.count_nonzero(~np.isnan(p if p.dtype.kind == "f" else _parse(p)))) for p in parts)
+    return numbers * 2 > sum(len(p) for p in parts)
+
+
+def _typed(rows: Rows, numeric: list[str], features: Sequence[str], target: str) -> Block:
+    """A block of guessed columns with the kinds decided: numeric ones in `data`, the rest text."""
+    from lossctl.io.writer import number_text
+
+    cells = rows.block.text
+    data = np.empty((len(rows), len(numeric)), dtype=np.float64, order="F")
+    for j, column in enumerate(numeric):
+        data[:, j] = cells[column] if cells[column].dtype.kind == "f" else numbers(rows, column)
+    text = {c: (np.array([number_text(v) for v in cells[c]], dtype=object) if cells[c].dtype.kind == "f"
+                else cells[c]) for c in features if c not in numeric}
+    text[target] = cells[target]
+    block = rows.block
+    return Block(data, block.lines, text, block.source, block.where, block.parts)
 
 
 def _is_numeric(parsed: np.ndarray) -> bool:
@@ -361,20 +341,18 @@ def load_training(
 ) -> Dataset:
     """Read, check, split and preprocess a training input (and an optional validation input).
 
-    Which feature columns are numbers is decided on the first block of rows (the whole input up to
-    1 MiB, else about its first 2 MiB); the target is read as text (class labels stay as written).
+    The target is read as text (class labels stay as written).
     """
     if task is not None and task not in TASKS:
         raise UsageError(f"unknown task {task!r} (valid: {', '.join(TASKS)})")
-    source = Input(path)
-    name, header, first = source.first_block()
-    target = choose_target(header, target, name)
-    if len(header) < 2:
-        raise DataError(f"{name}: has only the target column {target!r}, no features")
-    numeric = numeric_columns(first, [c for c in header if c != target])
+    with open_table(path, nan) as table:
+        name, header = table.name, table.header
+        target = choose_target(header, target, name)
+        if len(header) < 2:
+            raise DataError(f"{name}: has only the target column {target!r}, no features")
+        rows = read_training(table, [c for c in header if c != target], target)
+    numeric = rows.numeric
     text = [c for c in header if c not in numeric]
-    with source.open(nan) as table:
-        rows = read_rows(table, numeric, text)
     chosen = _check_task(rows, target, task)
     if val_path is not None:
         train = rows
