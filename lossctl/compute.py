@@ -202,7 +202,7 @@ class Computation:
 
         sums = [Partial() for _ in self.jobs]
         gathered: list[list] = [[] for _ in self.jobs]
-        for per_job in map_ahead(block_sums, self._blocks(), self._workers()):
+        for per_job in map_ahead(block_sums, self._blocks(), self.workers()):
             for k, job in enumerate(self.jobs):  # added in file order: the same sums every run
                 if job.loss.batchwise:
                     gathered[k].append(per_job[k])
@@ -219,8 +219,9 @@ class Computation:
             results.append(Result(job.loss, job.params, job.reduction, value, rows))
         return results
 
-    def _workers(self) -> int:
-        """Threads for the losses of blocks (numpy releases the GIL): large inputs only."""
+    def workers(self) -> int:
+        """Threads for the blocks' losses and their per-row text (numpy and Arrow release the GIL):
+        large inputs only."""
         return worker_count() if self.table.large else 1
 
     def _whole_batch(self, job: Job, parts: list, reduction: str) -> float | np.ndarray:
@@ -245,7 +246,7 @@ class Computation:
         if any(job.loss.batchwise for job in self.jobs):  # their rows' terms need every row first
             yield self._row_values(self._whole())
         else:
-            yield from map_ahead(self._row_values, self._blocks(), self._workers())
+            yield from map_ahead(self._row_values, self._blocks(), self.workers())
 
     def _row_values(self, item) -> tuple[np.ndarray, list[np.ndarray]]:
         block, columns, labels = item
