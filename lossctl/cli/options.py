@@ -2,13 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 import typer
 
 from lossctl.errors import UsageError
 
-# Options that several commands take, declared once (validated by the library: io.records).
+
+def one_of(flag: str, valid: Sequence[str]) -> Callable[[str | None], str | None]:
+    """A check of a flag's value against `valid` (None: not given), as a typer callback."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in valid:
+            raise UsageError(f"{flag} takes one of {', '.join(valid)}, got {value!r}")
+        return value
+
+    return check
+
+
+def _formats(valid: Sequence[str]) -> Callable[[str | None], str | None]:
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in valid:
+            raise UsageError(f"unknown format {value!r} (valid: {', '.join(valid)})")
+        return value
+
+    return check
+
+
+def format_option(valid: Sequence[str], default: str, note: str = "") -> typer.models.OptionInfo:
+    """`--format`/`-f` of a command printing `valid` formats, checked when parsed; None when not
+    given (the command picks `default`, said in the help)."""
+    listed = f"{', '.join(valid[:-1])} or {valid[-1]}"
+    return typer.Option("--format", "-f", help=f"{listed} ({note}default: {default}).",
+                        callback=_formats(valid))
+
+
+# Options that several commands take, declared once and checked when parsed (the delimiter by
+# the library: io.records).
+NAN_POLICIES = ("error", "drop")
+Nan = Annotated[str, typer.Option(
+    "--nan", help="Empty cells: error (the default), or drop the row.", callback=one_of("--nan", NAN_POLICIES)
+)]
+Metrics = Annotated[str | None, typer.Option(
+    "--metrics", help="Comma list: accuracy and/or any loss name (default: accuracy; regression: mae).",
+)]
+TableFormat = Annotated[str | None, format_option(
+    ("plain", "csv", "json", "table"), "table on a terminal, else plain", "table: reduced values; ")]
+PlotFormat = Annotated[str | None, format_option(("plot", "csv", "json"), "plot on a terminal, else csv")]
 Delimiter = Annotated[
     str | None,
     typer.Option(

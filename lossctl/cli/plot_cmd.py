@@ -16,19 +16,15 @@ from typing import TYPE_CHECKING
 import typer
 
 from lossctl.cli.app import app
-from lossctl.cli.options import loss_params, pairs
+from lossctl.cli.options import PlotFormat, loss_params, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
 
 if TYPE_CHECKING:
     from lossctl.plot.figure import Figure
 
-FORMATS = ("plot", "csv", "json")
 MAX_WIDTH = 120
 
-_format_option = typer.Option(
-    None, "--format", "-f", help="plot, csv or json (default: plot on a terminal, else csv)."
-)
 _out_option = typer.Option(
     None, "--out", "-o", help="Write the picture to this .png or .svg file (needs lossctl[plot])."
 )
@@ -44,8 +40,6 @@ _range_option = typer.Option(
 
 def _output(fmt: str | None, out: str | None, tty: bool) -> str | None:
     """What goes to stdout: plot, csv, json, or nothing (an image file was asked for alone)."""
-    if fmt is not None and fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r} (valid: {', '.join(FORMATS)})")
     if out is not None:
         from lossctl.plot.image import image_format
 
@@ -96,7 +90,7 @@ def curve(
     points: int = typer.Option(200, "--points", help="Points along the x axis (2 to 10000)."),
     grad: bool = typer.Option(False, "--grad", help="Also the gradient dL/dx of each loss."),
     param: list[str] = _param_option,
-    fmt: str | None = _format_option,
+    fmt: PlotFormat = None,
     out: str | None = _out_option,
 ) -> None:
     """Each loss as a function of one prediction, y_true held fixed: its valley."""
@@ -119,7 +113,7 @@ def descend(
     ),
     span: str | None = _range_option,
     param: list[str] = _param_option,
-    fmt: str | None = _format_option,
+    fmt: PlotFormat = None,
     out: str | None = _out_option,
 ) -> None:
     """Gradient descent on one prediction: the ball rolling down the loss's valley."""

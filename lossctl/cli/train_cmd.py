@@ -13,8 +13,8 @@ from typing import Any
 import typer
 
 from lossctl.cli.app import app, stdout_bytes
+from lossctl.cli.options import Metrics, Nan, one_of, pairs
 from lossctl.cli.options import names as split_names
-from lossctl.cli.options import pairs
 from lossctl.errors import DataError, UsageError
 from lossctl.io.atomic import write_text_atomic
 from lossctl.threads import worker_count
@@ -24,16 +24,9 @@ DEFAULT_LOSS = {
     "binary": "keras.sparse_categorical_crossentropy",
     "multiclass": "keras.sparse_categorical_crossentropy",
 }
-DEFAULT_METRICS = {"regression": "mae", "binary": "accuracy", "multiclass": "accuracy"}
 ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "softplus", "linear")
 OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
 SCHEDULE_NAMES = ("constant", "step", "cosine", "plateau")
-
-
-def _choice(value: str, valid: tuple[str, ...], flag: str) -> str:
-    if value not in valid:
-        raise UsageError(f"{flag} takes one of {', '.join(valid)}, got {value!r}")
-    return value
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -117,10 +110,7 @@ def train(
         None, "--patience", help="Stop after N epochs without a better val_loss; restore the best weights."
     ),
     class_weight: str = typer.Option("none", "--class-weight", help="none or balanced (n / (k * count))."),
-    metrics: str | None = typer.Option(
-        None, "--metrics",
-        help="Comma list: accuracy and/or any loss name (default: accuracy; regression: mae).",
-    ),
+    metrics: Metrics = None,
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the initial weights and the shuffling."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 or float64 for the network."),
     save: str | None = typer.Option(
@@ -137,19 +127,17 @@ def train(
     plot: str | None = typer.Option(
         None, "--plot", help="Draw the training curves into this .png or .svg file (needs lossctl[plot])."
     ),
-    nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
+    nan: Nan = "error",
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table, progress or summary."),
 ) -> None:
     """Train a small MLP on a CSV; one table row per epoch (history CSV on stdout when piped)."""
     sizes = _hidden(hidden)
-    _choice(activation, ACTIVATION_NAMES, "--activation")
-    _choice(optimizer, OPTIMIZER_NAMES, "--optimizer")
-    _choice(lr_schedule, SCHEDULE_NAMES, "--lr-schedule")
-    _choice(dtype, ("float32", "float64"), "--dtype")
-    _choice(class_weight, ("none", "balanced"), "--class-weight")
-    _choice(nan, ("error", "drop"), "--nan")
-    if task is not None:
-        _choice(task, ("regression", "binary", "multiclass"), "--task")
+    one_of("--activation", ACTIVATION_NAMES)(activation)
+    one_of("--optimizer", OPTIMIZER_NAMES)(optimizer)
+    one_of("--lr-schedule", SCHEDULE_NAMES)(lr_schedule)
+    one_of("--dtype", ("float32", "float64"))(dtype)
+    one_of("--class-weight", ("none", "balanced"))(class_weight)
+    one_of("--task", ("regression", "binary", "multiclass"))(task)
     _positive(lr, "--lr")
     _positive(weight_decay, "--weight-decay", zero=True)
     if epochs < 1:
@@ -186,8 +174,7 @@ def train(
     prep = dataset.prep
     the_loss = chosen_loss or get_loss(DEFAULT_LOSS[prep.task])
     params = the_loss.resolve_params(given)
-    names = split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]]
-    metric_list = resolve_metrics(names, prep.task)
+    metric_list = resolve_metrics(split_names(metrics) if metrics is not None else None, prep.task)
     model = build_model(dataset, the_loss, params, sizes, activation, seed=seed, dtype=dtype)
     _run(model, the_loss, params, dataset, metric_list, save=save, history=history, plot=plot, quiet=quiet,
          fit=fit, fit_args={
@@ -259,7 +246,7 @@ def predict(
     output: str | None = typer.Option(
         None, "--output", "-o", help="Write the CSV here (atomically) instead of stdout."
     ),
-    nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
+    nan: Nan = "error",
 ) -> None:
     """Predict with a saved model. Columns: regression y_pred[,y_true]; classification
     y_pred (the label),p_0..p_{k-1}[,label_true,y_true] (y_true = class index, in the p_ order)."""
@@ -268,7 +255,6 @@ def predict(
     from lossctl.nn import modelfile
     from lossctl.nn.predict import predicted_blocks, write_predictions
 
-    _choice(nan, ("error", "drop"), "--nan")
     _check_writable(output, "--output")
     saved = modelfile.load(model)
     with open_table(data, nan) as table:
@@ -284,11 +270,8 @@ def predict(
 def evaluate(
     model: str = typer.Argument(..., help="Model file written by `lossctl train --save`."),
     data: str = typer.Argument(..., help="Labelled CSV (with the target column), or - for stdin."),
-    metrics: str | None = typer.Option(
-        None, "--metrics",
-        help="Comma list: accuracy and/or any loss name (default: accuracy; regression: mae).",
-    ),
-    nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
+    metrics: Metrics = None,
+    nan: Nan = "error",
 ) -> None:
     """Print the model's loss and metrics on a labelled CSV (name,value CSV when piped)."""
     from lossctl.io.reader import open_table
@@ -297,11 +280,9 @@ def evaluate(
     from lossctl.nn.predict import predicted_blocks
     from lossctl.nn.train import Scoring
 
-    _choice(nan, ("error", "drop"), "--nan")
     saved = modelfile.load(model)
     prep = saved.prep
-    metric_list = resolve_metrics(
-        split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]], prep.task)
+    metric_list = resolve_metrics(split_names(metrics) if metrics is not None else None, prep.task)
     loss = get_loss(saved.loss)
     scoring = Scoring(loss, saved.params, metric_list, prep.task, len(prep.classes),
                       saved.model.output_activation.name)

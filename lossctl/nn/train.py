@@ -106,12 +106,16 @@ class Metric:
     loss: Loss | None = None  # None: accuracy
 
 
-def resolve_metrics(names: Sequence[str], task: str) -> list[Metric]:
-    """Metric names -> Metrics; accuracy needs a classification task."""
+DEFAULT_METRICS = {"regression": "mae", "binary": "accuracy", "multiclass": "accuracy"}
+
+
+def resolve_metrics(names: Sequence[str] | None, task: str) -> list[Metric]:
+    """Metric names -> Metrics (None: the task's default, accuracy or mae); accuracy needs a
+    classification task."""
     from lossctl.losses import get_loss
 
     out: list[Metric] = []
-    for name in names:
+    for name in [DEFAULT_METRICS[task]] if names is None else names:
         if name in ACCURACY_NAMES:
             if task == "regression":
                 raise UsageError("metric accuracy needs a classification target, not regression")
