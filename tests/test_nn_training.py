@@ -232,6 +232,16 @@ def test_target_rules(tmp_path: Path) -> None:
         load_training(_csv(tmp_path, "f,label\n1,a\n2,b\n", "two.csv"), val_split=0.2)
 
 
+@pytest.mark.parametrize("name", ["y_true", "label", "Target", "y", "actual", "class"])
+def test_target_is_found_by_computes_y_true_names(tmp_path: Path, name: str) -> None:
+    """One vocabulary: the column `compute` takes for y_true is the one `train` takes as target."""
+    from lossctl.io.columns import find_role
+
+    path = _csv(tmp_path, f"f,{name},last\n1,a,0.5\n2,b,0.25\n3,a,0.75\n")
+    assert load_training(path, val_split=0).prep.target == name
+    assert find_role("y_true", ["f", name, "last"]) == [name]
+
+
 def test_model_file_round_trip_and_bad_files(tmp_path: Path) -> None:
     data, loss, params, model, _ = _train(DRUG, "sparse_categorical_crossentropy", epochs=1)
     path = str(tmp_path / "m.npz")

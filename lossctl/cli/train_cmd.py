@@ -69,7 +69,8 @@ def train(
     data: str = typer.Argument(..., help="Training CSV with a header row, or - for stdin."),
     target: str | None = typer.Option(
         None, "--target", "-t",
-        help="Target column (default: a column named target/label/y/class, else the last one).",
+        help="Target column (default: one named as compute's y_true: y_true, label, target, y, class, "
+        "...; else the last one).",
     ),
     task: str | None = typer.Option(
         None, "--task", help="regression, binary or multiclass (default: inferred from the target)."

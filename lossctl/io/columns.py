@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 
 from lossctl.errors import UsageError
 
-# Names a role is known by, in order of preference; then numbered families `prefix_<i>`.
+# Names a role is known by (any case), in order of preference; then numbered families `prefix_<i>`.
+# `train` finds its target column by the y_true names too.
 ROLE_NAMES: dict[str, tuple[str, ...]] = {
-    "y_true": ("y_true", "true", "label", "labels", "target", "y", "actual", "truth"),
+    "y_true": ("y_true", "true", "label", "labels", "target", "y", "actual", "truth", "class"),
     "y_pred": ("y_pred", "pred", "prediction", "predictions", "predicted", "score", "prob",
                "probability", "logit", "logits", "output"),
 }

@@ -21,11 +21,11 @@ import numpy as np
 
 from lossctl.errors import DataError, UsageError
 from lossctl.io.block import Block, Table, shorten
+from lossctl.io.columns import ROLE_NAMES
 from lossctl.io.reader import open_table
 
 Task = Literal["regression", "binary", "multiclass"]
 TASKS: tuple[str, ...] = ("regression", "binary", "multiclass")
-TARGET_NAMES = ("target", "label", "y", "class")
 MAX_INT_CLASSES = 10
 
 
@@ -139,18 +139,16 @@ def numbers(rows: Rows, column: str) -> np.ndarray:
 
 
 def choose_target(columns: list[str], target: str | None, name: str) -> str:
-    """--target, else a column named target/label/y/class (any case), else the last column."""
+    """--target, else the first column named as a y_true (io.columns.ROLE_NAMES: y_true, label,
+    target, y, class, ... in that order of preference, any case), else the last column."""
     if target is not None:
         if target not in columns:
             raise DataError(
                 f"{name}: has no target column {target!r} (columns: {', '.join(columns)})"
             )
         return target
-    for wanted in TARGET_NAMES:
-        for column in columns:
-            if column.casefold() == wanted:
-                return column
-    return columns[-1]
+    folded = {column.casefold(): column for column in reversed(columns)}  # the first of each name
+    return next((folded[n] for n in ROLE_NAMES["y_true"] if n in folded), columns[-1])
 
 
 def _sorted_labels(labels: np.ndarray) -> tuple[str, ...]:
