@@ -335,10 +335,18 @@ def test_perfect_prediction_scores_zero(name: str, y: np.ndarray) -> None:
 
 
 @given(y=rows.flatmap(lambda n: arrays(np.float64, (n, 2), elements=finite)))
-def test_log_cosh_of_a_perfect_prediction_is_keras_float32_log2_off_zero(y: np.ndarray) -> None:
-    # Keras subtracts log(2) rounded to float32, so its float64 log_cosh(0) is -1.9e-9, not 0.
+def test_log_cosh_of_a_perfect_prediction_is_zero(y: np.ndarray) -> None:
+    # log(2) in float64 (TensorFlow's float32 constant would leave -1.9e-9)
     values = evaluate(get_loss("keras.log_cosh"), {"y_true": y, "y_pred": y}, reduction="none")
-    np.testing.assert_allclose(values, np.log(2.0) - float(np.float32(np.log(2.0))), rtol=1e-6)
+    assert np.all(values == 0.0)
+
+
+def test_focal_alpha_list_is_not_rounded_to_float32() -> None:
+    loss = get_loss("keras.categorical_focal_crossentropy")
+    inputs = {"y_true": [[0.0, 1.0]], "y_pred": [[0.5, 0.5]]}
+    listed = evaluate(loss, inputs, loss.resolve_params({"alpha": "0.1,0.1", "gamma": "0"}), "none")
+    single = evaluate(loss, inputs, loss.resolve_params({"alpha": "0.1", "gamma": "0"}), "none")
+    assert listed[0] == single[0] == 0.1 * np.log(2.0)
 
 
 @given(p=rows.flatmap(lambda n: arrays(np.float64, (n, 3), elements=st.floats(-50, 50))),

@@ -8,8 +8,10 @@ Why the TensorFlow backend: on the torch and JAX backends Keras silently compute
 whatever the inputs are, which would make the references useless at rtol 1e-9. On TensorFlow,
 with `keras.config.set_floatx("float64")` and float64 tensors, every loss computes in float64
 (this script checks the dtype of every result). A few Keras constants are still built in float32
-under floatx float64 (log(2) in log_cosh, eps in mean_squared_logarithmic_error); lossctl
-reproduces those, so they are part of the reference on purpose.
+under floatx float64 (log(2) in log_cosh, eps in mean_squared_logarithmic_error, a list of alphas):
+that rounding is no part of the formula, and lossctl computes them in float64. So does this
+script: the losses module sees `keras.ops` through `Float64Constants`, which makes a Python float
+given without a dtype a float64 tensor, and list parameters are given as float64 arrays.
 
 Each case runs the Keras loss *class* with the case's reduction and sample weights, so the
 reduction is Keras's own; the gradient is tf.GradientTape's d(reduced)/d(y_pred) (for `none`,
@@ -73,12 +75,33 @@ def _text(value) -> str:
     return repr(value)
 
 
+class Float64Constants:
+    """`keras.ops` for keras/src/losses/losses.py, with its dtype-less float constants in float64
+    (`ops.log(2.0)`, `ops.convert_to_tensor(backend.epsilon())`); everything else is keras.ops."""
+
+    def __init__(self, ops) -> None:
+        self._ops = ops
+
+    def __getattr__(self, name: str):
+        return getattr(self._ops, name)
+
+    def log(self, x):
+        return self._ops.log(np.float64(x) if isinstance(x, float) else x)
+
+    def convert_to_tensor(self, x, dtype=None, **kwargs):
+        if dtype is None and isinstance(x, float):
+            dtype = "float64"
+        return self._ops.convert_to_tensor(x, dtype=dtype, **kwargs)
+
+
 def _number(x):
     return [_number(v) for v in x] if isinstance(x, list) else float(x)
 
 
 def run(loss: str, inputs: dict, params: dict, reduction: str, sample_weight):
     cls = getattr(keras.losses, CLASSES[loss])
+    # A list parameter (alpha) as a float64 array: Keras would make a list a float32 tensor.
+    params = {k: np.asarray(v, np.float64) if isinstance(v, list) else v for k, v in params.items()}
     obj = cls(reduction=reduction, **params)
     y_true = tf.constant(np.asarray(inputs["y_true"], dtype=np.float64))
     if loss == "categorical_generalized_cross_entropy":
@@ -268,6 +291,9 @@ def build() -> None:
     pd = [[0.9, 0.2, 0.6], [0.1, 0.0, 0.7], [0.4, 0.8, 0.3]]
     both("batch", "dice", td, pd, sample_weight=SW3)
     both("rows", "dice", td, pd, {"axis": 1}, sample_weight=SW3)
+    # Keras's own test (losses_test.py): two rows with axis=1 give [0.5, 0.75757575].
+    case("keras-test", "dice", [[1.0, 1.0, 0.0, 0.0]] * 2, [[0.0, 1.0, 0.0, 1.0], [0.4, 0.0, 0.0, 0.9]],
+         {"axis": 1}, reductions=("none", "mean"))
     case("rows-empty", "dice", [[0.0, 0.0], [1.0, 0.0]], [[0.0, 0.0], [1.0, 0.0]],
          {"axis": -1}, reductions=("none",))
     both("batch", "tversky", td, pd, sample_weight=SW3)
@@ -291,6 +317,9 @@ def build() -> None:
 
 def main() -> None:
     keras.config.set_floatx("float64")
+    from keras.src.losses import losses as keras_losses
+
+    keras_losses.ops = Float64Constants(keras_losses.ops)
     build()
     ids = [c["id"] for c in CASES]
     if len(ids) != len(set(ids)):

@@ -14,10 +14,13 @@ Conventions shared by every loss here:
 * `grad(inputs, params, upstream)` is the vector-Jacobian product d(reduced)/d(y_pred), given
   upstream = d(reduced)/d(values).
 
-Where Keras on the TensorFlow backend in float64 differs from the textbook formula, the Keras
-number wins (a name promises its number): log_cosh subtracts log(2) rounded to float32, so a
-perfect prediction scores about -1.9e-9, not 0; mean_squared_logarithmic_error floors at 1e-7
-rounded to float32; hinge maps labels to -1/+1 only when every label in the batch is 0 or 1.
+Keras's formulas are computed in float64 throughout, constants and parameters included: where
+TensorFlow builds a constant or a parameter in float32 even under floatx float64 (log(2) in
+log_cosh, eps in mean_squared_logarithmic_error, a list of alphas for categorical focal
+crossentropy), that rounding is not part of the formula, so a perfect prediction's log_cosh is 0.
+Where Keras's backends differ in the formula itself, lossctl follows TensorFlow, Keras's default
+backend (sparse crossentropy clips before it renormalises; binary focal crossentropy from logits is
+not clipped). Hinge maps labels to -1/+1 only when every label in the batch is 0 or 1, as Keras.
 """
 
 from __future__ import annotations
@@ -31,9 +34,7 @@ from lossctl.losses import numeric
 from lossctl.losses.registry import Arrays, Input, Loss, LossValues, Param, Params, register
 
 EPS = 1e-7  # keras.backend.epsilon()
-# Keras builds some constants without a dtype; under floatx float64 they are still float32.
-_EPS_F32 = float(np.float32(EPS))
-_LOG2_F32 = float(np.float32(np.log(2.0)))
+_LOG2 = float(np.log(2.0))
 _INV_EPS = 1.0 / EPS  # normalize(): inverse norms are capped at 1 / epsilon
 
 Y_TRUE = Input("y_true", width="like_pred", help="targets, one column per output")
@@ -141,20 +142,20 @@ def _mape_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarr
 def mean_squared_logarithmic_error(inputs: Arrays, params: Params) -> LossValues:
     """loss = mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1).
 
-    Values below eps (including negatives) are floored at eps, so they pass no gradient. Keras
-    builds this eps in float32 (1.0000000116860974e-07), and so does lossctl. (n, k) -> (n,).
+    Values below eps (including negatives) are floored at eps, so they pass no gradient.
+    (n, k) -> (n,).
     """
     t, p = inputs["y_true"], inputs["y_pred"]
-    first = np.log(np.maximum(p, _EPS_F32) + 1.0)
-    second = np.log(np.maximum(t, _EPS_F32) + 1.0)
+    first = np.log(np.maximum(p, EPS) + 1.0)
+    second = np.log(np.maximum(t, EPS) + 1.0)
     return LossValues(_mean_last(np.square(first - second)))
 
 
 def _msle_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
     t, p = inputs["y_true"], inputs["y_pred"]
-    floored = np.maximum(p, _EPS_F32)
-    diff = np.log(floored + 1.0) - np.log(np.maximum(t, _EPS_F32) + 1.0)
-    return _spread(upstream, np.where(p >= _EPS_F32, 2.0 * diff / (floored + 1.0), 0.0))
+    floored = np.maximum(p, EPS)
+    diff = np.log(floored + 1.0) - np.log(np.maximum(t, EPS) + 1.0)
+    return _spread(upstream, np.where(p >= EPS, 2.0 * diff / (floored + 1.0), 0.0))
 
 
 def _l2_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -206,11 +207,10 @@ def _huber_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndar
 def log_cosh(inputs: Arrays, params: Params) -> LossValues:
     """loss = mean(log(cosh(e)), axis=-1), e = y_pred - y_true; (n, k) -> (n,).
 
-    Computed as e + softplus(-2e) - log(2), which does not overflow for large |e|. Keras's log(2)
-    is a float32 constant, so the value is off the exact one by about -1.9e-9 (also at e = 0).
+    Computed as e + softplus(-2e) - log(2), which does not overflow for large |e|; 0 at e = 0.
     """
     e = inputs["y_pred"] - inputs["y_true"]
-    return LossValues(_mean_last(e + numeric.softplus(-2.0 * e) - _LOG2_F32))
+    return LossValues(_mean_last(e + numeric.softplus(-2.0 * e) - _LOG2))
 
 
 def _log_cosh_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
@@ -433,8 +433,7 @@ def _focal_alpha(params: Params, k: int) -> np.ndarray:
     alpha = np.atleast_1d(np.asarray(params["alpha"], dtype=np.float64))
     if alpha.size not in (1, k):
         raise UsageError(f"parameter alpha: give one number or one per class ({k}), not {alpha.size}")
-    # Keras turns a list of alphas into a float32 tensor (a single number stays float64).
-    return alpha if alpha.size == 1 else alpha.astype(np.float32).astype(np.float64)
+    return alpha
 
 
 def _categorical_focal_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
