@@ -64,6 +64,8 @@ def explain_text(loss: Loss) -> str:
         lines.append(f"  also: {', '.join(loss.aliases)}")
     lines += ["", "Formula (per sample or element, before reduction):"]
     lines += [f"  {line}" for line in loss.formula.strip().splitlines()]
+    if loss.reference:
+        lines += ["", "Reference:", f"  {loss.reference}"]
     lines += ["", "Inputs:"]
     for spec in loss.inputs:
         width = {"any": "one or more columns", "one": "one column", "like_pred": "as many columns as y_pred"}
