@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from lossctl.errors import UsageError
+from lossctl.losses import ctc as ctc_ops
 from lossctl.losses import numeric
 from lossctl.losses.registry import Arrays, Family, Input, Loss, LossValues, Param, Params, register
 
@@ -669,6 +670,38 @@ def _circle_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.nda
     return (d_sim + d_sim.T) @ p
 
 
+# --- sequences ----------------------------------------------------------------------------------
+
+
+def _ctc_parts(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """y_pred as (n, T, C) logits and each row's -log p and posterior (see ctc.py)."""
+    logits = ctc_ops.frames(inputs["y_pred"], params["classes"], "keras.ctc")
+    n, steps, classes = logits.shape
+    targets, lengths = ctc_ops.labels(inputs["y_true"], classes, 0, None)
+    nll, posterior = ctc_ops.ctc(
+        numeric.log_softmax(logits), targets, lengths, np.full(n, steps), blank=0
+    )
+    return nll, posterior
+
+
+def ctc(inputs: Arrays, params: Params) -> LossValues:
+    """loss = -log p(y_true | softmax(y_pred)), summed over every alignment of the labels.
+
+    y_pred (n, T*C): T frames of C logits each, frame by frame (`classes` = C); y_true (n, S):
+    class indices 1..C-1 padded with the blank 0 after the last label. Every row uses all T
+    frames (Keras's input_length); its labels are its non-blank entries. -> (n,).
+    """
+    return LossValues(_ctc_parts(inputs, params)[0])
+
+
+def _ctc_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
+    """d loss / d logits = softmax(logits) - posterior(frame, class)."""
+    logits = ctc_ops.frames(inputs["y_pred"], params["classes"], "keras.ctc")
+    _, posterior = _ctc_parts(inputs, params)
+    d = numeric.softmax(logits) - posterior
+    return (upstream[:, None, None] * d).reshape(inputs["y_pred"].shape)
+
+
 # --- the registry records -----------------------------------------------------------------------
 
 _FROM_LOGITS = Param("from_logits", "bool", False, "y_pred holds logits, not probabilities")
@@ -844,4 +877,17 @@ _keras(
     batchwise=True, class_index_target=True, trainable=False,
     example={"y_true": [[0.0], [0.0], [1.0]],
              "y_pred": [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]},
+)
+_keras(
+    ctc, _ctc_grad, "connectionist temporal classification: -log p(labels | frames of logits)",
+    "-log sum over alignments a of the labels: prod_t softmax(y_pred_t)[a_t]", ("CTC",),
+    inputs=(Input("y_true", help="label sequence: class indices 1..C-1, padded with the blank 0"),
+            Input("y_pred", help="T x C logits, frame by frame (column t*C + c)")),
+    params=(Param("classes", "optional_int", None,
+                  "C, the classes per frame with the blank 0 (y_pred has T x C columns)"),),
+    trainable=False,
+    example={"y_true": [[1.0, 2.0], [1.0, 0.0]],
+             "y_pred": [[1.0, 0.5, 0.0, 0.0, 2.0, 0.0, 0.5, 0.0, 1.5],
+                        [0.0, 2.0, 0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0]]},
+    example_params={"classes": 3},
 )
