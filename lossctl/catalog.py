@@ -78,7 +78,8 @@ def explain_text(loss: Loss) -> str:
     lines += ["", f"Reductions: {', '.join(loss.reductions)} (default {loss.family.default_reduction})"]
     lines.append(f"Convention: {loss.family.convention}.")
     if loss.batchwise:
-        lines.append("This loss is computed over the whole batch at once (one value, not per row).")
+        lines.append("This loss is computed on every row at once: `none` gives one value per row, or "
+                     "one for the whole batch where the loss has one (dice, tversky with axis=none).")
     if loss.example:
         lines += ["", "Example:"]
         for role, rows in loss.example.items():
@@ -89,8 +90,7 @@ def explain_text(loss: Loss) -> str:
         for reduction in ("mean", "sum") if not loss.batchwise else ("mean",):
             value = evaluate(loss, loss.example, loss.resolve_params({}) | params, reduction)
             lines.append(f"  {reduction:<5} -> {number(float(value))}")
-        if not loss.batchwise:
-            per_row = np.atleast_1d(evaluate(loss, loss.example, loss.resolve_params({}) | params, "none"))
-            shown = ", ".join(number(v) for v in np.ravel(per_row))
-            lines.append(f"  none  -> {shown}")
+        per_row = np.atleast_1d(evaluate(loss, loss.example, loss.resolve_params({}) | params, "none"))
+        shown = ", ".join(number(v) for v in np.ravel(per_row))
+        lines.append(f"  none  -> {shown}")
     return "\n".join(lines) + "\n"

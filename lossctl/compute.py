@@ -66,6 +66,7 @@ class Computation:
         labels: CsvTable | None = None,
     ) -> None:
         self.table, self.labels, self.reduction = table, labels, reduction
+        self._read: tuple[np.ndarray, list[np.ndarray]] | None = None  # rows whole_batch() read
         specs = dict(specs or {})
         self.jobs = [Job(loss, loss.resolve_params(given)) for loss, given in losses]
         for job in self.jobs:
@@ -214,15 +215,43 @@ class Computation:
             raise DataError(f"{self.table.name}: {error.message} ({job.loss.qualified_name})") from None
         return reduce(job.loss, lv, reduction, weights)
 
+    def whole_batch(self) -> list[Result] | None:
+        """For reduction `none` with a batch-wise loss (Keras dice, tversky, circle), which reads
+        every row first: the results when each loss gives one value for the whole batch (dice or
+        tversky with axis=None and no sample weights, as Keras returns it), else None, and
+        `rows()` then yields the per-row values from the rows read here. None, reading nothing,
+        when no loss is batch-wise."""
+        if not any(job.loss.batchwise for job in self.jobs):
+            return None
+        block, columns, labels = self._all_rows()
+        weights = self._weights(columns)
+        values = []
+        for job in self.jobs:
+            lv = self._values(job, columns, block, labels)[1]
+            values.append(np.asarray(reduce(job.loss, lv, "none", weights)))
+        whole = [job.loss.qualified_name for job, v in zip(self.jobs, values, strict=True) if v.ndim == 0]
+        n = len(block.lines)
+        if len(whole) == len(self.jobs):
+            return [Result(job.loss, job.params, "none", float(v), n)
+                    for job, v in zip(self.jobs, values, strict=True)]
+        if whole:
+            raise UsageError(
+                f"reduction none: {', '.join(whole)} gives one value for the whole batch and the "
+                "other losses one per row; ask for them separately"
+            )
+        self._read = (block.lines, [v.reshape(n, -1) for v in values])
+        return None
+
     def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
-        array of their values (width 1 but for losses that keep a value per column)."""
+        array of their values (width 1 but for losses that keep a value per column). With a
+        batch-wise loss, call `whole_batch()` first: its rows come as one block."""
         if any(job.loss.batchwise for job in self.jobs):
-            raise UsageError(
-                "reduction none: "
-                + ", ".join(j.loss.qualified_name for j in self.jobs if j.loss.batchwise)
-                + " gives one value for the whole batch; use mean or sum"
-            )
+            if self._read is None and self.whole_batch() is not None:
+                raise UsageError("reduction none: one value for the whole batch; use whole_batch()")
+            yield self._read
+            return
+
         def block_values(item) -> tuple[np.ndarray, list[np.ndarray]]:
             block, columns, labels = item
             weights = self._weights(columns)
@@ -235,17 +264,22 @@ class Computation:
 
         yield from map_ahead(block_values, self._blocks(), self._workers())
 
-    def gradient(self) -> np.ndarray:
-        """d(reduced loss)/d(y_pred) for the single job, one row per input row (reads all rows)."""
-        if len(self.jobs) != 1:
-            raise UsageError("--grad takes one loss")
-        job = self.jobs[0]
+    def _all_rows(self) -> tuple[Block, dict[str, np.ndarray], Block | None]:
+        """Every row at once: (lines as a block, column name -> values, labels' lines)."""
         blocks = list(self._blocks())
         columns = {name: np.concatenate([b[1][name] for b in blocks]) for name in blocks[0][1]}
         block = Block(np.empty((0, 0)), np.concatenate([b[0].lines for b in blocks]))
         labels = None
         if blocks[0][2] is not None:
             labels = Block(np.empty((0, 0)), np.concatenate([b[2].lines for b in blocks]))
+        return block, columns, labels
+
+    def gradient(self) -> np.ndarray:
+        """d(reduced loss)/d(y_pred) for the single job, one row per input row (reads all rows)."""
+        if len(self.jobs) != 1:
+            raise UsageError("--grad takes one loss")
+        job = self.jobs[0]
+        block, columns, labels = self._all_rows()
         inputs, lv = self._values(job, columns, block, labels)
         weights = self._weights(columns)
         with np.errstate(all="ignore"):

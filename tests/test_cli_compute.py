@@ -229,3 +229,44 @@ def test_closed_pipe_ends_quietly(tmp_path):
     done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True,
                           check=False)
     assert (done.returncode, done.stdout, done.stderr) == (0, "1.0\n", "")
+
+
+# -- reduction none for batch-wise losses ---------------------------------------------------------
+
+DICE = ("y_true_0,y_true_1,y_true_2,y_true_3,y_pred_0,y_pred_1,y_pred_2,y_pred_3\n"
+        "1,1,0,0,0,1,0,1\n1,1,0,0,0.4,0,0,0.9\n")  # Keras's own dice test, flattened to rows
+
+
+def test_dice_rows_with_axis_1_are_keras_values(capsys, tmp_path):
+    code, out, _ = run(capsys, "compute", "-l", "dice", "-r", "none", "-p", "axis=1", write(tmp_path, DICE))
+    assert code == 0
+    assert [float(v) for v in out.split()] == pytest.approx([0.5, 0.75757575], rel=1e-7)
+    mean = run(capsys, "compute", "-l", "dice", "-p", "axis=1", write(tmp_path, DICE))[1]
+    assert float(mean) == pytest.approx(sum(float(v) for v in out.split()) / 2, rel=1e-15)
+
+
+def test_dice_over_the_batch_prints_one_value(capsys, tmp_path):
+    path = write(tmp_path, DICE)
+    code, out, _ = run(capsys, "compute", "-l", "dice", "-r", "none", path)
+    assert code == 0
+    assert out == run(capsys, "compute", "-l", "dice", path)[1]  # one number, as Keras returns
+    assert float(out) == pytest.approx(0.6164384, rel=1e-7)
+    csv = run(capsys, "compute", "-l", "dice,tversky", "-r", "none", "-f", "csv", path)[1]
+    assert csv.splitlines()[0] == "loss,reduction,value,rows"
+    assert csv.splitlines()[1].startswith("keras.dice,none,0.616438")
+
+
+def test_circle_rows(capsys, tmp_path):
+    path = write(tmp_path, "label,e0,e1\n0,1,0\n0,0.8,0.6\n1,0,1\n1,0.6,0.8\n")
+    args = ("compute", "-l", "circle", "--true", "label", "--pred", "e*", "-p", "gamma=2", path)
+    code, out, _ = run(capsys, *args, "-r", "none", "-f", "csv")
+    rows = out.splitlines()
+    assert (code, rows[0], len(rows)) == (0, "line,keras.circle", 5)
+    values = [float(r.split(",")[1]) for r in rows[1:]]
+    assert float(run(capsys, *args)[1]) == pytest.approx(sum(values) / 4, rel=1e-15)
+
+
+def test_one_value_and_rows_together_is_a_usage_error(capsys, tmp_path):
+    code, out, err = run(capsys, "compute", "-l", "dice,mse", "-r", "none", write(tmp_path, DICE))
+    assert (code, out) == (2, "")
+    assert "keras.dice gives one value for the whole batch" in err

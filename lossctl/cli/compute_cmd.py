@@ -93,7 +93,11 @@ def compute(
                 result = job.gradient()
                 render.gradient(result, job.jobs[0].columns["y_pred"], output, out)
             elif reduction == "none":
-                render.rows(job.rows(), chosen, output, out)
+                whole = job.whole_batch()  # batch-wise losses: read every row first
+                if whole is not None:
+                    render.reduced(whole, output, out, names)
+                else:
+                    render.rows(job.rows(), chosen, output, out)
             else:
                 render.reduced(job.reduced(), output, out, names)
         finally:
