@@ -18,6 +18,7 @@ Names are torch's functional names; the aliases are the `torch.nn` class names.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -679,56 +680,70 @@ def _norm_grad(d: np.ndarray, norm: np.ndarray, p: float) -> np.ndarray:
     return np.where(norm[:, None] == 0, 0.0, slope)
 
 
-def _triplet_parts(inputs: Arrays, params: Params):
+Distance = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _triplet_terms(inputs: Arrays, params: Params, distance: Distance, loss: str):
+    """z = margin + d(a, p) - d(a, n) (n: min(d(a, n), d(p, n)) with swap), the derivatives of
+    d(a, p) and d(a, n) in the anchor a, and the share of the latter that reaches a."""
     margin = params["margin"]
     if not margin > 0:
-        raise UsageError(f"torch.triplet_margin_loss: margin must be positive, got {margin:g}")
-    p, eps = _triplet_p(params), params["eps"]
+        raise UsageError(f"torch.{loss}: margin must be positive, got {margin:g}")
     anchor, positive, negative = inputs["y_pred"], inputs["positive"], inputs["negative"]
-    d_pos, diff_pos = _pairwise(anchor, positive, p, eps)
-    d_neg, diff_neg = _pairwise(anchor, negative, p, eps)
-    # share of the negative distance's gradient reaching the anchor (minimum: ties split in two)
-    share = np.ones_like(d_neg)
+    d_pos, slope_pos = distance(anchor, positive)
+    d_neg, slope_neg = distance(anchor, negative)
+    share = np.ones_like(d_neg)  # the minimum's gradient: ties split in two
     if params["swap"]:
-        d_swap, _ = _pairwise(positive, negative, p, eps)
+        d_swap, _ = distance(positive, negative)
         share = np.where(d_neg < d_swap, 1.0, np.where(d_neg == d_swap, 0.5, 0.0))
         d_neg = np.minimum(d_neg, d_swap)
-    z = margin + d_pos - d_neg
-    return z, (d_pos, diff_pos), (d_neg, diff_neg), share, p
+    return margin + d_pos - d_neg, slope_pos, slope_neg, share
+
+
+def _p_distance(params: Params) -> Distance:
+    """triplet_margin_loss's distance: torch's pairwise_distance ||a - b + eps||_p."""
+    p, eps = _triplet_p(params), params["eps"]
+
+    def distance(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d, diff = _pairwise(a, b, p, eps)
+        return d, _norm_grad(diff, d, p)
+
+    return distance
+
+
+def _triplet_distance(params: Params) -> tuple[Distance, str]:
+    """The distance a triplet loss measures with, and the loss's name (for messages)."""
+    if "distance" in params:
+        return _named_distance(params), "triplet_margin_with_distance_loss"
+    return _p_distance(params), "triplet_margin_loss"
 
 
 def triplet_value(inputs: Arrays, params: Params) -> LossValues:
-    """l_i = max(0, margin + d(a_i, p_i) - d(a_i, n_i)), d(u, v) = ||u - v + eps||_p.
+    """l_i = max(0, margin + d(a_i, p_i) - d(a_i, n_i)), a = anchor = y_pred, p = positive,
+    n = negative, each (n, k) -> (n,); y_true is not used.
 
-    a = anchor = y_pred, p = positive, n = negative, each (n, k) -> (n,). With swap, d(a, n) is
-    replaced by min(d(a, n), d(p, n)). y_true is not used.
+    triplet_margin_loss: d(u, v) = ||u - v + eps||_p. triplet_margin_with_distance_loss:
+    euclidean d(u, v) = ||u - v + 1e-6||_2 (F.pairwise_distance) or cosine d(u, v) = 1 - cos(u, v)
+    (F.cosine_similarity, eps 1e-8). With swap, d(a, n) becomes min(d(a, n), d(p, n)).
     """
-    z = _triplet_parts(inputs, params)[0]
-    return LossValues(np.maximum(z, 0.0))
+    distance, name = _triplet_distance(params)
+    return LossValues(np.maximum(_triplet_terms(inputs, params, distance, name)[0], 0.0))
 
 
 def triplet_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
-    """d l / d a = [z >= 0] (grad ||a - p + eps|| - share * grad ||a - n + eps||)."""
-    z, (d_pos, diff_pos), (d_neg_anchor, diff_neg), share, p = _triplet_parts(inputs, params)
-    if params["swap"]:  # the anchor's own negative distance, before the minimum
-        d_neg_anchor, _ = _pairwise(inputs["y_pred"], inputs["negative"], p, params["eps"])
-    slope = _norm_grad(diff_pos, d_pos, p) - share[:, None] * _norm_grad(diff_neg, d_neg_anchor, p)
-    return (upstream * _clamp_min_active(z))[:, None] * slope
+    """d l / d a = [z >= 0] (d d(a, p) / d a - share * d d(a, n) / d a), z = l before the clamp."""
+    distance, name = _triplet_distance(params)
+    z, slope_pos, slope_neg, share = _triplet_terms(inputs, params, distance, name)
+    return (upstream * _clamp_min_active(z))[:, None] * (slope_pos - share[:, None] * slope_neg)
 
 
 _COSINE_SIMILARITY_EPS = 1e-8  # F.cosine_similarity's default eps
 
 
-def _distance(a: np.ndarray, b: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """triplet_margin_with_distance_loss's distance per row, and its derivative in `a`.
-
-    euclidean: F.pairwise_distance, ||a - b + 1e-6||_2. cosine: 1 - F.cosine_similarity, whose
-    norms are clamped at 1e-8 in value only: its backward divides by the clamped norm and takes
-    the norm's own derivative a / ||a|| (0 at a = 0), as torch's autograd does.
-    """
-    if kind == "euclidean":
-        d, diff = _pairwise(a, b, 2.0, 1e-6)
-        return d, _norm_grad(diff, d, 2.0)
+def _cosine_distance(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1 - F.cosine_similarity(a, b) per row, and its derivative in `a`. torch clamps the norms
+    at 1e-8 in value only: its backward divides by the clamped norm and takes the norm's own
+    derivative a / ||a|| (0 at a = 0), and so does this."""
     norm_a = np.sqrt((a * a).sum(axis=1))[:, None]
     norm_b = np.sqrt((b * b).sum(axis=1))[:, None]
     clamped_a = np.maximum(norm_a, _COSINE_SIMILARITY_EPS)
@@ -739,38 +754,12 @@ def _distance(a: np.ndarray, b: np.ndarray, kind: str) -> tuple[np.ndarray, np.n
     return 1.0 - along[:, 0] / clamped_a[:, 0], -d_cos
 
 
-def _triplet_distance_parts(inputs: Arrays, params: Params):
-    margin = params["margin"]
-    if not margin > 0:
-        raise UsageError(
-            f"torch.triplet_margin_with_distance_loss: margin must be positive, got {margin:g}"
-        )
-    kind = params["distance"]
-    anchor, positive, negative = inputs["y_pred"], inputs["positive"], inputs["negative"]
-    d_pos, slope_pos = _distance(anchor, positive, kind)
-    d_neg, slope_neg = _distance(anchor, negative, kind)
-    share = np.ones_like(d_neg)  # torch.minimum: ties split the gradient in two
-    if params["swap"]:
-        d_swap, _ = _distance(positive, negative, kind)
-        share = np.where(d_neg < d_swap, 1.0, np.where(d_neg == d_swap, 0.5, 0.0))
-        d_neg = np.minimum(d_neg, d_swap)
-    return margin + d_pos - d_neg, slope_pos, slope_neg, share
-
-
-def triplet_distance_value(inputs: Arrays, params: Params) -> LossValues:
-    """l_i = max(0, margin + d(a_i, p_i) - d(a_i, n_i)), d euclidean or cosine distance.
-
-    a = anchor = y_pred, p = positive, n = negative, each (n, k) -> (n,); euclidean
-    d(u, v) = ||u - v + 1e-6||_2 (F.pairwise_distance), cosine d(u, v) = 1 - cos(u, v)
-    (F.cosine_similarity, eps 1e-8). With swap, d(a, n) becomes min(d(a, n), d(p, n)).
-    """
-    return LossValues(np.maximum(_triplet_distance_parts(inputs, params)[0], 0.0))
-
-
-def triplet_distance_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
-    """d l / d a = [z >= 0] (d d(a, p) / d a - share * d d(a, n) / d a)."""
-    z, slope_pos, slope_neg, share = _triplet_distance_parts(inputs, params)
-    return (upstream * _clamp_min_active(z))[:, None] * (slope_pos - share[:, None] * slope_neg)
+def _named_distance(params: Params) -> Distance:
+    """triplet_margin_with_distance_loss's distance_function: euclidean is F.pairwise_distance
+    (p = 2, eps = 1e-6), cosine is 1 - F.cosine_similarity."""
+    if params["distance"] == "cosine":
+        return _cosine_distance
+    return _p_distance({"p": 2.0, "eps": 1e-6})
 
 
 # --- sequences ----------------------------------------------------------------------------------
@@ -826,6 +815,14 @@ def ctc_loss_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.nd
 
 _IGNORE = Param("ignore_index", "int", -100, "class index whose rows are skipped")
 _CLASS_WEIGHT = Param("weight", "floats", None, "one weight per class (y_pred column)")
+_TRIPLET_INPUTS = (
+    Input("y_true", "any", optional=True, help="not used"),
+    _PRED,
+    Input("positive", "like_pred", help="a sample like the anchor"),
+    Input("negative", "like_pred", help="a sample unlike the anchor"),
+)
+_TRIPLET_MARGIN = Param("margin", "float", 1.0, "required gap between the two distances (> 0)")
+_TRIPLET_SWAP = Param("swap", "bool", False, "use min(d(a, n), d(p, n)) as the negative distance")
 _BCE_WEIGHT = Param(
     "weight", "floats", None, "rescaling broadcast over the rows: one number or one per column "
     "(instead of a weight column)"
@@ -1160,20 +1157,15 @@ register(
         aliases=("TripletMarginLoss",),
         summary="The anchor should be nearer the positive than the negative by a margin.",
         formula="l_i = max(0, margin + ||a - p + eps||_p - ||a - n + eps||_p),  a = y_pred",
-        inputs=(
-            Input("y_true", "any", optional=True, help="not used"),
-            _PRED,
-            Input("positive", "like_pred", help="a sample like the anchor"),
-            Input("negative", "like_pred", help="a sample unlike the anchor"),
-        ),
+        inputs=_TRIPLET_INPUTS,
         value=triplet_value,
         grad=triplet_grad,
         trainable=False,
         params=(
-            Param("margin", "float", 1.0, "required gap between the two distances (> 0)"),
+            _TRIPLET_MARGIN,
             Param("p", "float", 2.0, "order of the norm (inf allowed)"),
             Param("eps", "float", 1e-6, "added to each difference before the norm"),
-            Param("swap", "bool", False, "use min(d(a, n), d(p, n)) as the negative distance"),
+            _TRIPLET_SWAP,
         ),
         example={
             "y_pred": [[0.0, 0.0], [1.0, 1.0]],
@@ -1223,20 +1215,15 @@ register(
         summary="Triplet margin loss with a euclidean or cosine distance.",
         formula="l_i = max(0, margin + d(a, p) - d(a, n)),  a = y_pred;  d = ||u - v + 1e-6||_2 "
         "or 1 - cos(u, v)",
-        inputs=(
-            Input("y_true", "any", optional=True, help="not used"),
-            _PRED,
-            Input("positive", "like_pred", help="a sample like the anchor"),
-            Input("negative", "like_pred", help="a sample unlike the anchor"),
-        ),
-        value=triplet_distance_value,
-        grad=triplet_distance_grad,
+        inputs=_TRIPLET_INPUTS,
+        value=triplet_value,
+        grad=triplet_grad,
         trainable=False,
         params=(
             Param("distance", "str", "euclidean", "distance_function: F.pairwise_distance "
                   "(euclidean) or 1 - F.cosine_similarity (cosine)", choices=("euclidean", "cosine")),
-            Param("margin", "float", 1.0, "required gap between the two distances (> 0)"),
-            Param("swap", "bool", False, "use min(d(a, n), d(p, n)) as the negative distance"),
+            _TRIPLET_MARGIN,
+            _TRIPLET_SWAP,
         ),
         example={
             "y_pred": [[0.0, 1.0], [1.0, 1.0]],
