@@ -148,7 +148,7 @@ def test_quantile_loss_at_the_median_is_half_the_absolute_error() -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [(None, "needs -p quantiles"), ((0.1, 0.9), "2 quantile"), ((0.0, 0.5, 1.0), "strictly")],
+    [((0.5,), "1 quantile"), ((0.1, 0.9), "2 quantile"), ((0.0, 0.5, 1.0), "strictly")],
 )
 def test_quantile_levels_are_checked(text, message: str) -> None:
     with pytest.raises(UsageError, match=message):

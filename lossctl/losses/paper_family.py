@@ -159,17 +159,14 @@ def _crps_gaussian_grad(inputs: Arrays, params: Params, upstream: np.ndarray) ->
 
 
 def _quantiles(inputs: Arrays, params: Params) -> np.ndarray:
-    levels = params["quantiles"]
-    if levels is None:
-        raise UsageError("paper.quantile_loss needs -p quantiles=q1,q2,... (one per y_pred column)")
-    q = np.asarray(levels, dtype=np.float64)
+    q = np.asarray(params["quantiles"], dtype=np.float64)
     if not np.all((q > 0.0) & (q < 1.0)):
         raise UsageError("paper.quantile_loss: quantiles must lie strictly between 0 and 1")
     width = inputs["y_pred"].shape[1]
     if q.size != width:
         raise UsageError(
-            f"paper.quantile_loss: {q.size} quantile(s) given but y_pred has {width} column(s) "
-            "(one column per quantile)"
+            f"paper.quantile_loss: {q.size} quantile(s) but y_pred has {width} column(s): give "
+            "one level per column with -p quantiles=q1,q2,..."
         )
     return q
 
@@ -247,7 +244,7 @@ _paper(
     "function rho_q), averaged over the quantile levels",
     inputs=(Input("y_true", "one", help="observed value"),
             Input("y_pred", help="one forecast per quantile level, in the order of -p quantiles")),
-    params=(Param("quantiles", "floats", None, "the quantile levels of the y_pred columns, in (0, 1)"),),
+    params=(Param("quantiles", "floats", (0.5,), "the quantile levels of the y_pred columns, in (0, 1)"),),
     example={"y_true": [[10.0], [12.0]], "y_pred": [[8.0, 10.5, 13.0], [9.0, 11.0, 12.5]]},
     example_params={"quantiles": (0.1, 0.5, 0.9)},
 )
