@@ -153,3 +153,15 @@ def test_quantile_loss_at_the_median_is_half_the_absolute_error() -> None:
 def test_quantile_levels_are_checked(text, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         evaluate(get_loss("quantile_loss"), _quantiles(np.random.default_rng(0)), {"quantiles": text})
+
+
+def test_jensen_shannon_gradient_where_both_distributions_are_zero() -> None:
+    # where p_j = 0 the divergence is q_j log(2) / 2, linear in q_j: the slope is finite there
+    loss = get_loss("jsd")
+    inputs = {"y_true": [[0.0, 1.0, 0.0]], "y_pred": [[0.0, 0.5, 0.5]]}
+    got = gradient(loss, inputs, reduction="sum")
+    assert np.all(np.isfinite(got))
+    h = 1e-7
+    up = evaluate(loss, {**inputs, "y_pred": [[h, 0.5, 0.5]]}, reduction="sum")
+    base = evaluate(loss, inputs, reduction="sum")
+    assert got[0, 0] == pytest.approx((up - base) / h, rel=1e-5)

@@ -123,10 +123,11 @@ def jensen_shannon(inputs: Arrays, params: Params) -> LossValues:
 
 
 def _jensen_shannon_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
-    """d l / d q_j = log(q_j / m_j) / 2, chained through q = x / sum(x)."""
+    """d l / d q_j = log(q_j / m_j) / 2 (log(2) / 2 where p_j = 0: there l is q_j log(2) / 2),
+    chained through q = x / sum(x)."""
     p, q = _distributions(inputs)
     m = (p + q) / 2.0
-    d_q = np.log(q / m) / 2.0 / _log_base(params)
+    d_q = np.log(np.where(p > 0.0, q / np.where(p > 0.0, m, 1.0), 2.0)) / 2.0 / _log_base(params)
     x = inputs["y_pred"]
     d_x = (d_q - (d_q * q).sum(axis=1, keepdims=True)) / x.sum(axis=1, keepdims=True)
     return upstream[:, None] * d_x
