@@ -92,8 +92,14 @@ class Computation:
 
     def _bind(self, job: Job, specs: dict[str, str]) -> None:
         # An optional input also given as a constant (-p var=0.5) is not looked for in the CSV.
-        roles = [(i.role, i.optional) for i in job.loss.inputs
-                 if not (i.optional and job.params.get(i.role) is not None)]
+        constant = {i.role for i in job.loss.inputs if i.optional and job.params.get(i.role) is not None}
+        both = sorted(constant & set(specs))
+        if both:
+            raise UsageError(
+                f"{job.loss.qualified_name}: give {both[0]} as a column (--col) or as -p {both[0]}=..., "
+                "not both"
+            )
+        roles = [(i.role, i.optional) for i in job.loss.inputs if i.role not in constant]
         wide = job.loss.class_index_target or job.loss.output_activation == "softmax"
         if self.labels is not None:
             main_roles = [r for r in roles if r[0] != "y_true"]

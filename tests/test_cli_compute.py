@@ -270,3 +270,40 @@ def test_one_value_and_rows_together_is_a_usage_error(capsys, tmp_path):
     code, out, err = run(capsys, "compute", "-l", "dice,mse", "-r", "none", write(tmp_path, DICE))
     assert (code, out) == (2, "")
     assert "keras.dice gives one value for the whole batch" in err
+
+
+# -- losses added with issue 12 -------------------------------------------------------------------
+
+
+def test_a_parameter_and_a_column_for_one_input_is_a_usage_error(capsys):
+    path = str(SAMPLES / "multilabel.csv")
+    code, _, err = run(capsys, "compute", "-l", "BCELoss", "-p", "weight=2,1,1,1",
+                       "--col", "weight=y_true_*", path)
+    assert code == 2
+    assert "give weight as a column (--col) or as -p weight=..., not both" in err
+
+
+def test_bce_weight_list_from_the_command_line(capsys):
+    path = str(SAMPLES / "multilabel.csv")
+    plain = float(run(capsys, "compute", "-l", "BCELoss", "-r", "sum", path)[1])
+    doubled = float(run(capsys, "compute", "-l", "BCELoss", "-r", "sum", "-p", "weight=2", path)[1])
+    assert doubled == pytest.approx(2 * plain, rel=1e-15)
+
+
+def test_ctc_label_error_names_line_and_column(capsys, tmp_path):
+    header = "y_true_0,y_true_1," + ",".join(f"y_pred_{j}" for j in range(6))
+    frames = ",".join(["-1"] * 6)
+    path = write(tmp_path, f"{header}\n1,2,{frames}\n0,2,{frames}\n")
+    code, _, err = run(capsys, "compute", "-l", "torch.ctc_loss", "-p", "classes=3", path)
+    assert code == 1
+    assert "line 3, column y_true_1: label 2 follows a blank" in err
+
+
+def test_paper_family_is_listed_and_cited(capsys):
+    code, out, _ = run(capsys, "list", "--family", "paper", "--format", "plain")
+    assert code == 0
+    assert [line.split("\t")[0] for line in out.splitlines()[1:]] == [
+        "paper.smape", "paper.wmape", "paper.jensen_shannon", "paper.crps_gaussian", "paper.quantile_loss"]
+    out = run(capsys, "explain", "crps")[1]
+    assert "Reference:" in out
+    assert "Gneiting and Raftery" in out
