@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lossctl.cli import main
+from lossctl.losses import REGISTRY, get_loss
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 
@@ -255,6 +256,13 @@ def test_explain_shows_formula_and_example(capsys):
     assert "Formula" in out
     assert "delta = 1.0" in out
     assert "Example:" in out
+
+
+@pytest.mark.parametrize("name", sorted(lo.qualified_name for lo in REGISTRY if lo.example_params))
+def test_explain_shows_the_example_params(capsys, name: str) -> None:
+    code, out, _ = run(capsys, "explain", name)
+    assert code == 0
+    assert f"  params: {dict(get_loss(name).example_params)}" in out.splitlines()
 
 
 # -- real processes: pipes and stdin ---------------------------------------------------------------

@@ -597,3 +597,15 @@ def test_ctc_zero_infinity() -> None:
     params = loss.resolve_params({"classes": "3", "zero_infinity": "true"})
     assert evaluate(loss, inputs, params, "sum") == 0.0
     assert np.all(gradient(loss, inputs, params, "sum") == 0.0)
+
+
+@pytest.mark.parametrize(("name", "texts"), [
+    ("huber_loss", {"delta": "0"}), ("smooth_l1_loss", {"beta": "-1"}),
+    ("triplet_margin_loss", {"p": "0"}), ("triplet_margin_loss", {"margin": "-0.5"}),
+    ("triplet_margin_with_distance_loss", {"margin": "nan"}),
+])
+def test_parameters_are_checked_once_when_resolved(name: str, texts: dict) -> None:
+    loss = get_loss(f"torch.{name}")
+    key = next(iter(texts))
+    with pytest.raises(UsageError, match=f"parameter {key}: '{texts[key]}' is not a"):
+        loss.resolve_params(texts)

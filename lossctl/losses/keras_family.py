@@ -56,18 +56,10 @@ Y_PROBS = Input("y_pred", help="predicted probabilities (or logits), one column 
 # --- shared helpers -----------------------------------------------------------------------------
 
 
-def _check_axis(params: Params, *, allow_none: bool = False) -> int | None:
-    """The loss's `axis`, which for (n, k) data may be -1/1 (per sample) or None (whole batch)."""
-    axis = params.get("axis", -1)
-    if axis is None and allow_none:
-        return None
-    if axis in (-1, 1):
-        return 1
-    valid = "-1, 1 or none" if allow_none else "-1 or 1"
-    raise UsageError(
-        f"parameter axis: {axis!r} does not fit rows of samples (valid: {valid}; "
-        "Keras reduces each sample over its last axis)"
-    )
+def _axis(params: Params) -> int | None:
+    """The loss's `axis` for (n, k) data: 1 (-1 and 1 both mean each sample's columns), or None
+    (the whole batch). Its parameter checked the value when it was resolved."""
+    return None if params.get("axis", -1) is None else 1
 
 
 def _mean_last(x: np.ndarray) -> np.ndarray:
@@ -181,13 +173,11 @@ def cosine_similarity(inputs: Arrays, params: Params) -> LossValues:
 
     l2_normalize(x) = x * min(1 / ||x||, 1 / eps), so an all-zero row gives 0 (not nan).
     """
-    _check_axis(params)
     t, p = inputs["y_true"], inputs["y_pred"]
     return LossValues(-(t * _l2_scale(t)[0] * (p * _l2_scale(p)[0])).sum(axis=-1))
 
 
 def _cosine_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
-    _check_axis(params)
     t, p = inputs["y_true"], inputs["y_pred"]
     tn = t * _l2_scale(t)[0]
     scale, used = _l2_scale(p)
@@ -335,13 +325,11 @@ def binary_crossentropy(inputs: Arrays, params: Params) -> LossValues:
     p is y_pred clipped to [eps, 1 - eps], or sigmoid(y_pred) computed stably with from_logits;
     t = y_true * (1 - label_smoothing) + 0.5 * label_smoothing.
     """
-    _check_axis(params)
     t = _smooth_binary(inputs["y_true"], params)
     return LossValues(_mean_last(_bce_elements(t, inputs["y_pred"], params["from_logits"])))
 
 
 def _bce_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
-    _check_axis(params)
     t = _smooth_binary(inputs["y_true"], params)
     return _spread(upstream, _bce_slope(t, inputs["y_pred"], params["from_logits"]))
 
@@ -353,7 +341,6 @@ def binary_focal_crossentropy(inputs: Arrays, params: Params) -> LossValues:
     unclipped p, bce with p clipped to [eps, 1 - eps]; w = t * alpha + (1 - t) * (1 - alpha) when
     apply_class_balancing, else 1. t is y_true after label smoothing.
     """
-    _check_axis(params)
     t = _smooth_binary(inputs["y_true"], params)
     x = inputs["y_pred"]
     p = numeric.sigmoid(x) if params["from_logits"] else x
@@ -377,7 +364,6 @@ def _class_balance(t: np.ndarray, params: Params) -> np.ndarray | float:
 
 
 def _binary_focal_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
-    _check_axis(params)
     t = _smooth_binary(inputs["y_true"], params)
     x = inputs["y_pred"]
     logits = params["from_logits"]
@@ -404,7 +390,6 @@ def categorical_crossentropy(inputs: Arrays, params: Params) -> LossValues:
     softmax(y_pred) through a stable log-softmax with from_logits;
     t = y_true * (1 - label_smoothing) + label_smoothing / k.
     """
-    _check_axis(params)
     t = _smooth_categorical(inputs["y_true"], params)
     p = inputs["y_pred"]
     if params["from_logits"]:
@@ -413,7 +398,6 @@ def categorical_crossentropy(inputs: Arrays, params: Params) -> LossValues:
 
 
 def _cce_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
-    _check_axis(params)
     t = _smooth_categorical(inputs["y_true"], params)
     p = inputs["y_pred"]
     if params["from_logits"]:
@@ -430,7 +414,6 @@ def categorical_focal_crossentropy(inputs: Arrays, params: Params) -> LossValues
     p = clip(q / sum(q), eps, 1 - eps) with q = y_pred, or softmax(y_pred) with from_logits;
     t is y_true after label smoothing; alpha is one number or one per class.
     """
-    _check_axis(params)
     t = _smooth_categorical(inputs["y_true"], params)
     alpha = _focal_alpha(params, t.shape[-1])
     q = numeric.softmax(inputs["y_pred"]) if params["from_logits"] else inputs["y_pred"]
@@ -447,7 +430,6 @@ def _focal_alpha(params: Params, k: int) -> np.ndarray:
 
 
 def _categorical_focal_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
-    _check_axis(params)
     t = _smooth_categorical(inputs["y_true"], params)
     alpha = _focal_alpha(params, t.shape[-1])
     gamma = params["gamma"]
@@ -466,7 +448,6 @@ def _categorical_focal_grad(inputs: Arrays, params: Params, upstream: np.ndarray
 def _sparse_parts(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Validated labels (ignored rows set to 0), the kept-row mask (None: every row) and y_pred
     (ignored rows 0)."""
-    _check_axis(params)
     p = inputs["y_pred"]
     ignore = params["ignore_class"]
     labels = numeric.class_indices(inputs["y_true"], p.shape[-1], ignore=ignore)
@@ -524,8 +505,6 @@ def _sparse_cce_value_and_grad(inputs: Arrays, params: Params) -> tuple[LossValu
 
 def _gce_parts(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarray, float]:
     q = params["q"]
-    if not 0.0 < q < 1.0:
-        raise UsageError(f"parameter q: {q!r} must lie strictly between 0 and 1")
     p = inputs["y_pred"]
     onehot = np.eye(p.shape[-1], dtype=p.dtype)[numeric.class_indices(inputs["y_true"], p.shape[-1])]
     return onehot, (p * onehot).sum(axis=-1), q
@@ -560,14 +539,14 @@ def dice(inputs: Arrays, params: Params) -> LossValues:
     The sums run over the whole batch with axis=None (a 0-d result) or over each row with axis=1
     ((n,) result); y_true, y_pred (n, k).
     """
-    axis = _check_axis(params, allow_none=True)
+    axis = _axis(params)
     t, p = inputs["y_true"], inputs["y_pred"]
     overlap = _sums(t * p, axis)
     return LossValues(np.asarray(1.0 - 2.0 * overlap / (_sums(t, axis) + _sums(p, axis) + EPS)))
 
 
 def _dice_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
-    axis = _check_axis(params, allow_none=True)
+    axis = _axis(params)
     t, p = inputs["y_true"], inputs["y_pred"]
     overlap = _keep(_sums(t * p, axis), axis)
     total = _keep(_sums(t, axis) + _sums(p, axis) + EPS, axis)
@@ -581,21 +560,23 @@ def tversky(inputs: Arrays, params: Params) -> LossValues:
     I = sum(y_true * y_pred); sums over the batch (axis=None, 0-d result) or each row (axis=1,
     (n,) result). Note Keras's alpha weighs sum(y_true * (1 - y_pred)), the missed positives.
     """
-    axis = _check_axis(params, allow_none=True)
+    axis = _axis(params)
     t, p = inputs["y_true"], inputs["y_pred"]
     overlap = _sums(t * p, axis)
     denom = _tversky_denominator(t, p, params, axis, overlap)
     return LossValues(np.asarray(1.0 - overlap / denom))
 
 
-def _tversky_denominator(t, p, params, axis, overlap):  # type: ignore[no-untyped-def]
+def _tversky_denominator(
+    t: np.ndarray, p: np.ndarray, params: Params, axis: int | None, overlap: np.ndarray,
+) -> np.ndarray:
     missed = _sums((1.0 - p) * t, axis)
     extra = _sums(p * (1.0 - t), axis)
     return overlap + missed * params["alpha"] + extra * params["beta"] + EPS
 
 
 def _tversky_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
-    axis = _check_axis(params, allow_none=True)
+    axis = _axis(params)
     t, p = inputs["y_true"], inputs["y_pred"]
     overlap = _sums(t * p, axis)
     denom = _keep(_tversky_denominator(t, p, params, axis, overlap), axis)
@@ -705,9 +686,11 @@ def _ctc_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarra
 # --- the registry records -----------------------------------------------------------------------
 
 _FROM_LOGITS = Param("from_logits", "bool", False, "y_pred holds logits, not probabilities")
-_AXIS = Param("axis", "int", -1, "axis the loss reduces over (-1 or 1: each sample's columns)")
+_AXIS = Param("axis", "int", -1, "axis the loss reduces over (-1 or 1: each sample's columns)",
+               check=(lambda a: a in (-1, 1), "-1 or 1 (Keras reduces each sample over its last axis)"))
 _AXIS_NONE = Param(
-    "axis", "optional_int", None, "none: sums over the whole batch; 1 (or -1): over each row"
+    "axis", "optional_int", None, "none: sums over the whole batch; 1 (or -1): over each row",
+    check=(lambda a: a in (-1, 1), "none, -1 or 1"),
 )
 _SMOOTHING = Param("label_smoothing", "float", 0.0, "squeeze targets towards uniform, in [0, 1]")
 
@@ -721,7 +704,7 @@ _REGRESSION_EXAMPLE = {"y_true": [[0.0, 1.0], [0.0, 0.0]], "y_pred": [[1.0, 1.0]
 def _keras(
     value, grad, summary: str, formula: str, aliases: tuple[str, ...], inputs=(Y_TRUE, Y_PRED),
     example: dict | None = None, **extra: Any,
-) -> Loss:  # type: ignore[no-untyped-def]
+) -> Loss:
     return register(Loss(
         name=value.__name__, family=KERAS, summary=summary, formula=formula, inputs=inputs,
         value=value, grad=grad, aliases=aliases, example=example or _REGRESSION_EXAMPLE, **extra,
@@ -844,7 +827,8 @@ _keras(
     "noise-robust crossentropy between CE (q -> 0) and MAE (q -> 1)",
     "(1 - p[y_true]^q) / q", ("CategoricalGeneralizedCrossEntropy",),
     inputs=(Y_CLASS, Y_PROBS),
-    params=(Param("q", "float", 0.5, "noise parameter, strictly between 0 and 1"),),
+    params=(Param("q", "float", 0.5, "noise parameter, strictly between 0 and 1",
+                  check=(lambda q: 0.0 < q < 1.0, "strictly between 0 and 1")),),
     output_activation="softmax", class_index_target=True, example=_SPARSE_EXAMPLE,
 )
 _keras(

@@ -12,6 +12,7 @@ predicted mean, the quantile forecasts, the second distribution).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -194,7 +195,7 @@ def _quantile_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.n
 
 
 def _paper(value, grad, summary: str, formula: str, aliases: tuple[str, ...], inputs=(_TRUE, _PRED),
-           **extra) -> Loss:  # type: ignore[no-untyped-def]
+           **extra: Any) -> Loss:
     return register(Loss(name=value.__name__, family=PAPER, summary=summary, formula=formula,
                          inputs=inputs, value=value, grad=grad, aliases=aliases, trainable=False,
                          **extra))

@@ -68,7 +68,7 @@ class Partial:
             self.weighted and other.weighted,
             self.kept + other.kept,
             self.masked and other.masked,
-            self.mean_total + other.mean_total if both else None,  # type: ignore[operator]
+            self.mean_total + other.mean_total if both else None,
         )
 
 

@@ -95,12 +95,6 @@ def _broadcast_column(inputs: Arrays, role: str, loss: str) -> np.ndarray:
     return array
 
 
-def _check_positive(value: float, name: str, loss: str, allow_zero: bool = False) -> None:
-    if value < 0 or (value == 0 and not allow_zero):
-        bound = "non-negative" if allow_zero else "positive"
-        raise UsageError(f"torch.{loss}: parameter {name} must be {bound}, got {value:g}")
-
-
 def _clamp_min_active(z: np.ndarray) -> np.ndarray:
     """Where autograd passes the gradient of clamp_min(z, 0): z >= 0 (the kink included)."""
     return (z >= 0).astype(np.float64)
@@ -145,7 +139,6 @@ def huber_value(inputs: Arrays, params: Params) -> LossValues:
     of elements, not by sum(w).
     """
     delta = params["delta"]
-    _check_positive(delta, "delta", "huber_loss")
     d = inputs["y_pred"] - inputs["y_true"]
     a = np.abs(d)
     values = np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
@@ -165,7 +158,6 @@ def smooth_l1_value(inputs: Arrays, params: Params) -> LossValues:
     Shapes (n, k). smooth_l1 = huber / beta.
     """
     beta = params["beta"]
-    _check_positive(beta, "beta", "smooth_l1_loss", allow_zero=True)
     d = inputs["y_pred"] - inputs["y_true"]
     a = np.abs(d)
     if beta == 0.0:
@@ -645,13 +637,6 @@ def cosine_embedding_grad(inputs: Arrays, params: Params, upstream: np.ndarray) 
     return (upstream * factor)[:, None] * d_cos
 
 
-def _triplet_p(params: Params) -> float:
-    p = float(params["p"])
-    if not p > 0:
-        raise UsageError(f"torch.triplet_margin_loss: p must be positive, got {p:g}")
-    return p
-
-
 def _pairwise(a: np.ndarray, b: np.ndarray, p: float, eps: float) -> tuple[np.ndarray, np.ndarray]:
     """torch's pairwise_distance: ||a - b + eps||_p per row, and the difference it is taken of."""
     d = a - b + eps
@@ -683,12 +668,10 @@ def _norm_grad(d: np.ndarray, norm: np.ndarray, p: float) -> np.ndarray:
 Distance = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def _triplet_terms(inputs: Arrays, params: Params, distance: Distance, loss: str):
+def _triplet_terms(inputs: Arrays, params: Params, distance: Distance):
     """z = margin + d(a, p) - d(a, n) (n: min(d(a, n), d(p, n)) with swap), the derivatives of
     d(a, p) and d(a, n) in the anchor a, and the share of the latter that reaches a."""
     margin = params["margin"]
-    if not margin > 0:
-        raise UsageError(f"torch.{loss}: margin must be positive, got {margin:g}")
     anchor, positive, negative = inputs["y_pred"], inputs["positive"], inputs["negative"]
     d_pos, slope_pos = distance(anchor, positive)
     d_neg, slope_neg = distance(anchor, negative)
@@ -702,7 +685,7 @@ def _triplet_terms(inputs: Arrays, params: Params, distance: Distance, loss: str
 
 def _p_distance(params: Params) -> Distance:
     """triplet_margin_loss's distance: torch's pairwise_distance ||a - b + eps||_p."""
-    p, eps = _triplet_p(params), params["eps"]
+    p, eps = float(params["p"]), params["eps"]
 
     def distance(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         d, diff = _pairwise(a, b, p, eps)
@@ -711,11 +694,9 @@ def _p_distance(params: Params) -> Distance:
     return distance
 
 
-def _triplet_distance(params: Params) -> tuple[Distance, str]:
-    """The distance a triplet loss measures with, and the loss's name (for messages)."""
-    if "distance" in params:
-        return _named_distance(params), "triplet_margin_with_distance_loss"
-    return _p_distance(params), "triplet_margin_loss"
+def _triplet_distance(params: Params) -> Distance:
+    """The distance a triplet loss measures with."""
+    return _named_distance(params) if "distance" in params else _p_distance(params)
 
 
 def triplet_value(inputs: Arrays, params: Params) -> LossValues:
@@ -726,14 +707,12 @@ def triplet_value(inputs: Arrays, params: Params) -> LossValues:
     euclidean d(u, v) = ||u - v + 1e-6||_2 (F.pairwise_distance) or cosine d(u, v) = 1 - cos(u, v)
     (F.cosine_similarity, eps 1e-8). With swap, d(a, n) becomes min(d(a, n), d(p, n)).
     """
-    distance, name = _triplet_distance(params)
-    return LossValues(np.maximum(_triplet_terms(inputs, params, distance, name)[0], 0.0))
+    return LossValues(np.maximum(_triplet_terms(inputs, params, _triplet_distance(params))[0], 0.0))
 
 
 def triplet_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
     """d l / d a = [z >= 0] (d d(a, p) / d a - share * d d(a, n) / d a), z = l before the clamp."""
-    distance, name = _triplet_distance(params)
-    z, slope_pos, slope_neg, share = _triplet_terms(inputs, params, distance, name)
+    z, slope_pos, slope_neg, share = _triplet_terms(inputs, params, _triplet_distance(params))
     return (upstream * _clamp_min_active(z))[:, None] * (slope_pos - share[:, None] * slope_neg)
 
 
@@ -821,7 +800,8 @@ _TRIPLET_INPUTS = (
     Input("positive", "like_pred", help="a sample like the anchor"),
     Input("negative", "like_pred", help="a sample unlike the anchor"),
 )
-_TRIPLET_MARGIN = Param("margin", "float", 1.0, "required gap between the two distances (> 0)")
+_TRIPLET_MARGIN = Param("margin", "float", 1.0, "required gap between the two distances (> 0)",
+                        check=(lambda m: m > 0, "a positive number"))
 _TRIPLET_SWAP = Param("swap", "bool", False, "use min(d(a, n), d(p, n)) as the negative distance")
 _BCE_WEIGHT = Param(
     "weight", "floats", None, "rescaling broadcast over the rows: one number or one per column "
@@ -864,7 +844,8 @@ register(
         inputs=(_TRUE, _PRED, _ELEMENT_WEIGHT),
         value=huber_value,
         grad=huber_grad,
-        params=(Param("delta", "float", 1.0, "where the loss turns from squared to linear"),),
+        params=(Param("delta", "float", 1.0, "where the loss turns from squared to linear",
+                      check=(lambda d: d > 0, "a positive number")),),
         example={"y_true": [[0.0], [0.0], [1.0]], "y_pred": [[0.5], [-3.0], [1.0]]},
     )
 )
@@ -878,7 +859,8 @@ register(
         inputs=(_TRUE, _PRED),
         value=smooth_l1_value,
         grad=smooth_l1_grad,
-        params=(Param("beta", "float", 1.0, "where the loss turns from squared to linear"),),
+        params=(Param("beta", "float", 1.0, "where the loss turns from squared to linear",
+                      check=(lambda b: b >= 0, "a non-negative number")),),
         example={"y_true": [[0.0], [0.0], [1.0]], "y_pred": [[0.5], [-3.0], [1.0]]},
     )
 )
@@ -1163,7 +1145,8 @@ register(
         trainable=False,
         params=(
             _TRIPLET_MARGIN,
-            Param("p", "float", 2.0, "order of the norm (inf allowed)"),
+            Param("p", "float", 2.0, "order of the norm (inf allowed)",
+                  check=(lambda p: p > 0, "a positive number")),
             Param("eps", "float", 1e-6, "added to each difference before the norm"),
             _TRIPLET_SWAP,
         ),
