@@ -57,6 +57,14 @@ class Result:
     rows: int
 
 
+@dataclass
+class Gradient:
+    """d(reduced loss)/d(y_pred), one row per input row, and the y_pred columns it is taken in."""
+
+    values: np.ndarray
+    columns: list[str]
+
+
 class Computation:
     """Losses of one input table (and, optionally, a second table holding y_true, row by row)."""
 
@@ -294,7 +302,7 @@ class Computation:
         labels = Block.concat([b[2] for b in blocks]) if blocks[0][2] is not None else None
         return block, columns, labels
 
-    def gradient(self) -> np.ndarray:
+    def gradient(self) -> Gradient:
         """d(reduced loss)/d(y_pred) for the single job, one row per input row (reads all rows)."""
         if len(self.jobs) != 1:
             raise UsageError("--grad takes one loss")
@@ -304,7 +312,8 @@ class Computation:
         inputs, lv = self._values(job, columns, block, labels)
         weights = self._weights(columns)
         with np.errstate(all="ignore"):
-            return job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
+            values = job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
+        return Gradient(values, job.columns["y_pred"])
 
 
 def _lines_only(block: Block | None) -> Block | None:

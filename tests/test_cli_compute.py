@@ -249,6 +249,14 @@ def test_rows_refuse_format_table(capsys, tmp_path, args):
     assert run(capsys, "compute", "-l", "mse", *args, "-f", "csv", path)[0] == 0
 
 
+def test_one_value_for_the_whole_batch_is_a_table(capsys, tmp_path):
+    """dice with axis=None gives one value under --reduction none: a table shows it."""
+    path = write(tmp_path, "y_true,y_pred\n1,0.8\n0,0.3\n")
+    code, out, _ = run(capsys, "compute", "-l", "keras.dice", "-r", "none", "-f", "table", path)
+    assert code == 0
+    assert "keras.dice" in out
+
+
 def test_explain_shows_formula_and_example(capsys):
     code, out, _ = run(capsys, "explain", "huber")
     assert code == 0

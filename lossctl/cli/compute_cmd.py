@@ -16,6 +16,13 @@ def _format(fmt: str | None) -> str:
     return fmt or ("table" if sys.stdout.isatty() else "plain")
 
 
+def _rows_format(fmt: str | None) -> None:
+    """Per-row values are no table: an explicit --format table is refused, not printed as plain."""
+    if fmt == "table":
+        raise UsageError("--format table shows reduced values; per-row values (--reduction none, "
+                         "--grad) print as plain, csv or json")
+
+
 @app.command()
 def compute(
     files: list[str] = typer.Argument(
@@ -66,9 +73,6 @@ def compute(
         specs["y_true"] = true
     if pred:
         specs["y_pred"] = pred
-    if fmt == "table" and (grad or reduction == "none"):
-        raise UsageError("--format table shows reduced values; per-row values (--reduction none, "
-                         "--grad) print as plain, csv or json")
     if grad and reduction == "none":
         reduction = "sum"  # the gradient of per-row values is that of their sum
 
@@ -79,14 +83,15 @@ def compute(
                 table, per_loss, reduction, specs, weights, label_table, nan, on,
             )
             if grad:
+                _rows_format(fmt)
                 result = job.gradient()
-                render.gradient(result, job.jobs[0].columns["y_pred"], output, stdout_bytes(),
-                                job.workers())
+                render.gradient(result.values, result.columns, output, stdout_bytes(), job.workers())
             elif reduction == "none":
                 whole = job.whole_batch()  # batch-wise losses: read every row first
                 if whole is not None:
                     render.reduced(whole, output, sys.stdout, names)
                 else:
+                    _rows_format(fmt)
                     render.rows(job.rows(), chosen, output, stdout_bytes(), job.workers())
             else:
                 render.reduced(job.reduced(), output, sys.stdout, names)
