@@ -124,9 +124,20 @@ class PartsTable:
         yield from with_rows(self.read(request), empty)
 
     def read(self, request: Request) -> Iterator[Block]:
+        if self.large and self.where == "line":  # CSV parts: chunks on every core, across parts
+            from lossctl.io.table import chunked_blocks
+
+            yield from chunked_blocks(self._parts(), request)
+            return
+        for part in self._parts():
+            yield from part.read(request)
+
+    def _parts(self) -> Iterator[Table]:
+        """Each part opened in turn, and closed when the next is asked for (chunks already read
+        from it stay in memory)."""
         for path in self.paths:
             with open_part(path, self.nan, self.delimiter, self._small_bytes) as part:
-                yield from part.read(request)
+                yield part
 
 
 def _header(path: str, delimiter: str | None) -> tuple[str, list[str]]:
