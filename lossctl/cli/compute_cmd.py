@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from lossctl.cli.app import app
+from lossctl.cli.app import app, stdout_bytes
 from lossctl.cli.options import Delimiter, loss_params, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
@@ -88,14 +88,14 @@ def compute(
                 table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
                 nan, on,
             )
-            out = sys.stdout
             if grad:
                 result = job.gradient()
-                render.gradient(result, job.jobs[0].columns["y_pred"], output, out)
+                render.gradient(result, job.jobs[0].columns["y_pred"], output, stdout_bytes(),
+                                job.workers())
             elif reduction == "none":
-                render.rows(job.rows(), chosen, output, out)
+                render.rows(job.rows(), chosen, output, stdout_bytes(), job.workers())
             else:
-                render.reduced(job.reduced(), output, out, names)
+                render.reduced(job.reduced(), output, sys.stdout, names)
         finally:
             if label_table is not None:
                 label_table.close()

@@ -63,10 +63,14 @@ def terminal_picture(figure: Figure) -> str:
 
 
 def _write_points(header: list[str], table: list[list], fmt: str) -> None:
-    from lossctl.render import csv_lines
+    if fmt == "csv":  # through the one writer of per-row output, in its style of numbers
+        import numpy as np
 
-    if fmt == "csv":
-        sys.stdout.write(",".join(header) + "\n" + csv_lines(table))
+        from lossctl.cli.app import stdout_bytes
+        from lossctl.io.writer import csv_layout, write_rows
+
+        columns = list(np.array(table, dtype=np.float64).reshape(len(table), len(header)).T)
+        write_rows(stdout_bytes(), [columns], csv_layout(len(header)), head=",".join(header) + "\n")
     else:
         rows = [{h: (v if math.isfinite(v) else None) for h, v in zip(header, row, strict=True)}
                 for row in table]
@@ -89,7 +93,7 @@ def curve(
     loss: str = typer.Option(..., "--loss", "-l", help="Loss name(s), comma-separated: mse,mae,huber."),
     true: float | None = _true_option,
     span: str | None = _range_option,
-    points: int = typer.Option(200, "--points", help="Points along the x axis (at least 2)."),
+    points: int = typer.Option(200, "--points", help="Points along the x axis (2 to 10000)."),
     grad: bool = typer.Option(False, "--grad", help="Also the gradient dL/dx of each loss."),
     param: list[str] = _param_option,
     fmt: str | None = _format_option,
@@ -99,7 +103,7 @@ def curve(
     from lossctl.plot import valley
 
     output, chosen, bounds = _request(fmt, out, loss, param, span)
-    result = valley.curves(chosen, true, bounds, points)
+    result = valley.curves(chosen, true, bounds, points, grad)
     _show(valley.curve_figure(result, grad), out, output, result.columns(grad))
 
 
