@@ -39,7 +39,7 @@ def open_table(inputs: str | Sequence[str], nan: NanPolicy = "error", delimiter:
 def open_part(path: str, nan: NanPolicy = "error", delimiter: str | None = None,
               small_bytes: int | None = None) -> Table:
     """One file (or `-`): a CsvTable, or a ParquetTable when its content is Parquet."""
-    source = open_source(path, parquet=True)
+    source = open_source(path)
     try:
         if source.parquet:
             from lossctl.io.parquet import ParquetTable
@@ -142,7 +142,7 @@ class PartsTable:
 
 def _header(path: str, delimiter: str | None) -> tuple[str, list[str]]:
     """('csv' or 'parquet', the column names) of a file, reading no more than its header."""
-    with open_source(path, parquet=True) as source:
+    with open_source(path) as source:
         if source.parquet:
             import pyarrow.parquet as pq
 
