@@ -142,6 +142,9 @@ class PartsTable:
 
 def _header(path: str, delimiter: str | None) -> tuple[str, list[str]]:
     """('csv' or 'parquet', the column names) of a file, reading no more than its header."""
+    if os.path.exists(path) and not os.path.isfile(path):  # a pipe, such as <(zcat a.gz)
+        raise UsageError(f"{path}: is not a regular file; of several inputs each is read twice "
+                         "(its header first), so each must be a file")
     with open_source(path) as source:
         if source.parquet:
             import pyarrow.parquet as pq
