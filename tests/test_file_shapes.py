@@ -245,3 +245,11 @@ def test_bad_input(capsys, tmp_path: Path, case: str, reduction: str):
 def test_stdin_only_alone(capsys, tmp_path: Path):
     (tmp_path / "d.csv").write_text(csv_text())
     assert run(capsys, "compute", "-l", "mse", "-", str(tmp_path / "d.csv"))[0] == 2
+
+
+def test_several_inputs_must_be_files(tmp_path: Path):
+    (tmp_path / "d.csv").write_text(csv_text())
+    shell = f"{sys.executable} -m lossctl compute -l mse {tmp_path / 'd.csv'} <(cat {tmp_path / 'd.csv'})"
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "is not a regular file; of several inputs each is read twice" in done.stderr
