@@ -50,3 +50,26 @@ def test_nan_is_checked_once_with_one_message(capsys, command: str) -> None:
 def test_format_is_checked_once_with_one_message(capsys, command: str, valid: str) -> None:
     code, out, err = run(capsys, command, *ARGS[command], "--format", "xml")
     assert (code, out, err) == (2, "", f"lossctl: error: unknown format 'xml' (valid: {valid})\n")
+
+
+@pytest.mark.parametrize("args", [
+    ["compute", "-l", "mse", "SAMPLE"], ["list"], ["explain", "mse"], ["curve", "-l", "mse", "--points", "3"],
+])
+def test_the_terminal_is_detected_once_per_run(capsys, monkeypatch, args: list[str]) -> None:
+    """httpie's way: one Environment per run, handed down; a terminal's output where it says so."""
+    from pathlib import Path
+
+    from lossctl.cli.app import Environment
+
+    sample = str(Path(__file__).resolve().parent.parent / "sample_data" / "regression.csv")
+    calls = []
+
+    def detect(cls) -> Environment:
+        calls.append(1)
+        return Environment(stdout_tty=True, stderr_tty=True, width=60)
+
+    monkeypatch.setattr(Environment, "detect", classmethod(detect))
+    code, out, _ = run(capsys, *[sample if a == "SAMPLE" else a for a in args])
+    assert (code, len(calls)) == (0, 1)
+    if args[0] in ("compute", "list"):  # the terminal's default format: a table
+        assert "━" in out

@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
-from typing import BinaryIO
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
 
 import typer
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where the output goes, decided once per run (as httpie's `Environment`) and handed to the
+    commands as their context's `obj`: whether stdout and stderr are terminals, and how wide."""
+
+    stdout_tty: bool
+    stderr_tty: bool
+    width: int = 80  # the terminal's columns (80 when not known)
+
+    @classmethod
+    def detect(cls) -> Environment:
+        return cls(_isatty(sys.stdout), _isatty(sys.stderr), shutil.get_terminal_size((80, 24)).columns)
+
+
+def _isatty(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (ValueError, OSError):  # a closed stream
+        return False
+
+
+def environment(ctx: typer.Context) -> Environment:
+    """The run's Environment (a command's context inherits it from the root's)."""
+    return ctx.obj if isinstance(ctx.obj, Environment) else Environment.detect()
 
 app = typer.Typer(
     name="lossctl",
@@ -27,6 +55,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     traceback: bool = typer.Option(
         False, "--traceback", help="On an error, show the Python traceback too (for bug reports)."
     ),
@@ -35,6 +64,7 @@ def _root(
     ),
 ) -> None:
     """Compute any Keras or PyTorch loss from a CSV, or train a small numpy MLP on one."""
+    ctx.obj = Environment.detect()
 
 
 def stdout_bytes() -> BinaryIO:

@@ -6,14 +6,14 @@ import sys
 
 import typer
 
-from lossctl.cli.app import app, stdout_bytes
+from lossctl.cli.app import Environment, app, environment, stdout_bytes
 from lossctl.cli.options import Delimiter, Nan, TableFormat, loss_params, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
 
 
-def _format(fmt: str | None) -> str:
-    return fmt or ("table" if sys.stdout.isatty() else "plain")
+def _format(fmt: str | None, env: Environment) -> str:
+    return fmt or ("table" if env.stdout_tty else "plain")
 
 
 def _rows_format(fmt: str | None) -> None:
@@ -25,6 +25,7 @@ def _rows_format(fmt: str | None) -> None:
 
 @app.command()
 def compute(
+    ctx: typer.Context,
     files: list[str] = typer.Argument(
         ..., metavar="FILE...",
         help="CSV with a header row (or TSV, Parquet; compressed or not), - for stdin, a folder of "
@@ -61,7 +62,7 @@ def compute(
     from lossctl.io.records import delimiter_option
     from lossctl.losses import get_loss
 
-    output = _format(fmt)
+    output = _format(fmt, environment(ctx))
     sep = delimiter_option(delimiter)
     names = split_names(loss)
     if not names:
@@ -102,13 +103,14 @@ def compute(
 
 @app.command("list")
 def list_losses(
+    ctx: typer.Context,
     family: str | None = typer.Option(None, "--family", help="Only one family: keras, torch or sklearn."),
     fmt: TableFormat = None,
 ) -> None:
     """List every loss: name, aliases, family, inputs, parameters with defaults."""
     from lossctl.catalog import list_csv, list_json, list_table, list_text, losses_of
 
-    output = _format(fmt)
+    output = _format(fmt, environment(ctx))
     losses = losses_of(family)
     if output == "table":
         list_table(losses, sys.stdout)
@@ -117,7 +119,7 @@ def list_losses(
 
 
 @app.command()
-def explain(name: str = typer.Argument(..., help="A loss name or alias.")) -> None:
+def explain(ctx: typer.Context, name: str = typer.Argument(..., help="A loss name or alias.")) -> None:
     """Show a loss's formula with its valley, inputs, parameters and a worked example."""
     from lossctl.catalog import explain_text
     from lossctl.cli.plot_cmd import terminal_picture
@@ -126,7 +128,7 @@ def explain(name: str = typer.Argument(..., help="A loss name or alias.")) -> No
 
     loss = get_loss(name)
     try:
-        picture = terminal_picture(valley_figure(loss))
+        picture = terminal_picture(valley_figure(loss), environment(ctx))
     except UsageError as why:  # no single-prediction form (circle, ranking losses), var not given
         picture = f"(no picture: {why})"
     sys.stdout.write(explain_text(loss, picture))

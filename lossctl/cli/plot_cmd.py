@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
 from typing import TYPE_CHECKING
 
 import typer
 
-from lossctl.cli.app import app
+from lossctl.cli.app import Environment, app, environment
 from lossctl.cli.options import PlotFormat, loss_params, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
@@ -48,12 +47,11 @@ def _output(fmt: str | None, out: str | None, tty: bool) -> str | None:
     return fmt or ("plot" if tty else "csv")
 
 
-def terminal_picture(figure: Figure) -> str:
+def terminal_picture(figure: Figure, env: Environment) -> str:
     """`figure` as text for stdout: as wide as the terminal, in colour on one."""
     from lossctl.plot.terminal import render
 
-    width = min(shutil.get_terminal_size((80, 24)).columns, MAX_WIDTH)
-    return render(figure, width, color=sys.stdout.isatty())
+    return render(figure, min(env.width, MAX_WIDTH), color=env.stdout_tty)
 
 
 def _write_points(header: list[str], table: list[list], fmt: str) -> None:
@@ -84,6 +82,7 @@ def _chosen(loss: str, param: list[str]) -> list:
 
 @app.command()
 def curve(
+    ctx: typer.Context,
     loss: str = typer.Option(..., "--loss", "-l", help="Loss name(s), comma-separated: mse,mae,huber."),
     true: float | None = _true_option,
     span: str | None = _range_option,
@@ -96,13 +95,15 @@ def curve(
     """Each loss as a function of one prediction, y_true held fixed: its valley."""
     from lossctl.plot import valley
 
-    output, chosen, bounds = _request(fmt, out, loss, param, span)
+    env = environment(ctx)
+    output, chosen, bounds = _request(fmt, out, loss, param, span, env)
     result = valley.curves(chosen, true, bounds, points, grad)
-    _show(valley.curve_figure(result, grad), out, output, result.columns(grad))
+    _show(valley.curve_figure(result, grad), out, output, result.columns(grad), env)
 
 
 @app.command()
 def descend(
+    ctx: typer.Context,
     loss: str = typer.Option(..., "--loss", "-l", help="One loss name."),
     true: float | None = _true_option,
     start: float = typer.Option(..., "--start", help="The prediction to start from."),
@@ -119,33 +120,34 @@ def descend(
     """Gradient descent on one prediction: the ball rolling down the loss's valley."""
     from lossctl.plot import valley
 
-    output, chosen, bounds = _request(fmt, out, loss, param, span)
+    env = environment(ctx)
+    output, chosen, bounds = _request(fmt, out, loss, param, span, env)
     if len(chosen) != 1:
         raise UsageError("descend takes one loss")
     the_loss, params = chosen[0]
     result = valley.descend(the_loss, params, true, start, lr, steps, optimizer, bounds)
-    _show(valley.descent_figure(result), out, output, result.columns(), steps_table=True)
+    _show(valley.descent_figure(result), out, output, result.columns(), env, steps_table=True)
 
 
 def _request(
-    fmt: str | None, out: str | None, loss: str, param: list[str], span: str | None,
+    fmt: str | None, out: str | None, loss: str, param: list[str], span: str | None, env: Environment,
 ) -> tuple[str | None, list, tuple[float, float] | None]:
     """What curve and descend were asked: the output, the losses with their parameters, the range."""
     from lossctl.plot.valley import parse_range
 
-    output = _output(fmt, out, sys.stdout.isatty())
+    output = _output(fmt, out, env.stdout_tty)
     return output, _chosen(loss, param), parse_range(span) if span is not None else None
 
 
 def _show(figure: Figure, out: str | None, output: str | None, columns: tuple[list[str], list[list]],
-          steps_table: bool = False) -> None:
+          env: Environment, steps_table: bool = False) -> None:
     """The picture into `out`, and the plot (with the table of steps) or the points on stdout."""
     if out is not None:
         from lossctl.plot.image import write_image
 
         write_image(figure, out)
     if output == "plot":
-        sys.stdout.write(terminal_picture(figure))
+        sys.stdout.write(terminal_picture(figure, env))
         if steps_table:
             _steps_table(*columns)
     elif output is not None:
@@ -166,12 +168,14 @@ def _steps_table(header: list[str], table: list[list]) -> None:
 
 @app.command("plot")
 def plot_history(
+    ctx: typer.Context,
     history: str = typer.Argument(..., help="History CSV (train --history, or Keras's CSVLogger)."),
     out: str | None = _out_option,
 ) -> None:
     """Training curves from a history CSV: loss and val_loss per epoch, each metric in a panel."""
     from lossctl.plot.history import history_figure, read_history
 
-    output = _output("plot" if out is None else None, out, sys.stdout.isatty())
+    env = environment(ctx)
+    output = _output("plot" if out is None else None, out, env.stdout_tty)
     name = "<stdin>" if history == "-" else history
-    _show(history_figure(read_history(history), f"Training history: {name}"), out, output, ([], []))
+    _show(history_figure(read_history(history), f"Training history: {name}"), out, output, ([], []), env)

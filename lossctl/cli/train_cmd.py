@@ -7,12 +7,11 @@ stays fast.
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any
 
 import typer
 
-from lossctl.cli.app import app, stdout_bytes
+from lossctl.cli.app import app, environment, stdout_bytes
 from lossctl.cli.options import Metrics, Nan, one_of, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import DataError, UsageError
@@ -66,6 +65,7 @@ def _check_writable(path: str | None, flag: str) -> None:
 
 @app.command()
 def train(
+    ctx: typer.Context,
     data: str = typer.Argument(..., help="Training CSV with a header row, or - for stdin."),
     target: str | None = typer.Option(
         None, "--target", "-t",
@@ -177,8 +177,8 @@ def train(
     params = the_loss.resolve_params(given)
     metric_list = resolve_metrics(split_names(metrics) if metrics is not None else None, prep.task)
     model = build_model(dataset, the_loss, params, sizes, activation, seed=seed, dtype=dtype)
-    _run(model, the_loss, params, dataset, metric_list, save=save, history=history, plot=plot, quiet=quiet,
-         fit=fit, fit_args={
+    _run(model, the_loss, params, dataset, metric_list, save=save, history=history, plot=plot,
+         env=environment(ctx), quiet=quiet, fit=fit, fit_args={
              "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
              "schedule": lr_schedule, "epochs": epochs, "batch_size": batch_size,
              "patience": patience, "class_weight": class_weight, "seed": seed,
@@ -186,7 +186,8 @@ def train(
          })
 
 
-def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quiet, fit, fit_args) -> None:
+def _run(model, loss, params, dataset, metric_list, *, save, history, plot, env, quiet, fit,
+         fit_args) -> None:
     import signal
     import threading
     import time
@@ -195,7 +196,7 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quie
     from lossctl.nn import History, modelfile
 
     prep = dataset.prep
-    view = TrainView(quiet=quiet)
+    view = TrainView(env, quiet=quiet)
     classes = f", classes {', '.join(prep.classes)}" if prep.classes else ""
     n_val = 0 if dataset.x_val is None else len(dataset.x_val)
     view.start(f"{dataset.source}: {prep.task} on {prep.target!r}{classes}; "
@@ -269,6 +270,7 @@ def predict(
 
 @app.command()
 def evaluate(
+    ctx: typer.Context,
     model: str = typer.Argument(..., help="Model file written by `lossctl train --save`."),
     data: str = typer.Argument(..., help="Labelled CSV (with the target column), or - for stdin."),
     metrics: Metrics = None,
@@ -295,7 +297,7 @@ def evaluate(
             scoring.add(out, y)
     value, found = scoring.result()
     rows = [(loss.qualified_name, value), *found.items()]
-    if sys.stdout.isatty():
+    if environment(ctx).stdout_tty:
         from rich.console import Console
         from rich.table import Table
 

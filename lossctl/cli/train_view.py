@@ -7,7 +7,6 @@ live when stderr is a terminal, else printed once at the end.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from lossctl.cli.app import Environment
 from lossctl.nn.train import EpochRecord, History
 
 PROGRESS_AFTER = 1.0  # seconds into an epoch before its progress bar appears
@@ -46,14 +46,12 @@ def history_csv(records: Sequence[EpochRecord]) -> str:
 class TrainView:
     """Receives the run's events from the command and draws them."""
 
-    def __init__(self, *, quiet: bool = False, stdout_tty: bool | None = None,
-                 stderr_tty: bool | None = None) -> None:
-        self.stdout_tty = sys.stdout.isatty() if stdout_tty is None else stdout_tty
-        stderr_tty = sys.stderr.isatty() if stderr_tty is None else stderr_tty
+    def __init__(self, env: Environment, *, quiet: bool = False) -> None:
+        self.stdout_tty = env.stdout_tty
         self.quiet = quiet
         self.csv = not self.stdout_tty
         self.console = Console(stderr=self.csv, highlight=False)
-        self.live_ok = (stderr_tty if self.csv else True) and not quiet
+        self.live_ok = (env.stderr_tty if self.csv else True) and not quiet
         self.records: list[EpochRecord] = []
         self.columns: list[str] = []
         self._header_written = False
