@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lossctl.catalog import explain_text
 from lossctl.errors import InputValueError, UsageError
 from lossctl.losses import REGISTRY, get_loss
 from lossctl.losses.evaluate import evaluate, gradient
+from lossctl.render.catalog import explain_text
 
 N = 5
 

@@ -78,3 +78,17 @@ def test_no_rows_print_nothing() -> None:
     out = io.BytesIO()
     render.rows(iter([]), LOSSES, "csv", out)
     assert out.getvalue() == b""
+
+
+def test_scores_are_a_table_on_a_terminal_and_csv_when_piped() -> None:
+    from lossctl.render.metrics import scores
+
+    rows = [("keras.mean_squared_error", 0.1), ("mae", 0.25)]
+    piped = io.StringIO()
+    scores("m.npz on d.csv (2 rows)", rows, False, piped)
+    assert piped.getvalue() == "metric,value\nkeras.mean_squared_error,0.1\nmae,0.25\n"
+    shown = io.StringIO()
+    scores("m.npz on d.csv (2 rows)", rows, True, shown)
+    assert "m.npz on d.csv (2 rows)" in shown.getvalue()
+    assert "│ mae" in shown.getvalue()
+    assert "0.25 │" in shown.getvalue()

@@ -108,7 +108,7 @@ def list_losses(
     fmt: TableFormat = None,
 ) -> None:
     """List every loss: name, aliases, family, inputs, parameters with defaults."""
-    from lossctl.catalog import list_csv, list_json, list_table, list_text, losses_of
+    from lossctl.render.catalog import list_csv, list_json, list_table, list_text, losses_of
 
     output = _format(fmt, environment(ctx))
     losses = losses_of(family)
@@ -121,10 +121,10 @@ def list_losses(
 @app.command()
 def explain(ctx: typer.Context, name: str = typer.Argument(..., help="A loss name or alias.")) -> None:
     """Show a loss's formula with its valley, inputs, parameters and a worked example."""
-    from lossctl.catalog import explain_text
     from lossctl.cli.plot_cmd import terminal_picture
     from lossctl.losses import get_loss
     from lossctl.plot.valley import valley_figure
+    from lossctl.render.catalog import explain_text
 
     loss = get_loss(name)
     try:

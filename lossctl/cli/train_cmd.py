@@ -7,6 +7,7 @@ stays fast.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import typer
@@ -192,11 +193,11 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, plot, env,
     import threading
     import time
 
-    from lossctl.cli.train_view import TrainView, history_csv
     from lossctl.nn import History, modelfile
+    from lossctl.render.training import TrainView, history_csv
 
     prep = dataset.prep
-    view = TrainView(env, quiet=quiet)
+    view = TrainView(env.stdout_tty, env.stderr_tty, quiet=quiet)
     classes = f", classes {', '.join(prep.classes)}" if prep.classes else ""
     n_val = 0 if dataset.x_val is None else len(dataset.x_val)
     view.start(f"{dataset.source}: {prep.task} on {prep.target!r}{classes}; "
@@ -282,6 +283,7 @@ def evaluate(
     from lossctl.nn import modelfile, resolve_metrics
     from lossctl.nn.predict import predicted_blocks
     from lossctl.nn.train import Scoring
+    from lossctl.render.metrics import scores as render_scores
 
     saved = modelfile.load(model)
     prep = saved.prep
@@ -297,17 +299,5 @@ def evaluate(
             scoring.add(out, y)
     value, found = scoring.result()
     rows = [(loss.qualified_name, value), *found.items()]
-    if environment(ctx).stdout_tty:
-        from rich.console import Console
-        from rich.table import Table
-
-        shown = Table(title=f"{model} on {name} ({scoring.rows} rows)", title_justify="left")
-        shown.add_column("metric")
-        shown.add_column("value", justify="right")
-        for metric, v in rows:
-            shown.add_row(metric, repr(v))
-        Console().print(shown)
-    else:
-        print("metric,value")
-        for metric, v in rows:
-            print(f"{metric},{v!r}")
+    render_scores(f"{model} on {name} ({scoring.rows} rows)", rows, environment(ctx).stdout_tty,
+                  sys.stdout)

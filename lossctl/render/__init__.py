@@ -1,4 +1,10 @@
-"""Rendering compute results: plain numbers for shells, CSV and JSON for programs, a rich table.
+"""Rendering: what the library computed, as text for people and programs. The CLI only calls these.
+
+This module renders `compute`'s results; `render.catalog` the registry (`list`, `explain`),
+`render.training` a training run (the live table, the history CSV, the summary) and
+`render.metrics` a saved model's scores (`evaluate`).
+
+Compute results: plain numbers for shells, CSV and JSON for programs, a rich table.
 
 Reduced values are printed with Python's repr: the shortest text that reads back as the same
 float64. Per-row values (`rows`, `gradient`) go through the one writer, `io.writer`, in its style

@@ -17,7 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from lossctl.cli.app import Environment
 from lossctl.nn.train import EpochRecord, History
 
 PROGRESS_AFTER = 1.0  # seconds into an epoch before its progress bar appears
@@ -46,12 +45,12 @@ def history_csv(records: Sequence[EpochRecord]) -> str:
 class TrainView:
     """Receives the run's events from the command and draws them."""
 
-    def __init__(self, env: Environment, *, quiet: bool = False) -> None:
-        self.stdout_tty = env.stdout_tty
+    def __init__(self, stdout_tty: bool, stderr_tty: bool, *, quiet: bool = False) -> None:
+        self.stdout_tty = stdout_tty
         self.quiet = quiet
         self.csv = not self.stdout_tty
         self.console = Console(stderr=self.csv, highlight=False)
-        self.live_ok = (env.stderr_tty if self.csv else True) and not quiet
+        self.live_ok = (stderr_tty if self.csv else True) and not quiet
         self.records: list[EpochRecord] = []
         self.columns: list[str] = []
         self._header_written = False
