@@ -702,72 +702,68 @@ _REGRESSION_EXAMPLE = {"y_true": [[0.0, 1.0], [0.0, 0.0]], "y_pred": [[1.0, 1.0]
 
 
 def _keras(
-    value, grad, summary: str, formula: str, aliases: tuple[str, ...], inputs=(Y_TRUE, Y_PRED),
+    value, grad, summary: str, aliases: tuple[str, ...], inputs=(Y_TRUE, Y_PRED),
     example: dict | None = None, **extra: Any,
 ) -> Loss:
     return register(Loss(
-        name=value.__name__, family=KERAS, summary=summary, formula=formula, inputs=inputs,
+        name=value.__name__, family=KERAS, summary=summary, inputs=inputs,
         value=value, grad=grad, aliases=aliases, example=example or _REGRESSION_EXAMPLE, **extra,
     ))
 
 
 _keras(
     mean_squared_error, _mse_grad, "mean of squared errors per sample",
-    "mean((y_true - y_pred)^2)", ("mse", "MeanSquaredError"),
+    ("mse", "MeanSquaredError"),
 )
 _keras(
     mean_absolute_error, _mae_grad, "mean of absolute errors per sample",
-    "mean(|y_true - y_pred|)", ("mae", "MeanAbsoluteError"),
+    ("mae", "MeanAbsoluteError"),
 )
 _keras(
     mean_absolute_percentage_error, _mape_grad, "mean absolute error relative to |y_true|, in %",
-    "100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7))",
     ("mape", "MeanAbsolutePercentageError"),
     example={"y_true": [[2.0, 4.0], [1.0, 0.5]], "y_pred": [[1.0, 5.0], [1.0, 1.0]]},
 )
 _keras(
     mean_squared_logarithmic_error, _msle_grad, "mean squared error of log(1 + x)",
-    "mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))^2)",
     ("msle", "MeanSquaredLogarithmicError"),
 )
 _keras(
     cosine_similarity, _cosine_grad, "negative cosine of the angle between target and prediction",
-    "-sum(y_true / ||y_true|| * y_pred / ||y_pred||)", ("CosineSimilarity", "cosine_proximity"),
+    ("CosineSimilarity", "cosine_proximity"),
     params=(_AXIS,),
     example={"y_true": [[0.0, 1.0], [1.0, 1.0]], "y_pred": [[1.0, 0.0], [1.0, 1.0]]},
 )
 _keras(
     huber, _huber_grad, "squared error near zero, absolute error beyond delta",
-    "mean(0.5 e^2 if |e| <= delta else delta |e| - 0.5 delta^2), e = y_pred - y_true",
     ("Huber",), params=(Param("delta", "float", 1.0, "where the loss turns from quadratic to linear"),),
     example={"y_true": [[0.0, 1.0], [0.0, 0.0]], "y_pred": [[0.6, 0.4], [0.4, 2.6]]},
 )
 _keras(
     log_cosh, _log_cosh_grad, "log of the hyperbolic cosine of the error",
-    "mean(log(cosh(y_pred - y_true)))", ("LogCosh", "logcosh"),
+    ("LogCosh", "logcosh"),
 )
 _keras(
     hinge, _hinge_grad, "margin loss for -1/+1 labels (0/1 labels are mapped)",
-    "mean(max(1 - y_true * y_pred, 0))", ("Hinge",), example=_BINARY_EXAMPLE,
+    ("Hinge",), example=_BINARY_EXAMPLE,
 )
 _keras(
     squared_hinge, _squared_hinge_grad, "squared margin loss for -1/+1 labels",
-    "mean(max(1 - y_true * y_pred, 0)^2)", ("SquaredHinge",), example=_BINARY_EXAMPLE,
+    ("SquaredHinge",), example=_BINARY_EXAMPLE,
 )
 _keras(
     categorical_hinge, _categorical_hinge_grad, "margin between the true class and the best other",
-    "max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)", ("CategoricalHinge",),
+    ("CategoricalHinge",),
     example=_ONEHOT_EXAMPLE,
 )
 _keras(
     kl_divergence, _kl_grad, "Kullback-Leibler divergence of y_pred from y_true",
-    "sum(y_true * log(y_true / y_pred)), both clipped to [1e-7, 1]",
     ("kld", "KLDivergence", "kullback_leibler_divergence"), output_activation="softmax",
     example={"y_true": [[0.0, 1.0], [0.5, 0.5]], "y_pred": [[0.4, 0.6], [0.9, 0.1]]},
 )
 _keras(
     poisson, _poisson_grad, "Poisson negative log-likelihood of counts given rates",
-    "mean(y_pred - y_true * log(y_pred + 1e-7))", ("Poisson",),
+    ("Poisson",),
     # Rates must stay positive: none of the trainer's output activations (linear, sigmoid,
     # softmax) gives an unbounded positive output, so it is not offered for training.
     trainable=False,
@@ -775,14 +771,12 @@ _keras(
 )
 _keras(
     binary_crossentropy, _bce_grad, "binary crossentropy, averaged over each sample's columns",
-    "mean(-(y_true * log(p) + (1 - y_true) * log(1 - p))), p = clip(y_pred, 1e-7, 1 - 1e-7)",
     ("bce", "BinaryCrossentropy"), params=(_FROM_LOGITS, _SMOOTHING, _AXIS),
     output_activation="sigmoid", trains_on_logits=True, example=_BINARY_EXAMPLE,
 )
 _keras(
     binary_focal_crossentropy, _binary_focal_grad,
     "binary crossentropy down-weighting easy examples",
-    "mean(w * (1 - p_t)^gamma * bce), p_t = y_true * p + (1 - y_true) * (1 - p)",
     ("BinaryFocalCrossentropy",),
     params=(
         Param("apply_class_balancing", "bool", False, "weigh class 1 by alpha, class 0 by 1 - alpha"),
@@ -794,13 +788,11 @@ _keras(
 )
 _keras(
     categorical_crossentropy, _cce_grad, "crossentropy of one-hot (or soft) targets",
-    "-sum(y_true * log(clip(y_pred / sum(y_pred), 1e-7, 1 - 1e-7)))",
     ("CategoricalCrossentropy",), params=(_FROM_LOGITS, _SMOOTHING, _AXIS),
     output_activation="softmax", trains_on_logits=True, example=_ONEHOT_EXAMPLE,
 )
 _keras(
     sparse_categorical_crossentropy, _sparse_cce_grad, "crossentropy of integer class labels",
-    "-log(p[y_true]), p = softmax(y_pred) or renormalised clip(y_pred, 1e-7, 1 - 1e-7)",
     ("SparseCategoricalCrossentropy",), inputs=(Y_CLASS, Y_PROBS),
     params=(
         _FROM_LOGITS,
@@ -813,7 +805,6 @@ _keras(
 _keras(
     categorical_focal_crossentropy, _categorical_focal_grad,
     "categorical crossentropy down-weighting easy examples",
-    "sum(alpha * (1 - p)^gamma * -y_true * log(p)), p = clip(y_pred / sum(y_pred))",
     ("CategoricalFocalCrossentropy",),
     params=(
         Param("alpha", "floats", (0.25,), "weight, one number or one per class"),
@@ -825,7 +816,7 @@ _keras(
 _keras(
     categorical_generalized_cross_entropy, _gce_grad,
     "noise-robust crossentropy between CE (q -> 0) and MAE (q -> 1)",
-    "(1 - p[y_true]^q) / q", ("CategoricalGeneralizedCrossEntropy",),
+    ("CategoricalGeneralizedCrossEntropy",),
     inputs=(Y_CLASS, Y_PROBS),
     params=(Param("q", "float", 0.5, "noise parameter, strictly between 0 and 1",
                   check=(lambda q: 0.0 < q < 1.0, "strictly between 0 and 1")),),
@@ -833,13 +824,11 @@ _keras(
 )
 _keras(
     dice, _dice_grad, "one minus the Dice overlap of target and prediction",
-    "1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + 1e-7)", ("Dice",),
+    ("Dice",),
     params=(_AXIS_NONE,), batchwise=True, output_activation="sigmoid", example=_BINARY_EXAMPLE,
 )
 _keras(
     tversky, _tversky_grad, "Dice generalised with separate weights for misses and extras",
-    "1 - I / (I + alpha sum(y_true (1 - y_pred)) + beta sum((1 - y_true) y_pred) + 1e-7), "
-    "I = sum(y_true * y_pred)",
     ("Tversky",),
     params=(
         Param("alpha", "float", 0.5, "weight of sum(y_true * (1 - y_pred))"),
@@ -850,7 +839,6 @@ _keras(
 )
 _keras(
     circle, _circle_grad, "pulls same-label embeddings together, pushes others apart",
-    "softplus(logsumexp_pos(-gamma w_p (margin - d)) + logsumexp_neg(gamma w_n (1 - margin - d)))",
     ("Circle",), inputs=(Input("y_true", width="one", help="integer label of each row"),
                          Input("y_pred", help="L2-normalised embedding, one column per dimension")),
     params=(
@@ -864,7 +852,7 @@ _keras(
 )
 _keras(
     ctc, _ctc_grad, "connectionist temporal classification: -log p(labels | frames of logits)",
-    "-log sum over alignments a of the labels: prod_t softmax(y_pred_t)[a_t]", ("CTC",),
+    ("CTC",),
     inputs=(Input("y_true", help="label sequence: class indices 1..C-1, padded with the blank 0"),
             Input("y_pred", help="T x C logits, frame by frame (column t*C + c)")),
     params=(Param("classes", "optional_int", None,

@@ -194,16 +194,14 @@ def _quantile_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.n
 # --- the registry records -----------------------------------------------------------------------
 
 
-def _paper(value, grad, summary: str, formula: str, aliases: tuple[str, ...], inputs=(_TRUE, _PRED),
+def _paper(value, grad, summary: str, aliases: tuple[str, ...], inputs=(_TRUE, _PRED),
            **extra: Any) -> Loss:
-    return register(Loss(name=value.__name__, family=PAPER, summary=summary, formula=formula,
-                         inputs=inputs, value=value, grad=grad, aliases=aliases, trainable=False,
-                         **extra))
+    return register(Loss(name=value.__name__, family=PAPER, summary=summary, inputs=inputs, value=value,
+                         grad=grad, aliases=aliases, trainable=False, **extra))
 
 
 _paper(
     smape, _smape_grad, "symmetric MAPE of the M4 competition, in % (0 to 200)",
-    "200/h sum_j |y_j - f_j| / (|y_j| + |f_j|)  (0 where y_j = f_j = 0)",
     (),
     reference="Makridakis, Spiliotis and Assimakopoulos, 'The M4 Competition: 100,000 time series "
     "and 61 forecasting methods', International Journal of Forecasting 36(1), 2020, eq. 1",
@@ -211,7 +209,6 @@ _paper(
 )
 _paper(
     wmape, _wmape_grad, "weighted MAPE: summed absolute errors over summed |y_true|, in %",
-    "100 sum |y - f| / sum |y|  over every row and column",
     (),
     reference="Kolassa and Schuetz, 'Advantages of the MAD/Mean ratio over the MAPE', "
     "Foresight 6, 2007 (the MAD/Mean ratio, in %)",
@@ -220,7 +217,6 @@ _paper(
 _paper(
     jensen_shannon, _jensen_shannon_grad,
     "Jensen-Shannon divergence between the distributions of y_true and y_pred",
-    "(KL(p || m) + KL(q || m)) / 2,  m = (p + q) / 2,  rows scaled to sum to 1",
     ("jsd", "jensen_shannon_divergence"),
     reference="Lin, 'Divergence measures based on the Shannon entropy', IEEE Transactions on "
     "Information Theory 37(1), 1991, eq. 4.1 (equal weights); scipy's jensenshannon squared",
@@ -230,7 +226,6 @@ _paper(
 _paper(
     crps_gaussian, _crps_gaussian_grad,
     "continuous ranked probability score of a normal forecast (mean, std)",
-    "s (z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi)),  z = (y - mu) / s",
     ("CRPS",),
     reference="Gneiting and Raftery, 'Strictly proper scoring rules, prediction, and estimation', "
     "Journal of the American Statistical Association 102(477), 2007, eq. 21",
@@ -240,7 +235,6 @@ _paper(
 )
 _paper(
     quantile_loss, _quantile_grad, "pinball loss averaged over several quantile forecasts",
-    "(1/Q) sum_j max(q_j (y - f_j), (q_j - 1) (y - f_j)),  one y_pred column per level q_j",
     ("pinball", "QuantileLoss"),
     reference="Koenker and Bassett, 'Regression quantiles', Econometrica 46(1), 1978 (the check "
     "function rho_q), averaged over the quantile levels",

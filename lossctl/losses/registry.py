@@ -11,6 +11,7 @@ reduction (`reduction.py`), the catalog and the renderers read; no module compar
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -166,7 +167,6 @@ class Loss:
     name: str  # the framework's function name, e.g. "mean_squared_error", "mse_loss"
     family: Family
     summary: str  # one line: what it measures
-    formula: str  # the unreduced formula, in plain text
     inputs: tuple[Input, ...]
     value: ValueFn
     grad: GradFn | None  # None: it has no gradient (a metric: computed, not trained on)
@@ -203,6 +203,12 @@ class Loss:
     # A small worked example for `lossctl explain`: role -> rows, and params.
     example: Mapping[str, list[list[float]]] = field(default_factory=dict)
     example_params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def formula(self) -> str:
+        """The formula, written once: the docstring of the function that computes the loss (the
+        whole batch's `metric` where it has one, else `value`, unreduced)."""
+        return inspect.cleandoc((self.metric or self.value).__doc__ or "")
 
     @property
     def qualified_name(self) -> str:

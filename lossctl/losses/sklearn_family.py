@@ -16,12 +16,12 @@ Conventions, all from scikit-learn:
   column is the probability of the greater class.
 * log_loss clips probabilities to [eps, 1 - eps] with eps the float64 machine epsilon, without
   renormalising; MAPE divides by max(|y_true|, eps) and is a fraction, not a percentage.
-* A formula is written once, in the docstring of the function that computes the value.
+* A formula is written once, in the docstring of the function that computes the value
+  (`Loss.formula` reads it).
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -728,10 +728,6 @@ _LABELS = {"y_true": [[0.0], [1.0], [2.0], [2.0]], "y_pred": [[0.0], [2.0], [2.0
 _NONE_WHOLE = "it is not a mean of per-row terms"
 
 
-def _formula(fn: Callable) -> str:
-    return inspect.cleandoc(fn.__doc__ or "")
-
-
 def _sklearn(
     name: str, summary: str, metric: MetricFn, value: Callable | None = None,
     inputs: tuple[Input, ...] = (_TRUE, _PRED), no_rows: str = "", example: dict | None = None,
@@ -745,7 +741,7 @@ def _sklearn(
         raise UsageError(f"reduction 'none' is not defined for sklearn.{name}: {no_rows}")
 
     return register(Loss(
-        name=name, family=SKLEARN, summary=summary, formula=_formula(metric), inputs=inputs,
+        name=name, family=SKLEARN, summary=summary, inputs=inputs,
         value=value or no_value, grad=None, metric=metric, batchwise=True, trainable=False,
         no_rows=no_rows, example=example or _REGRESSION, **extra,
     ))

@@ -814,7 +814,6 @@ register(
         family=TORCH,
         aliases=("L1Loss",),
         summary="Absolute error per element.",
-        formula="l = w * |x - y|   (mean divides by sum(w) when weight is given)",
         inputs=(_TRUE, _PRED, _ELEMENT_WEIGHT),
         value=l1_value,
         grad=l1_grad,
@@ -827,7 +826,6 @@ register(
         family=TORCH,
         aliases=("MSELoss",),
         summary="Squared error per element.",
-        formula="l = w * (x - y)^2   (mean divides by sum(w) when weight is given)",
         inputs=(_TRUE, _PRED, _ELEMENT_WEIGHT),
         value=mse_value,
         grad=mse_grad,
@@ -840,7 +838,6 @@ register(
         family=TORCH,
         aliases=("HuberLoss",),
         summary="Squared error near zero, delta-scaled absolute error beyond delta.",
-        formula="l = w * (0.5 d^2 if |d| < delta else delta * (|d| - 0.5 delta)),  d = x - y",
         inputs=(_TRUE, _PRED, _ELEMENT_WEIGHT),
         value=huber_value,
         grad=huber_grad,
@@ -855,7 +852,6 @@ register(
         family=TORCH,
         aliases=("SmoothL1Loss",),
         summary="Huber loss divided by beta: squared near zero, absolute error beyond beta.",
-        formula="l = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta,  d = x - y",
         inputs=(_TRUE, _PRED),
         value=smooth_l1_value,
         grad=smooth_l1_grad,
@@ -870,7 +866,6 @@ register(
         family=TORCH,
         aliases=("PoissonNLLLoss",),
         summary="Negative log-likelihood of counts y under a Poisson rate exp(x) (or x).",
-        formula="l = exp(x) - y x  (log_input)  or  x - y log(x + eps);  full adds Stirling's term",
         inputs=(_TRUE, _PRED),
         value=poisson_nll_value,
         grad=poisson_nll_grad,
@@ -888,7 +883,6 @@ register(
         family=TORCH,
         aliases=("GaussianNLLLoss",),
         summary="Negative log-likelihood of y under a normal of mean x and variance var.",
-        formula="l = 0.5 (log v + (x - y)^2 / v) [+ 0.5 log(2 pi)],  v = max(var, eps)",
         inputs=(
             _TRUE,
             _PRED,
@@ -917,7 +911,6 @@ register(
         family=TORCH,
         aliases=("BCELoss",),
         summary="Binary cross entropy of probabilities, logs clamped at -100.",
-        formula="l = -w * (y max(log x, -100) + (1 - y) max(log(1 - x), -100))",
         inputs=(_TRUE, _PRED, _ELEMENT_WEIGHT),
         value=bce_value,
         grad=bce_grad,
@@ -932,7 +925,6 @@ register(
         family=TORCH,
         aliases=("BCEWithLogitsLoss",),
         summary="Binary cross entropy of logits, through a stable log-sigmoid.",
-        formula="l = -w * (pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x)))",
         inputs=(_TRUE, _PRED, _ELEMENT_WEIGHT),
         value=bce_logits_value,
         grad=bce_logits_grad,
@@ -949,7 +941,6 @@ register(
         family=TORCH,
         aliases=("SoftMarginLoss",),
         summary="Logistic loss of scores against labels -1 / 1.",
-        formula="l = log(1 + exp(-y x)),  y in {-1, 1}",
         inputs=(_TRUE, _PRED),
         value=soft_margin_value,
         grad=soft_margin_grad,
@@ -963,7 +954,6 @@ register(
         family=TORCH,
         aliases=("MultiLabelSoftMarginLoss",),
         summary="Binary cross entropy of logits averaged over the classes of each sample.",
-        formula="l_i = -(1/C) sum_c w_c (y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c))",
         inputs=(_TRUE, _PRED),
         value=multilabel_soft_margin_value,
         grad=multilabel_soft_margin_grad,
@@ -980,12 +970,6 @@ register(
         family=TORCH,
         aliases=("CrossEntropyLoss",),
         summary="Softmax cross entropy of logits against class indices or class probabilities.",
-        formula=(
-            "l_i = (1 - e) (-w_t log softmax(x_i)_t) + (e / C) sum_c (-w_c log softmax(x_i)_c),  "
-            "t = class index of row i, e = label_smoothing (0 for ignored rows); "
-            "probability targets "
-            "p: l_i = -sum_c w_c p'_c log softmax(x_i)_c,  p' = (1 - e) p + e / C"
-        ),
         inputs=(
             Input("y_true", "any", help="class index (one column) or probabilities (like y_pred)"),
             _PRED,
@@ -1007,7 +991,6 @@ register(
         family=TORCH,
         aliases=("NLLLoss",),
         summary="Negative log-likelihood of class indices, given log-probabilities.",
-        formula="l_i = -w_t x_i,t,  t = class index of row i (0 for ignored rows)",
         inputs=(Input("y_true", "one", help="class index"), _PRED),
         value=nll_value,
         grad=nll_grad,
@@ -1024,7 +1007,6 @@ register(
         family=TORCH,
         aliases=("KLDivLoss",),
         summary="Pointwise Kullback-Leibler divergence of y from exp(x), x in log-probabilities.",
-        formula="l = y (log y - x),  or exp(y) (y - x) with log_target",
         inputs=(_TRUE, _PRED),
         value=kl_div_value,
         grad=kl_div_grad,
@@ -1040,7 +1022,6 @@ register(
         family=TORCH,
         aliases=("MultiMarginLoss",),
         summary="Multi-class hinge loss of scores against a class index.",
-        formula="l_i = (w_t / C) sum_{c != t} max(0, margin - x_t + x_c)^p,  t = class index",
         inputs=(Input("y_true", "one", help="class index"), _PRED),
         value=multi_margin_value,
         grad=multi_margin_grad,
@@ -1059,7 +1040,6 @@ register(
         family=TORCH,
         aliases=("MultiLabelMarginLoss",),
         summary="Multi-label hinge loss: every target class should outscore every other by 1.",
-        formula="l_i = (1/C) sum_{j in targets} sum_{d not in targets} max(0, 1 - (x_j - x_d))",
         inputs=(
             Input(
                 "y_true", "like_pred", help="target class indices, padded with -1 after the last"
@@ -1079,7 +1059,6 @@ register(
         family=TORCH,
         aliases=("HingeEmbeddingLoss",),
         summary="Distance x for similar pairs (y = 1), max(0, margin - x) for dissimilar (y = -1).",
-        formula="l = x if y == 1;  max(0, margin - x) if y == -1",
         inputs=(Input("y_true", "any", help="+1 / -1 (one column, or like y_pred)"), _PRED),
         value=hinge_embedding_value,
         grad=hinge_embedding_grad,
@@ -1096,7 +1075,6 @@ register(
         family=TORCH,
         aliases=("MarginRankingLoss",),
         summary="Hinge on the ranking of two scores: y = 1 wants x1 > x2, y = -1 wants x2 > x1.",
-        formula="l = max(0, -y (x1 - x2) + margin),  x1 = y_pred, x2 = input2",
         inputs=(
             Input("y_true", "any", help="+1 / -1 (one column, or like y_pred)"),
             _PRED,
@@ -1115,7 +1093,6 @@ register(
         family=TORCH,
         aliases=("CosineEmbeddingLoss",),
         summary="1 - cos(x1, x2) for similar pairs (y = 1), max(0, cos - margin) for dissimilar.",
-        formula="l_i = 1 - cos(x1_i, x2_i) if y_i == 1;  max(0, cos(x1_i, x2_i) - margin) if -1",
         inputs=(
             Input("y_true", "one", help="+1 / -1"),
             _PRED,
@@ -1138,7 +1115,6 @@ register(
         family=TORCH,
         aliases=("TripletMarginLoss",),
         summary="The anchor should be nearer the positive than the negative by a margin.",
-        formula="l_i = max(0, margin + ||a - p + eps||_p - ||a - n + eps||_p),  a = y_pred",
         inputs=_TRIPLET_INPUTS,
         value=triplet_value,
         grad=triplet_grad,
@@ -1163,8 +1139,6 @@ register(
         family=TORCH,
         aliases=("CTCLoss",),
         summary="Connectionist temporal classification: -log p(targets | frames of log-probabilities).",
-        formula="l_i = -log sum over alignments a of the targets: prod_t exp(x_t[a_t])   "
-        "(mean: mean of l_i / max(target_length_i, 1))",
         inputs=(
             Input("y_true", "any", help="target class indices, padded with the blank"),
             Input("y_pred", "any", help="T x C log-probabilities, frame by frame (column t*C + c)"),
@@ -1196,8 +1170,6 @@ register(
         family=TORCH,
         aliases=("TripletMarginWithDistanceLoss",),
         summary="Triplet margin loss with a euclidean or cosine distance.",
-        formula="l_i = max(0, margin + d(a, p) - d(a, n)),  a = y_pred;  d = ||u - v + 1e-6||_2 "
-        "or 1 - cos(u, v)",
         inputs=_TRIPLET_INPUTS,
         value=triplet_value,
         grad=triplet_grad,

@@ -99,7 +99,7 @@ def explain_text(loss: Loss, picture: str = "") -> str:
         lines += ["", "Formula (the function's value; w = sample weights, i rows, j output columns):"]
     else:
         lines += ["", "Formula (per sample or element, before reduction):"]
-    lines += [f"  {line}" for line in loss.formula.strip().splitlines()]
+    lines += [f"  {line}".rstrip() for line in loss.formula.strip().splitlines()]
     if loss.reference:
         lines += ["", "Reference:", f"  {loss.reference}"]
     if picture:
