@@ -11,7 +11,7 @@ value depends on the whole batch (`Loss.batchwise`) and gradients read every row
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -193,7 +193,8 @@ class Computation:
             block, columns, labels = item
             weights = self._weights(columns)
             return [
-                (self._arrays(job, columns), weights)  # batch-wise losses keep their inputs
+                # batch-wise losses keep their inputs, and where their rows are for errors
+                (self._arrays(job, columns), weights, _lines_only(block), _lines_only(labels))
                 if job.loss.batchwise
                 else partial(job.loss, self._values(job, columns, block, labels)[1], weights)
                 for job in self.jobs
@@ -228,8 +229,11 @@ class Computation:
         weights = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
         try:
             return batch_value(job.loss, inputs, job.params, reduction, weights)
-        except InputValueError as error:  # no line numbers for a whole batch: say the role
-            raise DataError(f"{self.table.name}: {error.message} ({job.loss.qualified_name})") from None
+        except InputValueError as error:
+            labels = Block.concat([p[3] for p in parts]) if parts[0][3] is not None else None
+            raise self._explain(error, job, Block.concat([p[2] for p in parts]), labels) from None
+        except DataError as error:  # about the batch as a whole: say which input and loss
+            raise DataError(f"{self.table.name}: {error} ({job.loss.qualified_name})") from None
 
     def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
@@ -274,3 +278,7 @@ class Computation:
         with np.errstate(all="ignore"):
             return job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
 
+
+def _lines_only(block: Block | None) -> Block | None:
+    """`block` without its data: where its rows come from, for an error's line numbers."""
+    return None if block is None else replace(block, data=np.empty((len(block), 0)), text={})

@@ -69,7 +69,7 @@ def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str]) -> None
     table = Table(show_edge=False, header_style="bold")
     table.add_column("loss")
     table.add_column("reduction")
-    table.add_column("value", justify="right", style="bold cyan")
+    table.add_column("value", justify="right", style="bold cyan", overflow="fold")
     table.add_column("rows", justify="right")
     for k, r in enumerate(results):
         name = r.loss.qualified_name
