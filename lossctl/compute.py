@@ -10,17 +10,27 @@ value depends on the whole batch (`Loss.batchwise`) and gradients read every row
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from lossctl.errors import DataError, InputValueError, UsageError
+from lossctl.evaluate.groups import GroupSums, Key
+from lossctl.evaluate.plan import Plan
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
 from lossctl.io.table import Block, CsvTable
 from lossctl.losses.evaluate import as_inputs, loss_values
-from lossctl.losses.reduction import Partial, check_reduction, finish, partial, reduce, upstream
+from lossctl.losses.reduction import (
+    Partial,
+    check_reduction,
+    finish,
+    partial,
+    reduce,
+    row_partial,
+    upstream,
+)
 from lossctl.losses.registry import Loss
 from lossctl.threads import worker_count
 
@@ -43,6 +53,8 @@ class Result:
     reduction: str
     value: float
     rows: int
+    group: Key | None = None  # with --by: the group's values (None: all rows)
+    ci: tuple[float, float] | None = None  # with --ci
 
 
 class Computation:
@@ -56,8 +68,10 @@ class Computation:
         specs: Mapping[str, str] | None = None,
         weights: str | None = None,
         labels: CsvTable | None = None,
+        plan: Plan | None = None,
     ) -> None:
         self.table, self.labels, self.reduction = table, labels, reduction
+        self.plan = plan or Plan()
         specs = dict(specs or {})
         self.jobs = [Job(loss, loss.resolve_params(given)) for loss, given in losses]
         for job in self.jobs:
@@ -74,6 +88,7 @@ class Computation:
             if len(chosen) != 1:
                 raise UsageError("--weights takes one column")
             self.weight_column = chosen[0]
+        self.plan.check([job.loss for job in self.jobs], table.header, table.name, reduction)
 
     def _bind(self, job: Job, specs: dict[str, str]) -> None:
         # An optional input also given as a constant (-p var=0.5) is not looked for in the CSV.
@@ -105,7 +120,7 @@ class Computation:
                  if not role.startswith("labels:") for c in cols]
         if self.weight_column:
             names.append(self.weight_column)
-        return list(dict.fromkeys(names))
+        return list(dict.fromkeys(names + list(self.plan.by)))
 
     def _label_columns(self) -> list[str]:
         return list(dict.fromkeys(c for job in self.jobs for role, cols in job.columns.items()
@@ -171,19 +186,29 @@ class Computation:
         def block_sums(item) -> list:
             block, columns, labels = item
             weights = self._weights(columns)
-            return [
-                (self._arrays(job, columns), weights)  # batch-wise losses keep their inputs
-                if job.loss.batchwise
-                else partial(job.loss, self._values(job, columns, block, labels)[1], weights)
-                for job in self.jobs
-            ]
+            index = self.plan.index(block.lines, columns) if self.plan.active else None
+            out: list = []
+            for job in self.jobs:
+                if job.loss.batchwise:
+                    out.append((self._arrays(job, columns), weights))  # they keep their inputs
+                    continue
+                lv = self._values(job, columns, block, labels)[1]
+                out.append(partial(job.loss, lv, weights))
+                if index is not None:  # --by, --ci: per group and bucket too
+                    out[-1] = (out[-1], GroupSums.of_block(index, row_partial(job.loss, lv, weights)))
+            return out
 
         sums = [Partial() for _ in self.jobs]
+        groups = [GroupSums([], Partial()) for _ in self.jobs]
         gathered: list[list] = [[] for _ in self.jobs]
         for per_job in map_ahead(block_sums, self._blocks(), self._workers()):
             for k, job in enumerate(self.jobs):  # added in file order: the same sums every run
                 if job.loss.batchwise:
                     gathered[k].append(per_job[k])
+                elif self.plan.active:
+                    sums[k] = sums[k] + per_job[k][0]
+                    groups[k] = groups[k] + per_job[k][1]
+                    self.plan.check_size(groups[k], self.table.name)
                 else:
                     sums[k] = sums[k] + per_job[k]
         results = []
@@ -194,7 +219,21 @@ class Computation:
             else:
                 value, rows = finish(job.loss, sums[k], self.reduction), sums[k].rows
             results.append(Result(job.loss, job.params, self.reduction, value, rows))
+        if self.plan.active:
+            return self._evaluated(results, groups)
         return results
+
+    def _evaluated(self, overall: list[Result], groups: list[GroupSums]) -> list[Result]:
+        """--by and --ci: the groups' results in sorted key order, loss by loss, then the overall
+        ones (today's values, with their intervals)."""
+        per_group, last = [], []
+        for result, sums in zip(overall, groups, strict=True):
+            *estimates, total = self.plan.estimates(result.loss, self.reduction, sums)
+            per_group.extend(Result(result.loss, result.params, self.reduction, e.value, e.rows,
+                                    e.key, e.ci) for e in estimates)
+            last.append(replace(result, ci=total.ci))
+        per_group.sort(key=lambda r: r.group)  # stable: the losses' order within a group
+        return per_group + last
 
     def _workers(self) -> int:
         """Threads for the losses of blocks (numpy releases the GIL): large inputs only."""

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from lossctl.cli.app import app
+from lossctl.cli import options
 from lossctl.cli.options import names as split_names
 from lossctl.cli.options import pairs
 from lossctl.errors import UsageError
@@ -43,6 +44,10 @@ def compute(
     ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error (default) or drop the row."),
     grad: bool = typer.Option(False, "--grad", help="Print d(loss)/d(y_pred) per row instead of the loss."),
+    by: options.By = None,
+    ci: options.Ci = None,
+    bootstrap: options.Bootstrap = 1000,
+    seed: options.Seed = 0,
 ) -> None:
     """Compute one or more losses of predictions against labels from a CSV."""
     from lossctl import render
@@ -52,6 +57,9 @@ def compute(
     from lossctl.losses import get_loss
 
     output = _format(fmt)
+    plan = options.plan(by, ci, bootstrap, seed)
+    if plan.active and grad:
+        raise UsageError("--grad gives rows: it takes no --by or --ci")
     if nan not in ("error", "drop"):
         raise UsageError(f"--nan takes error or drop, got {nan!r}")
     names = split_names(loss)
@@ -86,7 +94,8 @@ def compute(
                 for lo in chosen
             ]
             job = Computation(
-                table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table
+                table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
+                plan,
             )
             out = sys.stdout
             if grad:
@@ -95,7 +104,7 @@ def compute(
             elif reduction == "none":
                 render.rows(job.rows(), chosen, output, out)
             else:
-                render.reduced(job.reduced(), output, out, names)
+                render.reduced(job.reduced(), output, out, names, plan.by)
         finally:
             if label_source:
                 label_source.close()
