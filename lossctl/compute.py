@@ -141,6 +141,15 @@ class Computation:
         if label_blocks is not None:
             label_blocks.expect_end(self.table.name, self.labels.name)
 
+    def read_columns(self) -> list[str]:
+        """The columns of `table` that the losses, --weights and --by read (`compare` reads them)."""
+        return self._main_columns()
+
+    def block_values(self, block: Block, names: Sequence[str]) -> tuple[dict[str, np.ndarray], list]:
+        """A block's columns by name (`names`, in the block's order) and each job's unreduced values."""
+        columns = {name: block.data[:, j] for j, name in enumerate(names)}
+        return columns, [self._values(job, columns, block, None)[1] for job in self.jobs]
+
     def _arrays(self, job: Job, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         arrays = {}
         for role, cols in job.columns.items():

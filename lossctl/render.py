@@ -110,6 +110,51 @@ def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str], by: Seq
     Console(file=out).print(table)
 
 
+COMPARED = ("loss", "a", "b", "diff", "ci_low", "ci_high", "p_value", "rows")
+
+
+def compared(results: Sequence, fmt: str, out: TextIO, by: Sequence[str] = ()) -> None:
+    """`compare`'s results (`evaluate.compare.Compared`): one per group and loss, then the overall
+    ones with empty group cells. Plain is CSV."""
+    def cells(c) -> list:
+        return [c.loss.qualified_name, c.a, c.b, c.diff, *c.ci, c.p_value, c.rows]
+
+    if fmt in ("csv", "plain"):
+        out.write("".join(csv_cell(col) + "," for col in by) + ",".join(COMPARED) + "\n")
+        for c in results:
+            keys = "".join(
+                ("" if c.group is None else csv_cell(key_text(c.group[j]))) + "," for j in range(len(by)))
+            name, *numbers, rows = cells(c)
+            out.write(keys + ",".join([name, *map(number, numbers), str(rows)]) + "\n")
+    elif fmt == "json":
+        records = []
+        for c in results:
+            record: dict = {col: None if c.group is None else c.group[j] for j, col in enumerate(by)}
+            name, *numbers, rows = cells(c)
+            record |= dict(zip(COMPARED, [name, *map(_json_number, numbers), rows], strict=True))
+            records.append(record | {"reduction": c.reduction, "params": _params(c.params)})
+        out.write(json.dumps(records) + "\n")
+    else:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(show_edge=False, header_style="bold")
+        for col in by:
+            table.add_column(escape(col))
+        for col in COMPARED:
+            table.add_column(col, justify="left" if col == "loss" else "right",
+                             style="bold cyan" if col == "diff" else None)
+        for c in results:
+            keys = [escape(key_text(v)) for v in c.group] if c.group is not None else (
+                ["[dim]all[/dim]"] + [""] * (len(by) - 1) if by else [])
+            name, *numbers, rows = cells(c)
+            table.add_row(*keys, name, *map(number, numbers), str(rows))
+        table.caption = ("diff = b - a; percentile interval of the paired Poisson bootstrap; "
+                         "p_value of a paired permutation test (two-sided)")
+        Console(file=out).print(table)
+
+
 def row_header(losses: Sequence[Loss], widths: Sequence[int]) -> list[str]:
     names = []
     for loss, width in zip(losses, widths, strict=True):

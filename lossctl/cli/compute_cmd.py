@@ -6,8 +6,8 @@ import sys
 
 import typer
 
-from lossctl.cli.app import app
 from lossctl.cli import options
+from lossctl.cli.app import app
 from lossctl.cli.options import names as split_names
 from lossctl.cli.options import pairs
 from lossctl.errors import UsageError
@@ -21,6 +21,39 @@ def _format(fmt: str | None) -> str:
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (valid: {', '.join(FORMATS)})")
     return fmt
+
+
+def _check_nan(nan: str) -> None:
+    if nan not in ("error", "drop"):
+        raise UsageError(f"--nan takes error or drop, got {nan!r}")
+
+
+def _losses_with_params(
+    loss: str, param: list[str], col: list[str], true: str | None, pred: str | None,
+) -> tuple[list, dict[str, str]]:
+    """The losses asked for, each with the -p parameters that are its own, and the column specs."""
+    from lossctl.losses import get_loss
+
+    names = split_names(loss)
+    if not names:
+        raise UsageError("--loss names no loss")
+    chosen = [get_loss(name) for name in names]
+    given = pairs(param, "--param")
+    for key in given:  # a key must belong to at least one of the losses asked for
+        if not any(key in {p.name for p in lo.params} for lo in chosen):
+            valid = sorted({p.name for lo in chosen for p in lo.params})
+            raise UsageError(
+                f"unknown parameter {key!r} for {', '.join(lo.qualified_name for lo in chosen)} "
+                f"(valid: {', '.join(valid) or 'none'})"
+            )
+    specs = pairs(col, "--col")
+    if true:
+        specs["y_true"] = true
+    if pred:
+        specs["y_pred"] = pred
+    per_loss = [(lo, {k: v for k, v in given.items() if k in {p.name for p in lo.params}})
+                for lo in chosen]
+    return per_loss, specs
 
 
 @app.command()
@@ -54,31 +87,15 @@ def compute(
     from lossctl.compute import Computation
     from lossctl.io.source import open_source
     from lossctl.io.table import open_table
-    from lossctl.losses import get_loss
 
     output = _format(fmt)
     plan = options.plan(by, ci, bootstrap, seed)
     if plan.active and grad:
         raise UsageError("--grad gives rows: it takes no --by or --ci")
-    if nan not in ("error", "drop"):
-        raise UsageError(f"--nan takes error or drop, got {nan!r}")
+    _check_nan(nan)
+    per_loss, specs = _losses_with_params(loss, param, col, true, pred)
     names = split_names(loss)
-    if not names:
-        raise UsageError("--loss names no loss")
-    chosen = [get_loss(name) for name in names]
-    given = pairs(param, "--param")
-    for key in given:  # a key must belong to at least one of the losses asked for
-        if not any(key in {p.name for p in lo.params} for lo in chosen):
-            valid = sorted({p.name for lo in chosen for p in lo.params})
-            raise UsageError(
-                f"unknown parameter {key!r} for {', '.join(lo.qualified_name for lo in chosen)} "
-                f"(valid: {', '.join(valid) or 'none'})"
-            )
-    specs = pairs(col, "--col")
-    if true:
-        specs["y_true"] = true
-    if pred:
-        specs["y_pred"] = pred
+    chosen = [lo for lo, _ in per_loss]
     if grad and reduction == "none":
         reduction_for_grad = "sum"  # the gradient of per-row values is that of their sum
     else:
@@ -89,10 +106,6 @@ def compute(
         try:
             table = open_table(source, nan=nan)
             label_table = open_table(label_source, nan=nan) if label_source else None
-            per_loss = [
-                (lo, {k: v for k, v in given.items() if k in {p.name for p in lo.params}})
-                for lo in chosen
-            ]
             job = Computation(
                 table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
                 plan,
