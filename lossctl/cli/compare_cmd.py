@@ -9,6 +9,7 @@ import typer
 from lossctl.cli import options
 from lossctl.cli.app import app
 from lossctl.cli.compute_cmd import _check_nan, _format, _losses_with_params
+from lossctl.cli.options import Delimiter
 
 
 @app.command()
@@ -32,20 +33,21 @@ def compare(
     fmt: str | None = typer.Option(
         None, "--format", "-f", help="csv, json or table (default: table on a terminal, else csv)."),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error (default) or drop the row."),
+    delimiter: Delimiter = None,
 ) -> None:
     """Compare two models' predictions of the same rows: loss of A, of B, the difference B - A with
     its paired bootstrap percentile interval, and the p-value of a paired permutation test (A and B
     swapped within random rows, two-sided)."""
     from lossctl import render
     from lossctl.evaluate.compare import Comparison
-    from lossctl.io.source import open_source
-    from lossctl.io.table import open_table
+    from lossctl.io.reader import open_table
+    from lossctl.io.records import delimiter_option
 
     output = _format(fmt)
     plan = options.plan(by, ci, bootstrap, seed)
     _check_nan(nan)
     per_loss, specs = _losses_with_params(loss, param, col, true, pred)
-    with open_source(a, parquet=True) as source_a, open_source(b, parquet=True) as source_b:
-        table_a, table_b = open_table(source_a, nan=nan), open_table(source_b, nan=nan)
-        comparison = Comparison(table_a, table_b, per_loss, reduction, specs, plan, key)
+    sep = delimiter_option(delimiter)
+    with open_table([a], nan, sep) as table_a, open_table([b], nan, sep) as table_b:
+        comparison = Comparison(table_a, table_b, per_loss, reduction, specs, plan, key, nan)
         render.compared(comparison.results(), output, sys.stdout, plan.by)

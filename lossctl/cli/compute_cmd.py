@@ -8,8 +8,8 @@ import typer
 
 from lossctl.cli import options
 from lossctl.cli.app import app
+from lossctl.cli.options import Delimiter, pairs
 from lossctl.cli.options import names as split_names
-from lossctl.cli.options import pairs
 from lossctl.errors import UsageError
 
 
@@ -58,7 +58,11 @@ def _losses_with_params(
 
 @app.command()
 def compute(
-    file: str = typer.Argument(..., help="CSV with a header row (or Parquet), or - for stdin."),
+    files: list[str] = typer.Argument(
+        ..., metavar="FILE...",
+        help="CSV with a header row (or TSV, Parquet; compressed or not), - for stdin, a folder of "
+        "parts or a quoted glob; several are read as one table.",
+    ),
     loss: str = typer.Option(
         ..., "--loss", "-l", help="Loss name(s), comma-separated: mse, keras.huber, torch.cross_entropy."
     ),
@@ -70,13 +74,14 @@ def compute(
     pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
     col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),
     weights: str | None = typer.Option(None, "--weights", help="Column of Keras sample weights."),
-    labels: str | None = typer.Option(None, "--labels", help="Take y_true from this CSV, row by row."),
+    labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     fmt: str | None = typer.Option(
         None, "--format", "-f", help="plain, csv, json or table (default: table on a terminal, else plain)."
     ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error (default) or drop the row."),
     grad: bool = typer.Option(False, "--grad", help="Print d(loss)/d(y_pred) per row instead of the loss."),
+    delimiter: Delimiter = None,
     by: options.By = None,
     ci: options.Ci = None,
     bootstrap: options.Bootstrap = 1000,
@@ -85,14 +90,15 @@ def compute(
     """Compute one or more losses of predictions against labels from a CSV."""
     from lossctl import render
     from lossctl.compute import Computation
-    from lossctl.io.source import open_source
-    from lossctl.io.table import open_table
+    from lossctl.io.reader import open_table
+    from lossctl.io.records import delimiter_option
 
     output = _format(fmt)
     plan = options.plan(by, ci, bootstrap, seed)
     if plan.active and grad:
         raise UsageError("--grad gives rows: it takes no --by or --ci")
     _check_nan(nan)
+    sep = delimiter_option(delimiter)
     per_loss, specs = _losses_with_params(loss, param, col, true, pred)
     names = split_names(loss)
     chosen = [lo for lo, _ in per_loss]
@@ -101,14 +107,12 @@ def compute(
     else:
         reduction_for_grad = reduction
 
-    with open_source(file, parquet=True) as source:
-        label_source = open_source(labels, parquet=True) if labels else None
+    with open_table(files, nan, sep) as table:
+        label_table = open_table(labels, nan, sep) if labels else None
         try:
-            table = open_table(source, nan=nan)
-            label_table = open_table(label_source, nan=nan) if label_source else None
             job = Computation(
                 table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
-                plan,
+                nan, plan,
             )
             out = sys.stdout
             if grad:
@@ -119,8 +123,8 @@ def compute(
             else:
                 render.reduced(job.reduced(), output, out, names, plan.by)
         finally:
-            if label_source:
-                label_source.close()
+            if label_table is not None:
+                label_table.close()
 
 
 @app.command("list")

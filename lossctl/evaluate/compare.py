@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lossctl.compute import Computation, _Rechunker
+from lossctl.compute import Computation
 from lossctl.errors import DataError, UsageError
 from lossctl.evaluate.bootstrap import (
     BUCKETS,
@@ -32,8 +32,9 @@ from lossctl.evaluate.bootstrap import (
 )
 from lossctl.evaluate.groups import ADDED, GroupSums, Key
 from lossctl.evaluate.plan import Plan
+from lossctl.io.block import Block, Table
 from lossctl.io.chunks import map_ahead
-from lossctl.io.table import Block, CsvTable
+from lossctl.io.join import join_by_position
 from lossctl.losses.reduction import Partial, finish, row_partial
 from lossctl.losses.registry import Loss
 from lossctl.threads import worker_count
@@ -110,14 +111,14 @@ def _permutation_p(loss: Loss, reduction: str, a: Partial, b: Partial, observed:
 class Comparison:
     """The losses of two prediction files of the same rows, paired by position or by `key`."""
 
-    def __init__(self, a: CsvTable, b: CsvTable, losses: Sequence[tuple[Loss, Mapping[str, str]]],
+    def __init__(self, a: Table, b: Table, losses: Sequence[tuple[Loss, Mapping[str, str]]],
                  reduction: str = "mean", specs: Mapping[str, str] | None = None,
-                 plan: Plan | None = None, key: str | None = None) -> None:
+                 plan: Plan | None = None, key: str | None = None, nan: str = "error") -> None:
         plan = plan or Plan()
         self.plan = plan if plan.level is not None else replace(plan, level=0.95)
-        self.reduction, self.key = reduction, key
-        self.a = Computation(a, losses, reduction, specs, plan=self.plan)
-        self.b = Computation(b, losses, reduction, specs, plan=replace(self.plan, by=()))
+        self.reduction, self.key, self.nan = reduction, key, nan
+        self.a = Computation(a, losses, reduction, specs, nan=nan, plan=self.plan)
+        self.b = Computation(b, losses, reduction, specs, nan=nan, plan=replace(self.plan, by=()))
         if key is not None:
             for table in (a, b):
                 if key not in table.header:
@@ -126,9 +127,7 @@ class Comparison:
 
     def results(self) -> list[Compared]:
         """Every loss on every group (sorted by key values), then on all rows."""
-        extra = [self.key] if self.key else []
-        names_a = list(dict.fromkeys(self.a.read_columns() + extra))
-        names_b = list(dict.fromkeys(self.b.read_columns() + extra))
+        names_a, names_b = self.a.read_columns(), self.b.read_columns()
         jobs = self.a.jobs
 
         def block_sums(pair: tuple[Block, Block]) -> list[tuple[GroupSums, GroupSums]]:
@@ -136,7 +135,7 @@ class Comparison:
             columns_a, values_a = self.a.block_values(block_a, names_a)
             columns_b, values_b = self.b.block_values(block_b, names_b)
             self._same_truth(block_a, block_b, columns_a, columns_b)
-            index = self.plan.index(block_a.lines, columns_a)
+            index = self.plan.index(block_a, columns_a)
             return [(GroupSums.of_block(index, row_partial(job.loss, va)),
                      GroupSums.of_block(index, row_partial(job.loss, vb)))
                     for job, va, vb in zip(jobs, values_a, values_b, strict=True)]
@@ -170,52 +169,42 @@ class Comparison:
 
     def _by_position(self, names_a: list[str], names_b: list[str]):
         a, b = self.a.table, self.b.table
-        rest = _Rechunker(b.blocks(names_b))
-        for block in a.blocks(names_a):
-            yield block, rest.take(len(block.data), a.name, b.name)
-        rest.expect_end(a.name, b.name)
+        return join_by_position(a, b, names_a, names_b, self.nan, self.plan.by)
 
     def _by_key(self, names_a: list[str], names_b: list[str]):
         """A's rows as they come, each with the row of B that has its key (B is held in memory)."""
         import pandas as pd
 
-        a, b = self.a.table, self.b.table
-        held = list(b.blocks(names_b))
-        data_b = np.concatenate([h.data for h in held])
-        lines_b = np.concatenate([h.lines for h in held])
-        keys_b = pd.Index(data_b[:, names_b.index(self.key)])
+        a, b, key = self.a.table, self.b.table, self.key
+        held = Block.concat(list(b.blocks(names_b, [key], nan=self.nan)))
+        keys_b = pd.Index(held.text[key])
         twice = np.flatnonzero(keys_b.duplicated())
         if len(twice):
             value = keys_b[twice[0]]
-            first = int(lines_b[np.flatnonzero(np.asarray(keys_b) == value)[0]])
-            raise DataError(f"{b.name}: --key {self.key} has the value {_key(value)} twice "
-                            f"(lines {first} and {int(lines_b[twice[0]])})")
+            first = held.line_of(int(np.flatnonzero(held.text[key] == value)[0]))
+            raise DataError(f"{b.name}: --key {key} has the value {value!r} twice "
+                            f"(lines {first} and {held.line_of(int(twice[0]))})")
         partner_line = np.zeros(len(keys_b), dtype=np.int64)  # A's line of each B row, once paired
-        for block in a.blocks(names_a):
-            keys_a = block.data[:, names_a.index(self.key)]
+        for block in a.blocks(names_a, [*self.plan.by, key], nan=self.nan):
+            keys_a = block.text[key]
             at = keys_b.get_indexer(keys_a)
             if (at < 0).any():
                 i = int(np.argmax(at < 0))
-                raise DataError(f"{a.name} line {block.line_of(i)}: key {_key(keys_a[i])} is not in {b.name}")
+                raise DataError(f"{a.name} line {block.line_of(i)}: key {keys_a[i]!r} is not in {b.name}")
             again = (partner_line[at] != 0) | pd.Index(at).duplicated()
             if again.any():
                 i = int(np.argmax(again))
                 earlier = partner_line[at[i]] or block.line_of(int(np.flatnonzero(at == at[i])[0]))
-                raise DataError(f"{a.name}: --key {self.key} has the value {_key(keys_a[i])} twice "
+                raise DataError(f"{a.name}: --key {key} has the value {keys_a[i]!r} twice "
                                 f"(lines {earlier} and {block.line_of(i)})")
             partner_line[at] = block.lines
-            yield block, Block(data_b[at], lines_b[at])
+            yield block, held.take(at)
         if (partner_line == 0).any():
             j = int(np.argmax(partner_line == 0))
-            raise DataError(f"{b.name} line {int(lines_b[j])}: key "
-                            f"{_key(data_b[j, names_b.index(self.key)])} is not in {a.name}")
+            raise DataError(f"{b.name} line {held.line_of(j)}: key {held.text[key][j]!r} is not in {a.name}")
 
 
 def number(value: float) -> str:
-    return repr(float(value))
+    from lossctl.render import number
 
-
-def _key(value: object) -> str:
-    from lossctl.render import key_text
-
-    return key_text(float(value) if isinstance(value, np.floating) else value)
+    return number(value)

@@ -100,8 +100,10 @@ class GroupSums:
         return GroupSums(keys, replace(self.sums, **sums, **flags), where)
 
     def order(self) -> np.ndarray:
-        """The groups' positions in the order of their sorted key values."""
-        return np.array(sorted(range(len(self.keys)), key=lambda i: self.keys[i]), dtype=np.int64)
+        """The groups' positions in the order of their sorted key values (numbers by value, before
+        other text)."""
+        return np.array(sorted(range(len(self.keys)), key=lambda i: sort_key(self.keys[i])), dtype=np.int64)
+
 
     def per_group(self) -> Partial:
         """Each group's partial sums (its buckets added): fields of shape (groups,)."""
@@ -111,3 +113,14 @@ class GroupSums:
         """All groups as one, per bucket."""
         return GroupSums([()], replace(self.sums, **{
             name: getattr(self.sums, name).sum(axis=0, keepdims=True) for name in ADDED}))
+
+
+def sort_key(key: Key) -> tuple:
+    """A group's key as it sorts: each value as a number where it reads as one, else as text."""
+    out = []
+    for value in key:
+        try:
+            out.append((0, float(value), ""))
+        except ValueError:
+            out.append((1, 0.0, value))
+    return tuple(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from lossctl.evaluate.bootstrap import (
     weighted,
 )
 from lossctl.evaluate.groups import BlockIndex, GroupSums, Key, block_index
+from lossctl.io.block import Block
 from lossctl.losses.reduction import finish
 from lossctl.losses.registry import Loss
 
@@ -73,9 +75,12 @@ class Plan:
                     "--by, --ci and compare take losses that are"
                 )
 
-    def index(self, lines: np.ndarray, columns: Mapping[str, np.ndarray]) -> BlockIndex:
-        """The block's group codes (and bootstrap buckets), shared by every loss of the block."""
-        bucket = buckets_of(lines, self.seed) if self.level is not None else None
+    def index(self, block: Block, columns: Mapping[str, np.ndarray]) -> BlockIndex:
+        """The block's group codes (and bootstrap buckets), shared by every loss of the block. A
+        row's bucket follows from its line and its file (the part's name, when there are several)."""
+        bucket = None
+        if self.level is not None:
+            bucket = buckets_of(block.lines, self.seed + zlib.crc32(block.source.encode()))
         index = block_index([columns[c] for c in self.by], bucket, self.buckets)
         return index
 
