@@ -63,8 +63,9 @@ def test_values_diff_and_exact_sign_flip_p_value(tmp_path, capsys):
 def test_a_clearly_better_model_has_a_small_p_value(tmp_path, capsys):
     rng = np.random.default_rng(2)
     y = rng.normal(size=2000).round(4)
-    a = write(tmp_path, "a.csv", "y_true,y_pred", zip(y, (y + rng.normal(size=2000)).round(4), strict=True))
-    b = write(tmp_path, "b.csv", "y_true,y_pred", zip(y, (y + 0.8 * rng.normal(size=2000)).round(4), strict=True))
+    pa, pb = (y + rng.normal(size=2000)).round(4), (y + 0.8 * rng.normal(size=2000)).round(4)
+    a = write(tmp_path, "a.csv", "y_true,y_pred", zip(y, pa, strict=True))
+    b = write(tmp_path, "b.csv", "y_true,y_pred", zip(y, pb, strict=True))
     (r,) = records(run(capsys, "compare", "-l", "mse", a, b, "-f", "json")[1])
     assert r["p_value"] == pytest.approx(1 / 1001)
     assert r["ci_high"] < 0
