@@ -25,6 +25,7 @@ from lossctl.compute import Computation
 from lossctl.errors import DataError, UsageError
 from lossctl.evaluate.bootstrap import (
     BUCKETS,
+    one_thread_product,
     percentile_interval,
     poisson_weights,
     replicate_values,
@@ -96,7 +97,7 @@ def _permutation_p(loss: Loss, reduction: str, a: Partial, b: Partial, observed:
     moved, kept_a, kept_b = {}, {}, {}
     for name in ADDED:
         field_a, field_b = getattr(a, name), getattr(b, name)
-        moved[name] = (field_b - field_a) @ flips.T  # groups x permutations
+        moved[name] = one_thread_product(field_b - field_a, flips.T)  # groups x permutations
         kept_a[name] = field_a.sum(axis=1, keepdims=True)
         kept_b[name] = field_b.sum(axis=1, keepdims=True)
     swapped_a = replace(a, **{n: kept_a[n] + moved[n] for n in ADDED})
