@@ -36,7 +36,7 @@ from lossctl.evaluate.plan import Plan
 from lossctl.io.block import Block, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.join import join_by_position
-from lossctl.losses.reduction import Partial, finish, row_partial
+from lossctl.losses.reduction import Partial, finish, partial, row_partial
 from lossctl.losses.registry import Loss
 from lossctl.threads import worker_count
 
@@ -66,8 +66,9 @@ def swap_signs(seed: int, permutations: int) -> np.ndarray:
 
 
 def compared(loss: Loss, params: dict, reduction: str, plan: Plan, a: GroupSums, b: GroupSums,
-             ) -> list[Compared]:
-    """Each group's comparison in sorted key order (none without --by), then all rows'."""
+             whole: tuple[Partial, Partial]) -> list[Compared]:
+    """Each group's comparison in sorted key order (none without --by), then all rows' (whose
+    values are finished from `whole`, A's and B's sums as `compute` adds them: its numbers)."""
     parts = [(a, b, a.order())] if plan.by else []
     parts.append((a.overall(), b.overall(), np.zeros(1, dtype=np.int64)))
     level = plan.level if plan.level is not None else 0.95
@@ -75,6 +76,8 @@ def compared(loss: Loss, params: dict, reduction: str, plan: Plan, a: GroupSums,
     for sums_a, sums_b, order in parts:
         value_a = np.atleast_1d(finish(loss, sums_a.per_group(), reduction))
         value_b = np.atleast_1d(finish(loss, sums_b.per_group(), reduction))
+        if sums_a is not a or not plan.by:
+            value_a, value_b = (np.atleast_1d(finish(loss, w, reduction)) for w in whole)
         diff = value_b - value_a
         weights = poisson_weights(plan.seed, plan.replicates)
         boot = (replicate_values(loss, reduction, weighted(sums_b, weights))
@@ -138,19 +141,22 @@ class Comparison:
             self._same_truth(block_a, block_b, columns_a, columns_b)
             index = self.plan.index(block_a, columns_a)
             return [(GroupSums.of_block(index, row_partial(job.loss, va)),
-                     GroupSums.of_block(index, row_partial(job.loss, vb)))
+                     GroupSums.of_block(index, row_partial(job.loss, vb)),
+                     partial(job.loss, va), partial(job.loss, vb))
                     for job, va, vb in zip(jobs, values_a, values_b, strict=True)]
 
         empty = GroupSums([], Partial())
-        sums = [(empty, empty) for _ in jobs]
+        sums = [(empty, empty, Partial(), Partial()) for _ in jobs]
         pairs = self._by_key(names_a, names_b) if self.key else self._by_position(names_a, names_b)
         workers = worker_count() if self.a.table.large else 1
         for per_job in map_ahead(block_sums, pairs, workers):
-            sums = [(sa + ba, sb + bb) for (sa, sb), (ba, bb) in zip(sums, per_job, strict=True)]
+            sums = [tuple(s + t for s, t in zip(mine, theirs, strict=True))
+                    for mine, theirs in zip(sums, per_job, strict=True)]
             self.plan.check_size(sums[0][0], self.a.table.name)
         out = []
-        for job, (sums_a, sums_b) in zip(jobs, sums, strict=True):
-            out.extend(compared(job.loss, job.params, self.reduction, self.plan, sums_a, sums_b))
+        for job, (sums_a, sums_b, whole_a, whole_b) in zip(jobs, sums, strict=True):
+            out.extend(compared(job.loss, job.params, self.reduction, self.plan, sums_a, sums_b,
+                                (whole_a, whole_b)))
         groups = sorted((c for c in out if c.group is not None), key=lambda c: c.group)
         return groups + [c for c in out if c.group is None]
 
