@@ -23,10 +23,11 @@ from lossctl.io.block import Block, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
 from lossctl.io.join import join_by_position
-from lossctl.losses.evaluate import as_inputs, loss_values
+from lossctl.losses.evaluate import as_inputs, batch_value, check_gradient, loss_values
 from lossctl.losses.reduction import (
     Partial,
     check_reduction,
+    check_sample_weights,
     finish,
     partial,
     reduce,
@@ -43,17 +44,19 @@ class Job:
 
     loss: Loss
     params: dict[str, Any]
+    reduction: str
     columns: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
 class Result:
-    """A reduced loss value (or, for `none` on a batch-wise loss, its single value)."""
+    """A reduced loss value (or, for `none` on a batch-wise loss, its single value); an array of
+    one value per output column for a metric asked for them (scikit-learn's raw_values)."""
 
     loss: Loss
     params: dict[str, Any]
     reduction: str
-    value: float
+    value: float | np.ndarray
     rows: int
     group: Key | None = None  # with --by: the group's values (None: all rows)
     ci: tuple[float, float] | None = None  # with --ci
@@ -66,7 +69,7 @@ class Computation:
         self,
         table: Table,
         losses: Sequence[tuple[Loss, Mapping[str, str]]],
-        reduction: str = "mean",
+        reduction: str | None = None,
         specs: Mapping[str, str] | None = None,
         weights: str | None = None,
         labels: Table | None = None,
@@ -76,14 +79,15 @@ class Computation:
         self.table, self.labels, self.reduction, self.nan = table, labels, reduction, nan
         self.plan = plan or Plan()
         specs = dict(specs or {})
-        self.jobs = [Job(loss, loss.resolve_params(given)) for loss, given in losses]
+        # No reduction given: each loss takes its family's default.
+        self.jobs = [
+            Job(loss, loss.resolve_params(given), reduction or loss.family.default_reduction)
+            for loss, given in losses
+        ]
         for job in self.jobs:
-            check_reduction(job.loss, reduction)
-            if weights and job.loss.family != "keras":
-                raise UsageError(
-                    f"--weights gives Keras sample weights; {job.loss.qualified_name} has none "
-                    "(torch losses with per-element weights take --col weight=COL)"
-                )
+            check_reduction(job.loss, job.reduction)
+            if weights:
+                check_sample_weights(job.loss)
             self._bind(job, specs)
         self.weight_column = None
         if weights:
@@ -226,11 +230,12 @@ class Computation:
         results = []
         for k, job in enumerate(self.jobs):
             if job.loss.batchwise:
-                value = float(self._whole_batch(job, gathered[k], self.reduction))
+                value = self._whole_batch(job, gathered[k], job.reduction)
+                value = float(value) if np.ndim(value) == 0 else value
                 rows = sum(len(w[0]["y_pred"]) for w in gathered[k])
             else:
-                value, rows = finish(job.loss, sums[k], self.reduction), sums[k].rows
-            results.append(Result(job.loss, job.params, self.reduction, value, rows))
+                value, rows = finish(job.loss, sums[k], job.reduction), sums[k].rows
+            results.append(Result(job.loss, job.params, job.reduction, value, rows))
         if self.plan.active:
             return self._evaluated(results, groups)
         return results
@@ -240,8 +245,8 @@ class Computation:
         ones (today's values, with their intervals)."""
         per_group, last = [], []
         for result, sums in zip(overall, groups, strict=True):
-            *estimates, total = self.plan.estimates(result.loss, self.reduction, sums)
-            per_group.extend(Result(result.loss, result.params, self.reduction, e.value, e.rows,
+            *estimates, total = self.plan.estimates(result.loss, result.reduction, sums)
+            per_group.extend(Result(result.loss, result.params, result.reduction, e.value, e.rows,
                                     e.key, e.ci) for e in estimates)
             last.append(replace(result, ci=total.ci))
         per_group.sort(key=lambda r: sort_key(r.group))  # stable: the losses' order within a group
@@ -255,43 +260,50 @@ class Computation:
         inputs = {role: np.concatenate([p[0][role] for p in parts]) for role in parts[0][0]}
         weights = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
         try:
-            lv = loss_values(job.loss, inputs, job.params)
+            return batch_value(job.loss, inputs, job.params, reduction, weights)
         except InputValueError as error:  # no line numbers for a whole batch: say the role
             raise DataError(f"{self.table.name}: {error.message} ({job.loss.qualified_name})") from None
-        return reduce(job.loss, lv, reduction, weights)
 
     def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
         array of their values (width 1 but for losses that keep a value per column)."""
-        if any(job.loss.batchwise for job in self.jobs):
+        refused = [j.loss.qualified_name for j in self.jobs if j.loss.batchwise and j.loss.metric is None]
+        if refused:
             raise UsageError(
-                "reduction none: "
-                + ", ".join(j.loss.qualified_name for j in self.jobs if j.loss.batchwise)
-                + " gives one value for the whole batch; use mean or sum"
+                f"reduction none: {', '.join(refused)} gives one value for the whole batch; use mean or sum"
             )
-        def block_values(item) -> tuple[np.ndarray, list[np.ndarray]]:
-            block, columns, labels = item
-            weights = self._weights(columns)
-            per_job = []
-            for job in self.jobs:
-                _, lv = self._values(job, columns, block, labels)
-                values = reduce(job.loss, lv, "none", weights)
-                per_job.append(values.reshape(len(block.data), -1))
-            return block.lines, per_job
+        if any(job.loss.batchwise for job in self.jobs):  # their rows' terms need every row first
+            yield self._row_values(self._whole())
+        else:
+            yield from map_ahead(self._row_values, self._blocks(), self._workers())
 
-        yield from map_ahead(block_values, self._blocks(), self._workers())
+    def _row_values(self, item) -> tuple[np.ndarray, list[np.ndarray]]:
+        block, columns, labels = item
+        weights = self._weights(columns)
+        per_job = []
+        for job in self.jobs:
+            _, lv = self._values(job, columns, block, labels)
+            values = reduce(job.loss, lv, "none", weights)
+            per_job.append(values.reshape(len(block.lines), -1))
+        return block.lines, per_job
+
+    def _whole(self) -> tuple[Block, dict[str, np.ndarray], Block | None]:
+        """Every row as one block: (the block, column name -> values, the labels' block)."""
+        blocks = list(self._blocks())
+        columns = {name: np.concatenate([b[1][name] for b in blocks]) for name in blocks[0][1]}
+        block = Block.concat([b[0] for b in blocks])
+        labels = Block.concat([b[2] for b in blocks]) if blocks[0][2] is not None else None
+        return block, columns, labels
 
     def gradient(self) -> np.ndarray:
         """d(reduced loss)/d(y_pred) for the single job, one row per input row (reads all rows)."""
         if len(self.jobs) != 1:
             raise UsageError("--grad takes one loss")
         job = self.jobs[0]
-        blocks = list(self._blocks())
-        columns = {name: np.concatenate([b[1][name] for b in blocks]) for name in blocks[0][1]}
-        block = Block.concat([b[0] for b in blocks])
-        labels = Block.concat([b[2] for b in blocks]) if blocks[0][2] is not None else None
+        check_gradient(job.loss)
+        block, columns, labels = self._whole()
         inputs, lv = self._values(job, columns, block, labels)
         weights = self._weights(columns)
         with np.errstate(all="ignore"):
-            return job.loss.grad(inputs, job.params, upstream(job.loss, lv, self.reduction, weights))
+            return job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
 

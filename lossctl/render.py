@@ -22,18 +22,22 @@ from lossctl.losses.registry import Loss
 
 FORMATS = ("plain", "csv", "json", "table")
 
-CONVENTIONS = {
-    "keras": "Keras: each row's loss is averaged over its columns, then reduced over rows",
-    "torch": "PyTorch: the reduction runs over every element",
-}
-
 
 def number(value: float) -> str:
     return repr(float(value))  # a Python float's repr; numpy scalars' repr is np.float64(...)
 
 
+def value_text(value: float | np.ndarray) -> str:
+    """A reduced value: one number, or one per output column on one line, comma-separated."""
+    return ",".join(number(v) for v in value) if np.ndim(value) else number(value)
+
+
 def _json_number(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
+
+
+def _json_value(value: float | np.ndarray) -> float | None | list[float | None]:
+    return [_json_number(v) for v in value] if np.ndim(value) else _json_number(value)
 
 
 def reduced(
@@ -44,20 +48,21 @@ def reduced(
     intervals is the CSV: bare numbers would not say which is which."""
     intervals = any(r.ci is not None for r in results)
     if fmt == "plain" and not (by or intervals):
-        out.write("".join(number(r.value) + "\n" for r in results))
+        out.write("".join(value_text(r.value) + "\n" for r in results))
     elif fmt in ("csv", "plain"):
         ci_head = "ci_low,ci_high," if intervals else ""
         out.write("".join(csv_cell(c) + "," for c in by) + f"loss,reduction,value,{ci_head}rows\n")
         for r in results:
             keys = "".join(_key_cell(r, j) + "," for j in range(len(by)))
             ci = "".join(number(v) + "," for v in r.ci) if r.ci is not None else ""
-            out.write(f"{keys}{r.loss.qualified_name},{r.reduction},{number(r.value)},{ci}{r.rows}\n")
+            out.write(f"{keys}{r.loss.qualified_name},{r.reduction},{csv_cell(value_text(r.value))},"
+                      f"{ci}{r.rows}\n")
     elif fmt == "json":
         records = []
         for r in results:
             record: dict = {c: None if r.group is None else r.group[j] for j, c in enumerate(by)}
             record |= {"loss": r.loss.qualified_name, "reduction": r.reduction,
-                       "value": _json_number(r.value)}
+                       "value": _json_value(r.value)}
             if r.ci is not None:
                 record |= {"ci_low": _json_number(r.ci[0]), "ci_high": _json_number(r.ci[1])}
             records.append(record | {"rows": r.rows, "params": _params(r.params)})
@@ -104,9 +109,9 @@ def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str], by: Seq
         keys = [escape(key_text(v)) for v in r.group] if r.group is not None else (
             ["[dim]all[/dim]"] + [""] * (len(by) - 1) if by else [])
         ci = [number(v) for v in r.ci] if r.ci is not None else ([""] * 2 if intervals else [])
-        table.add_row(*keys, name, r.reduction, number(r.value), *ci, str(r.rows))
-    families = sorted({r.loss.family for r in results})
-    table.caption = "; ".join(CONVENTIONS[f] for f in families)
+        table.add_row(*keys, name, r.reduction, value_text(r.value), *ci, str(r.rows))
+    families = {r.loss.family.name: r.loss.family for r in results}
+    table.caption = "; ".join(families[name].convention for name in sorted(families))
     Console(file=out).print(table)
 
 

@@ -108,7 +108,7 @@ def test_files_that_do_not_pair_are_data_errors(tmp_path, capsys, a_rows, b_rows
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-l", "keras.dice"], "keras.dice is not a mean of per-row terms"),
+        (["-l", "keras.dice"], "keras.dice: it is not a mean of per-row terms"),
         (["-l", "mse", "--key", "nope"], "--key: {a} has no column 'nope' (columns: id, y_true, y_pred)"),
         (["-l", "mse", "--bootstrap", "10"], "--bootstrap takes at least 100 replicates, got 10"),
         (["-l", "mse", "--ci", "2"], "--ci takes a confidence level between 0 and 1 (exclusive), got 2.0"),

@@ -188,4 +188,4 @@ def test_a_batchwise_loss_says_why(tmp_path, capsys):
     path.write_text("g,y_true,y_pred\n1,1,0.8\n2,0,0.3\n")
     code, _, err = run(capsys, "compute", "-l", "keras.dice", str(path), "--by", "g")
     assert code == 2
-    assert "keras.dice is not a mean of per-row terms (its value depends on the whole batch" in err
+    assert "keras.dice: it is not a mean of per-row terms (its value depends on the whole batch" in err

@@ -8,7 +8,7 @@ import typer
 
 from lossctl.cli import options
 from lossctl.cli.app import app
-from lossctl.cli.options import Delimiter, pairs
+from lossctl.cli.options import Delimiter, loss_params, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
 
@@ -38,21 +38,12 @@ def _losses_with_params(
     if not names:
         raise UsageError("--loss names no loss")
     chosen = [get_loss(name) for name in names]
-    given = pairs(param, "--param")
-    for key in given:  # a key must belong to at least one of the losses asked for
-        if not any(key in {p.name for p in lo.params} for lo in chosen):
-            valid = sorted({p.name for lo in chosen for p in lo.params})
-            raise UsageError(
-                f"unknown parameter {key!r} for {', '.join(lo.qualified_name for lo in chosen)} "
-                f"(valid: {', '.join(valid) or 'none'})"
-            )
+    per_loss = list(zip(chosen, loss_params(chosen, pairs(param, "--param")), strict=True))
     specs = pairs(col, "--col")
     if true:
         specs["y_true"] = true
     if pred:
         specs["y_pred"] = pred
-    per_loss = [(lo, {k: v for k, v in given.items() if k in {p.name for p in lo.params}})
-                for lo in chosen]
     return per_loss, specs
 
 
@@ -66,14 +57,17 @@ def compute(
     loss: str = typer.Option(
         ..., "--loss", "-l", help="Loss name(s), comma-separated: mse, keras.huber, torch.cross_entropy."
     ),
-    reduction: str = typer.Option(
-        "mean", "--reduction", "-r",
-        help="none, sum, mean; Keras: sum_over_batch_size, mean_with_sample_weight; torch: batchmean.",
+    reduction: str | None = typer.Option(
+        None, "--reduction", "-r",
+        help="none, sum, mean (the default); Keras: sum_over_batch_size, mean_with_sample_weight; "
+        "torch: batchmean; sklearn: metric (its default: the function's value), none.",
     ),
     true: str | None = typer.Option(None, "--true", help="y_true column(s): names or a glob."),
     pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
     col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),
-    weights: str | None = typer.Option(None, "--weights", help="Column of Keras sample weights."),
+    weights: str | None = typer.Option(
+        None, "--weights", help="Column of sample weights (Keras, scikit-learn's sample_weight)."
+    ),
     labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     fmt: str | None = typer.Option(
@@ -129,7 +123,7 @@ def compute(
 
 @app.command("list")
 def list_losses(
-    family: str | None = typer.Option(None, "--family", help="Only keras or torch."),
+    family: str | None = typer.Option(None, "--family", help="Only one family: keras, torch or sklearn."),
     fmt: str | None = typer.Option(None, "--format", "-f", help="plain or table (default by terminal)."),
 ) -> None:
     """List every loss: name, aliases, family, inputs, parameters with defaults."""
@@ -145,8 +139,15 @@ def list_losses(
 
 @app.command()
 def explain(name: str = typer.Argument(..., help="A loss name or alias.")) -> None:
-    """Show a loss's formula, inputs, parameters and a worked example."""
+    """Show a loss's formula with its valley, inputs, parameters and a worked example."""
     from lossctl.catalog import explain_text
+    from lossctl.cli.plot_cmd import terminal_picture
     from lossctl.losses import get_loss
+    from lossctl.plot.valley import valley_figure
 
-    sys.stdout.write(explain_text(get_loss(name)))
+    loss = get_loss(name)
+    try:
+        picture = terminal_picture(valley_figure(loss))
+    except UsageError as why:  # no single-prediction form (circle, ranking losses), var not given
+        picture = f"(no picture: {why})"
+    sys.stdout.write(explain_text(loss, picture))

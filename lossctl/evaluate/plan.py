@@ -69,11 +69,7 @@ class Plan:
             raise UsageError("--by and --ci reduce rows: they take a reduction other than none")
         for loss in losses:
             if loss.batchwise:
-                raise UsageError(
-                    f"{loss.qualified_name} is not a mean of per-row terms (its value depends on the "
-                    "whole batch at once), so it has no per-group sums to add and no rows to resample: "
-                    "--by, --ci and compare take losses that are"
-                )
+                raise UsageError(f"{loss.qualified_name}: {_no_partial_sums(loss)}")
 
     def index(self, block: Block, columns: Mapping[str, np.ndarray]) -> BlockIndex:
         """The block's group codes (and bootstrap buckets), shared by every loss of the block. A
@@ -111,3 +107,15 @@ class Plan:
                     None if low is None else (float(low[g]), float(high[g])),
                 ))
         return out
+
+
+def _no_partial_sums(loss: Loss) -> str:
+    """Why --by, --ci and compare cannot take a loss computed from the whole batch."""
+    take = "--by, --ci and compare take means of per-row terms, added up block by block"
+    if loss.no_rows:
+        return f"{loss.no_rows}, so it has no per-group sums to add and no rows to resample: {take}"
+    if loss.metric is not None:
+        return (f"its value is scikit-learn's function of the whole batch, not partial sums: {take} "
+                "(mse, mae, log_loss... of the keras or torch family give the same means)")
+    return (f"it is not a mean of per-row terms (its value depends on the whole batch at once), so it "
+            f"has no per-group sums to add and no rows to resample: {take}")
