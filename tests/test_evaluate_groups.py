@@ -4,6 +4,7 @@ today's output; blocks, threads and the order of rows do not change a group's va
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from lossctl.io.source import Source
 from lossctl.io.table import CsvTable
 from lossctl.losses import get_loss
 from lossctl.losses.reduction import Partial, row_partial
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 
 
 def table(text: str) -> CsvTable:
@@ -189,3 +192,35 @@ def test_a_batchwise_loss_says_why(tmp_path, capsys):
     code, _, err = run(capsys, "compute", "-l", "keras.dice", str(path), "--by", "g")
     assert code == 2
     assert "keras.dice: it is not a mean of per-row terms (its value depends on the whole batch" in err
+
+
+# -- evaluate --by ----------------------------------------------------------------------------------
+
+
+def test_evaluate_by_equals_each_group_alone(tmp_path, capsys, train_drug_model):
+    """`evaluate --by` per group equals `evaluate` of that group's rows; the overall rows are
+    `evaluate`'s output."""
+    model = train_drug_model(2)
+    rows = (SAMPLES / "drug_trial_test.csv").read_text().splitlines()
+    header, body = rows[0], rows[1:]
+    band = ["young" if int(r.split(",")[0]) < 50 else "old" for r in body]
+    path = tmp_path / "banded.csv"
+    path.write_text(f"{header},band\n" + "".join(f"{r},{b}\n" for r, b in zip(body, band, strict=True)))
+    code, out, err = run(capsys, "evaluate", model, str(path), "--by", "band", "--metrics", "accuracy,mae")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "band,metric,value,rows"
+    got = {(c[0], c[1]): (float(c[2]), int(c[3])) for c in (line.split(",") for line in lines[1:])}
+    whole = run(capsys, "evaluate", model, str(path), "--metrics", "accuracy,mae")[1].splitlines()[1:]
+    for name, value in (line.split(",") for line in whole):
+        assert got[("", name)] == (float(value), len(body))
+    for group in ("old", "young"):
+        part = tmp_path / f"{group}.csv"
+        part.write_text(f"{header},band\n" + "".join(
+            f"{r},{b}\n" for r, b in zip(body, band, strict=True) if b == group))
+        alone = run(capsys, "evaluate", model, str(part), "--metrics", "accuracy,mae")[1].splitlines()[1:]
+        for name, value in (line.split(",") for line in alone):
+            assert got[(group, name)][0] == pytest.approx(float(value), rel=1e-12)
+            assert got[(group, name)][1] == band.count(group)
+    assert list(got)[:3] == [("old", "keras.sparse_categorical_crossentropy"),
+                             ("old", "accuracy"), ("old", "mae")]

@@ -102,7 +102,7 @@ class GroupSums:
     def order(self) -> np.ndarray:
         """The groups' positions in the order of their sorted key values (numbers by value, before
         other text)."""
-        return np.array(sorted(range(len(self.keys)), key=lambda i: sort_key(self.keys[i])), dtype=np.int64)
+        return sorted_order(self.keys)
 
 
     def per_group(self) -> Partial:
@@ -113,6 +113,11 @@ class GroupSums:
         """All groups as one, per bucket."""
         return GroupSums([()], replace(self.sums, **{
             name: getattr(self.sums, name).sum(axis=0, keepdims=True) for name in ADDED}))
+
+
+def sorted_order(keys: Sequence[Key]) -> np.ndarray:
+    """The positions of `keys` in the order of their sorted values (`sort_key`)."""
+    return np.array(sorted(range(len(keys)), key=lambda i: sort_key(keys[i])), dtype=np.int64)
 
 
 def sort_key(key: Key) -> tuple:
