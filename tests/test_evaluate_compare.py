@@ -85,7 +85,10 @@ def test_key_pairs_rows_in_any_order(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("a_rows", "b_rows", "args", "message"),
     [
-        ([["k1", 1, 1], ["k2", 2, 2]], [["k1", 1, 1]], [], "{b} has fewer rows than {a}"),
+        ([["k1", 1, 1], ["k2", 2, 2]], [["k1", 1, 1]], [],
+         "{b} has fewer rows than {a}: {a} line 3 is the first without a partner"),
+        ([["k1", 1, 1]], [["k1", 1, 1], ["k2", 2, 2], ["k3", 2, 2]], [],
+         "{b} has more rows than {a}: {b} line 3 is the first without a partner"),
         ([["k1", 1, 1], ["k2", 2, 2]], [["k1", 1, 1], ["k2", 3, 2]], [],
          "{a} line 3 and {b} line 3 hold different y_true (2.0 and 3.0): the files do not pair row by "
          "row (pair them by an id column with --key?)"),
