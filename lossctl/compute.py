@@ -224,7 +224,7 @@ class Computation:
                 elif self.plan.active:
                     sums[k] = sums[k] + per_job[k][0]
                     groups[k] = groups[k] + per_job[k][1]
-                    self.plan.check_size(groups[k], self.table.name)
+                    self.plan.check_size(len(groups[k].keys), self.table.name)
                 else:
                     sums[k] = sums[k] + per_job[k]
         results = []

@@ -152,7 +152,7 @@ class Comparison:
         for per_job in map_ahead(block_sums, pairs, workers):
             sums = [tuple(s + t for s, t in zip(mine, theirs, strict=True))
                     for mine, theirs in zip(sums, per_job, strict=True)]
-            self.plan.check_size(sums[0][0], self.a.table.name)
+            self.plan.check_size(len(sums[0][0].keys), self.a.table.name)
         out = []
         for job, (sums_a, sums_b, whole_a, whole_b) in zip(jobs, sums, strict=True):
             out.extend(compared(job.loss, job.params, self.reduction, self.plan, sums_a, sums_b,
