@@ -22,7 +22,7 @@ from lossctl.evaluate.plan import Plan
 from lossctl.io.block import Block, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
-from lossctl.io.join import join_by_position
+from lossctl.io.join import join_by_key, join_by_position
 from lossctl.losses.evaluate import as_inputs, batch_value, check_gradient, loss_values
 from lossctl.losses.reduction import (
     Partial,
@@ -74,9 +74,13 @@ class Computation:
         weights: str | None = None,
         labels: Table | None = None,
         nan: str = "error",
+        key: str | None = None,
         plan: Plan | None = None,
     ) -> None:
         self.table, self.labels, self.reduction, self.nan = table, labels, reduction, nan
+        self.key = key  # join the labels' rows by this column, not by position
+        if key is not None and labels is None:
+            raise UsageError("--on joins the --labels file by a key column: give --labels too")
         self.plan = plan or Plan()
         specs = dict(specs or {})
         # No reduction given: each loss takes its family's default.
@@ -106,7 +110,7 @@ class Computation:
             main_roles = [r for r in roles if r[0] != "y_true"]
             main_specs = {k: v for k, v in specs.items() if k != "y_true"}
             job.columns = bind_roles(main_roles, self.table.header, main_specs, self.table.name, wide)
-            label_header = self.labels.header
+            label_header = [c for c in self.labels.header if c != self.key]
             if "y_true" in specs or len(label_header) > 1:
                 job.columns |= {
                     f"labels:{k}": v
@@ -141,7 +145,11 @@ class Computation:
                 yield block, {name: block.data[:, j] for j, name in enumerate(main)} | block.text, None
             return
         label_names = self._label_columns()
-        for block, labels in join_by_position(self.table, self.labels, main, label_names, self.nan, by):
+        if self.key is None:
+            pairs = join_by_position(self.table, self.labels, main, label_names, self.nan, by)
+        else:
+            pairs = join_by_key(self.table, self.labels, self.key, main, label_names, self.nan, by)
+        for block, labels in pairs:
             columns = {name: block.data[:, j] for j, name in enumerate(main)} | block.text
             columns |= {f"labels:{n}": labels.data[:, j] for j, n in enumerate(label_names)}
             yield block, columns, labels

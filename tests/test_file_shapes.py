@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from lossctl.cli import main
-from lossctl.io import table as table_module
 
 ROWS = [(float(i % 7), i / 8) for i in range(40)]
 EXPECTED = f"{float(np.mean([(t - p) ** 2 for t, p in ROWS]))!r}\n"
@@ -32,18 +31,9 @@ def csv_text(rows=ROWS, sep: str = ",", header: str = "y_true,y_pred") -> str:
     return header.replace(",", sep) + "\n" + "".join(f"{t!r}{sep}{p!r}\n" for t, p in rows)
 
 
-@pytest.fixture(params=["small", "chunked"])
-def size(request, monkeypatch):
-    """Every shape through both paths: the csv module, and pyarrow in chunks of a few rows."""
-    if request.param == "chunked":
-        monkeypatch.setattr(table_module, "SMALL_BYTES", 8)
-        monkeypatch.setattr(table_module, "BLOCK_BYTES", 64)
-    return request.param
-
-
 @pytest.mark.parametrize(("name", "sep"), [("d.tsv", "\t"), ("d.tab", "\t"), ("d.csv", ";"),
                                            ("d.csv", "|"), ("d.txt", "\t"), ("d.tsv.gz", "\t")])
-def test_delimiters_by_name_or_sniffed(capsys, tmp_path: Path, size, name: str, sep: str):
+def test_delimiters_by_name_or_sniffed(capsys, tmp_path: Path, reader, name: str, sep: str):
     text = csv_text(sep=sep).encode()
     (tmp_path / name).write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
     assert run(capsys, "compute", "-l", "mse", str(tmp_path / name)) == (0, EXPECTED, "")
@@ -83,7 +73,7 @@ COMPRESS[".zst"] = zstd_compress
 
 
 @pytest.mark.parametrize("ending", list(COMPRESS))
-def test_compressed_by_name_and_by_content(capsys, tmp_path: Path, size, ending: str):
+def test_compressed_by_name_and_by_content(capsys, tmp_path: Path, reader, ending: str):
     data = COMPRESS[ending](csv_text().encode())
     (tmp_path / f"d.csv{ending}").write_bytes(data)
     (tmp_path / "unnamed").write_bytes(data)  # told by its first bytes
@@ -138,7 +128,7 @@ PIECES = [ROWS[:15], [], ROWS[15:16], ROWS[16:]]  # an empty part among them
 
 
 @pytest.mark.parametrize("shape", ["folder", "glob", "files", "gz folder", "parquet folder"])
-def test_parts_read_as_one_table(capsys, tmp_path: Path, size, shape: str):
+def test_parts_read_as_one_table(capsys, tmp_path: Path, reader, shape: str):
     folder = tmp_path / "parts"
     if shape == "parquet folder":
         write_parquet_parts(folder, PIECES)
@@ -162,7 +152,7 @@ def test_parts_are_read_in_sorted_order(capsys, tmp_path: Path):
     assert out == [repr((t - p) ** 2) for t, p in ROWS[2:4] + ROWS[:2]]
 
 
-def test_an_error_names_the_part_and_its_line(capsys, tmp_path: Path, size):
+def test_an_error_names_the_part_and_its_line(capsys, tmp_path: Path, reader):
     folder = tmp_path / "parts"
     write_parts(folder, [ROWS[:5], ROWS[5:10]])
     (folder / "part-001.csv").write_text(csv_text(ROWS[5:10]).replace("5.0,", "oops,", 1))
@@ -181,7 +171,7 @@ def test_a_loss_error_names_the_part_and_its_line(capsys, tmp_path: Path):
         assert err.startswith(f"lossctl: error: {folder / 'part-001.csv'}: line 3, column y_pred: ")
 
 
-def test_nan_drop_is_the_same_in_every_shape(capsys, tmp_path: Path, size):
+def test_nan_drop_is_the_same_in_every_shape(capsys, tmp_path: Path, reader):
     rows = [(1.0, 2.0), (float("nan"), 1.0), (3.0, 5.0), (2.0, float("nan")), (4.0, 4.5)]
     text = csv_text(rows).replace("nan", "")
     (tmp_path / "d.csv").write_text(text)

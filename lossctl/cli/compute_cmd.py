@@ -69,6 +69,9 @@ def compute(
         None, "--weights", help="Column of sample weights (Keras, scikit-learn's sample_weight)."
     ),
     labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
+    on: str | None = typer.Option(
+        None, "--on", help="Pair --labels rows by this key column (in both files), not by position."
+    ),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     fmt: str | None = typer.Option(
         None, "--format", "-f", help="plain, csv, json or table (default: table on a terminal, else plain)."
@@ -106,7 +109,7 @@ def compute(
         try:
             job = Computation(
                 table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
-                nan, plan,
+                nan, on, plan,
             )
             out = sys.stdout
             if grad:

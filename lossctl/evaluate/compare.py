@@ -35,7 +35,7 @@ from lossctl.evaluate.groups import ADDED, GroupSums, Key
 from lossctl.evaluate.plan import Plan
 from lossctl.io.block import Block, Table
 from lossctl.io.chunks import map_ahead
-from lossctl.io.join import join_by_position
+from lossctl.io.join import join_by_key, join_by_position
 from lossctl.losses.reduction import Partial, finish, partial, row_partial
 from lossctl.losses.registry import Loss
 from lossctl.threads import worker_count
@@ -179,36 +179,8 @@ class Comparison:
         return join_by_position(a, b, names_a, names_b, self.nan, self.plan.by)
 
     def _by_key(self, names_a: list[str], names_b: list[str]):
-        """A's rows as they come, each with the row of B that has its key (B is held in memory)."""
-        import pandas as pd
-
-        a, b, key = self.a.table, self.b.table, self.key
-        held = Block.concat(list(b.blocks(names_b, [key], nan=self.nan)))
-        keys_b = pd.Index(held.text[key])
-        twice = np.flatnonzero(keys_b.duplicated())
-        if len(twice):
-            value = keys_b[twice[0]]
-            first = held.line_of(int(np.flatnonzero(held.text[key] == value)[0]))
-            raise DataError(f"{b.name}: --key {key} has the value {value!r} twice "
-                            f"(lines {first} and {held.line_of(int(twice[0]))})")
-        partner_line = np.zeros(len(keys_b), dtype=np.int64)  # A's line of each B row, once paired
-        for block in a.blocks(names_a, [*self.plan.by, key], nan=self.nan):
-            keys_a = block.text[key]
-            at = keys_b.get_indexer(keys_a)
-            if (at < 0).any():
-                i = int(np.argmax(at < 0))
-                raise DataError(f"{a.name} line {block.line_of(i)}: key {keys_a[i]!r} is not in {b.name}")
-            again = (partner_line[at] != 0) | pd.Index(at).duplicated()
-            if again.any():
-                i = int(np.argmax(again))
-                earlier = partner_line[at[i]] or block.line_of(int(np.flatnonzero(at == at[i])[0]))
-                raise DataError(f"{a.name}: --key {key} has the value {keys_a[i]!r} twice "
-                                f"(lines {earlier} and {block.line_of(i)})")
-            partner_line[at] = block.lines
-            yield block, held.take(at)
-        if (partner_line == 0).any():
-            j = int(np.argmax(partner_line == 0))
-            raise DataError(f"{b.name} line {held.line_of(j)}: key {held.text[key][j]!r} is not in {a.name}")
+        a, b = self.a.table, self.b.table
+        return join_by_key(a, b, self.key, names_a, names_b, self.nan, self.plan.by, each_once=True)
 
 
 def number(value: float) -> str:
