@@ -31,7 +31,7 @@ from lossctl.evaluate.bootstrap import (
     replicate_values,
     weighted,
 )
-from lossctl.evaluate.groups import ADDED, GroupSums, Key
+from lossctl.evaluate.groups import ADDED, GroupSums, Key, sort_key
 from lossctl.evaluate.plan import Plan
 from lossctl.io.block import Block, Table
 from lossctl.io.chunks import map_ahead
@@ -120,7 +120,7 @@ class Comparison:
                  plan: Plan | None = None, key: str | None = None, nan: str = "error") -> None:
         plan = plan or Plan()
         self.plan = plan if plan.level is not None else replace(plan, level=0.95)
-        self.reduction, self.key, self.nan = reduction, key, nan
+        self.key, self.nan = key, nan
         self.a = Computation(a, losses, reduction, specs, nan=nan, plan=self.plan)
         self.b = Computation(b, losses, reduction, specs, nan=nan, plan=replace(self.plan, by=()))
         if key is not None:
@@ -155,9 +155,9 @@ class Comparison:
             self.plan.check_size(len(sums[0][0].keys), self.a.table.name)
         out = []
         for job, (sums_a, sums_b, whole_a, whole_b) in zip(jobs, sums, strict=True):
-            out.extend(compared(job.loss, job.params, self.reduction, self.plan, sums_a, sums_b,
+            out.extend(compared(job.loss, job.params, job.reduction, self.plan, sums_a, sums_b,
                                 (whole_a, whole_b)))
-        groups = sorted((c for c in out if c.group is not None), key=lambda c: c.group)
+        groups = sorted((c for c in out if c.group is not None), key=lambda c: sort_key(c.group))
         return groups + [c for c in out if c.group is None]
 
     def _same_truth(self, block_a: Block, block_b: Block, columns_a: dict, columns_b: dict) -> None:
@@ -169,9 +169,10 @@ class Comparison:
                 if differ.any():
                     i = int(np.argmax(differ))
                     raise DataError(
-                        f"{self.a.table.name} line {block_a.line_of(i)} and {self.b.table.name} line "
-                        f"{block_b.line_of(i)} hold different y_true ({number(columns_a[col_a][i])} and "
-                        f"{number(columns_b[col_b][i])}): the files do not pair row by row"
+                        f"{self.a.table.name} {block_a.where} {block_a.line_of(i)} and {self.b.table.name} "
+                        f"{block_b.where} {block_b.line_of(i)} hold different y_true "
+                        f"({float(columns_a[col_a][i])!r} and {float(columns_b[col_b][i])!r}): the files "
+                        "do not pair row by row"
                         + ("" if self.key else " (pair them by an id column with --key?)"))
 
     def _by_position(self, names_a: list[str], names_b: list[str]):
@@ -181,9 +182,3 @@ class Comparison:
     def _by_key(self, names_a: list[str], names_b: list[str]):
         a, b = self.a.table, self.b.table
         return join_by_key(a, b, self.key, names_a, names_b, self.nan, self.plan.by, each_once=True)
-
-
-def number(value: float) -> str:
-    from lossctl.render import number
-
-    return number(value)
