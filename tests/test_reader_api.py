@@ -138,3 +138,14 @@ def test_key_join_drops_rows_with_missing_cells(capsys, tmp_path: Path):
     truth.write_text("id,y\na,1\nc,\nb,2\n")
     assert run(capsys, "compute", "-l", "mse", "--nan", "drop", "--labels", str(truth), "--on", "id",
                str(preds)) == (0, "0.125\n", "")
+
+
+def test_reading_threads_are_the_cores(monkeypatch):
+    from lossctl import threads
+
+    monkeypatch.delenv("LOSSCTL_THREADS", raising=False)
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert threads.worker_count() == 16  # no longer capped at 4
+    assert threads.worker_count(at_most=4) == 4  # training's shards
+    monkeypatch.setenv("LOSSCTL_THREADS", "3")
+    assert threads.worker_count() == threads.worker_count(at_most=2) == 3
