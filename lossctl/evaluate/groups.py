@@ -52,7 +52,11 @@ def group_codes(key_columns: Sequence[np.ndarray], rows: int | None = None) -> t
     codes = np.zeros(rows if rows is not None else len(key_columns[0]), dtype=np.int64)
     values: list[np.ndarray] = []  # per key column, the value of each group
     for column in key_columns:
-        local, uniques = pd.factorize(column, use_na_sentinel=False)
+        # pandas' default (a missing value coded -1) is twice as fast as use_na_sentinel=False;
+        # the reader gives no missing key, but a caller's NaN still makes a group of its own
+        local, uniques = pd.factorize(column)
+        if len(local) and local.min() < 0:
+            local, uniques = pd.factorize(column, use_na_sentinel=False)
         uniques = np.asarray(uniques)
         if not values:
             codes, values = local, [uniques]
