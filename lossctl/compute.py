@@ -213,8 +213,9 @@ class Computation:
             index = self.plan.index(block, columns) if self.plan.active else None
             out: list = []
             for job in self.jobs:
-                if job.loss.batchwise:
-                    out.append((self._arrays(job, columns), weights))  # they keep their inputs
+                if job.loss.batchwise:  # they keep their inputs, and where their rows are for errors
+                    out.append((self._arrays(job, columns), weights, _lines_only(block),
+                                _lines_only(labels)))
                     continue
                 lv = self._values(job, columns, block, labels)[1]
                 out.append(partial(job.loss, lv, weights))
@@ -225,7 +226,7 @@ class Computation:
         sums = [Partial() for _ in self.jobs]
         groups = [GroupSums([], Partial()) for _ in self.jobs]
         gathered: list[list] = [[] for _ in self.jobs]
-        for per_job in map_ahead(block_sums, self._blocks(), self._workers()):
+        for per_job in map_ahead(block_sums, self._blocks(), self.workers()):
             for k, job in enumerate(self.jobs):  # added in file order: the same sums every run
                 if job.loss.batchwise:
                     gathered[k].append(per_job[k])
@@ -260,8 +261,9 @@ class Computation:
         per_group.sort(key=lambda r: sort_key(r.group))  # stable: the losses' order within a group
         return per_group + last
 
-    def _workers(self) -> int:
-        """Threads for the losses of blocks (numpy releases the GIL): large inputs only."""
+    def workers(self) -> int:
+        """Threads for the blocks' losses and their per-row text (numpy and Arrow release the GIL):
+        large inputs only."""
         return worker_count() if self.table.large else 1
 
     def _whole_batch(self, job: Job, parts: list, reduction: str) -> float | np.ndarray:
@@ -269,8 +271,11 @@ class Computation:
         weights = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
         try:
             return batch_value(job.loss, inputs, job.params, reduction, weights)
-        except InputValueError as error:  # no line numbers for a whole batch: say the role
-            raise DataError(f"{self.table.name}: {error.message} ({job.loss.qualified_name})") from None
+        except InputValueError as error:
+            labels = Block.concat([p[3] for p in parts]) if parts[0][3] is not None else None
+            raise self._explain(error, job, Block.concat([p[2] for p in parts]), labels) from None
+        except DataError as error:  # about the batch as a whole: say which input and loss
+            raise DataError(f"{self.table.name}: {error} ({job.loss.qualified_name})") from None
 
     def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
@@ -283,7 +288,7 @@ class Computation:
         if any(job.loss.batchwise for job in self.jobs):  # their rows' terms need every row first
             yield self._row_values(self._whole())
         else:
-            yield from map_ahead(self._row_values, self._blocks(), self._workers())
+            yield from map_ahead(self._row_values, self._blocks(), self.workers())
 
     def _row_values(self, item) -> tuple[np.ndarray, list[np.ndarray]]:
         block, columns, labels = item
@@ -315,3 +320,7 @@ class Computation:
         with np.errstate(all="ignore"):
             return job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
 
+
+def _lines_only(block: Block | None) -> Block | None:
+    """`block` without its data: where its rows come from, for an error's line numbers."""
+    return None if block is None else replace(block, data=np.empty((len(block), 0)), text={})

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from lossctl.cli import main
+from lossctl.io.writer import number_text
 
 ROWS = [(float(i % 7), i / 8) for i in range(40)]
 EXPECTED = f"{float(np.mean([(t - p) ** 2 for t, p in ROWS]))!r}\n"
@@ -149,7 +150,7 @@ def test_parts_are_read_in_sorted_order(capsys, tmp_path: Path):
     write_parts(folder, [ROWS[:2], ROWS[2:4]])
     (folder / "part-000.csv").rename(folder / "z.csv")
     out = run(capsys, "compute", "-l", "mse", "-r", "none", str(folder))[1].split()
-    assert out == [repr((t - p) ** 2) for t, p in ROWS[2:4] + ROWS[:2]]
+    assert out == [number_text((t - p) ** 2) for t, p in ROWS[2:4] + ROWS[:2]]  # per-row style
 
 
 def test_an_error_names_the_part_and_its_line(capsys, tmp_path: Path, reader):
@@ -244,3 +245,11 @@ def test_bad_input(capsys, tmp_path: Path, case: str, reduction: str):
 def test_stdin_only_alone(capsys, tmp_path: Path):
     (tmp_path / "d.csv").write_text(csv_text())
     assert run(capsys, "compute", "-l", "mse", "-", str(tmp_path / "d.csv"))[0] == 2
+
+
+def test_several_inputs_must_be_files(tmp_path: Path):
+    (tmp_path / "d.csv").write_text(csv_text())
+    shell = f"{sys.executable} -m lossctl compute -l mse {tmp_path / 'd.csv'} <(cat {tmp_path / 'd.csv'})"
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "is not a regular file; of several inputs each is read twice" in done.stderr

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from lossctl.cli import options
-from lossctl.cli.app import app
+from lossctl.cli.app import app, stdout_bytes
 from lossctl.cli.options import Delimiter, loss_params, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
@@ -111,14 +111,14 @@ def compute(
                 table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
                 nan, on, plan,
             )
-            out = sys.stdout
             if grad:
                 result = job.gradient()
-                render.gradient(result, job.jobs[0].columns["y_pred"], output, out)
+                render.gradient(result, job.jobs[0].columns["y_pred"], output, stdout_bytes(),
+                                job.workers())
             elif reduction == "none":
-                render.rows(job.rows(), chosen, output, out)
+                render.rows(job.rows(), chosen, output, stdout_bytes(), job.workers())
             else:
-                render.reduced(job.reduced(), output, out, names, plan.by)
+                render.reduced(job.reduced(), output, sys.stdout, names, plan.by)
         finally:
             if label_table is not None:
                 label_table.close()
