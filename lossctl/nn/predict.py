@@ -10,7 +10,7 @@ columns).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 import numpy as np
@@ -23,11 +23,14 @@ from lossctl.nn.data import Rows
 from lossctl.nn.modelfile import SavedModel
 from lossctl.nn.train import PREDICT_BATCH, predict_raw, workers_for
 
-Predicted = tuple[np.ndarray, np.ndarray | None]  # network outputs, and targets when labelled
+Predicted = tuple  # network outputs, targets when labelled (and the --by columns' cells)
 
 
-def predicted_blocks(saved: SavedModel, table: Table) -> tuple[bool, Iterator[Predicted]]:
-    """(whether `table` has the target column, each block's (network outputs, targets or None)).
+def predicted_blocks(
+    saved: SavedModel, table: Table, by: Sequence[str] = (),
+) -> tuple[bool, Iterator[Predicted]]:
+    """(whether `table` has the target column, each block's (network outputs, targets or None)),
+    and, when `by` names columns (evaluate --by), a third item: those columns' text cells.
 
     The first block is read before this returns, so a bad input fails before anything is written.
     Rows are predicted in batches of PREDICT_BATCH counted from the first row, whatever blocks the
@@ -35,7 +38,7 @@ def predicted_blocks(saved: SavedModel, table: Table) -> tuple[bool, Iterator[Pr
     predicting the whole file at once. Batches are shared among threads on the cores, as in training.
     """
     numeric, text, labelled = saved.prep.request(table.name, table.header)
-    blocks = table.blocks(numeric, text)
+    blocks = table.blocks(numeric, list(dict.fromkeys([*text, *by])))
     first = next(blocks)
 
     def predicted() -> Iterator[Predicted]:
@@ -44,7 +47,8 @@ def predicted_blocks(saved: SavedModel, table: Table) -> tuple[bool, Iterator[Pr
             for block in _whole_batches(itertools.chain([first], blocks)):
                 rows = Rows(table.name, block, numeric)
                 out = predict_raw(saved.model, saved.prep.inputs(rows), workers)
-                yield out, (saved.prep.targets(rows) if labelled else None)
+                y = saved.prep.targets(rows) if labelled else None
+                yield (out, y, [block.text[c] for c in by]) if by else (out, y)
 
     return labelled, predicted()
 
