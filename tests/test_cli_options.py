@@ -27,17 +27,17 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 ARGS = {  # enough arguments to get past click's own checks; the files do not exist
     "compute": ["-l", "mse", MISSING], "list": [], "curve": ["-l", "mse"],
     "descend": ["-l", "mse", "--start", "1"], "train": [MISSING], "predict": [MISSING, MISSING],
-    "evaluate": [MISSING, MISSING],
+    "evaluate": [MISSING, MISSING], "compare": ["-l", "mse", MISSING, MISSING],
 }
 
 
 def test_the_shared_options_are_where_expected() -> None:
-    assert _commands_with("--nan") == ["compute", "evaluate", "predict", "train"]
-    assert _commands_with("--format") == ["compute", "curve", "descend", "list"]
+    assert _commands_with("--nan") == ["compare", "compute", "evaluate", "predict", "train"]
+    assert _commands_with("--format") == ["compare", "compute", "curve", "descend", "list"]
     assert _commands_with("--metrics") == ["evaluate", "train"]
 
 
-@pytest.mark.parametrize("command", ["compute", "evaluate", "predict", "train"])
+@pytest.mark.parametrize("command", ["compare", "compute", "evaluate", "predict", "train"])
 def test_nan_is_checked_once_with_one_message(capsys, command: str) -> None:
     code, out, err = run(capsys, command, *ARGS[command], "--nan", "keep")
     assert (code, out, err) == (2, "", "lossctl: error: --nan takes one of error, drop, got 'keep'\n")
@@ -45,7 +45,7 @@ def test_nan_is_checked_once_with_one_message(capsys, command: str) -> None:
 
 @pytest.mark.parametrize(("command", "valid"), [
     ("compute", "plain, csv, json, table"), ("list", "plain, csv, json, table"),
-    ("curve", "plot, csv, json"), ("descend", "plot, csv, json"),
+    ("curve", "plot, csv, json"), ("descend", "plot, csv, json"), ("compare", "csv, json, table"),
 ])
 def test_format_is_checked_once_with_one_message(capsys, command: str, valid: str) -> None:
     code, out, err = run(capsys, command, *ARGS[command], "--format", "xml")

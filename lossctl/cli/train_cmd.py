@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from lossctl.cli import options
 from lossctl.cli.app import app, environment, stdout_bytes
 from lossctl.cli.options import Metrics, Nan, one_of, pairs
 from lossctl.cli.options import names as split_names
@@ -276,15 +277,19 @@ def evaluate(
     data: str = typer.Argument(..., help="Labelled CSV (with the target column), or - for stdin."),
     metrics: Metrics = None,
     nan: Nan = "error",
+    by: options.By = None,
 ) -> None:
-    """Print the model's loss and metrics on a labelled CSV (name,value CSV when piped)."""
+    """Print the model's loss and metrics on a labelled CSV (name,value CSV when piped); with --by
+    also per group (<by columns>,metric,value,rows)."""
     from lossctl.io.reader import open_table
     from lossctl.losses import get_loss
     from lossctl.nn import modelfile, resolve_metrics
     from lossctl.nn.predict import predicted_blocks
     from lossctl.nn.train import Scoring
+    from lossctl.render.metrics import grouped_scores as render_groups
     from lossctl.render.metrics import scores as render_scores
 
+    plan = options.plan(by, None, 1000, 0)
     saved = modelfile.load(model)
     prep = saved.prep
     metric_list = resolve_metrics(split_names(metrics) if metrics is not None else None, prep.task)
@@ -295,9 +300,15 @@ def evaluate(
         name = table.name
         if prep.target not in table.header:
             raise DataError(f"{name}: has no target column {prep.target!r} to evaluate against")
-        for out, y in predicted_blocks(saved, table)[1]:
-            scoring.add(out, y)
+        plan.check([loss, *(m.loss for m in metric_list if m.loss)], table.header, name, "mean")
+        for out, y, *keys in predicted_blocks(saved, table, plan.by)[1]:
+            scoring.add(out, y, *keys)
     value, found = scoring.result()
     rows = [(loss.qualified_name, value), *found.items()]
-    render_scores(f"{model} on {name} ({scoring.rows} rows)", rows, environment(ctx).stdout_tty,
-                  sys.stdout)
+    table = environment(ctx).stdout_tty
+    if plan.by:
+        keys, per_group, counts = scoring.by_group()
+        render_groups(plan.by, keys, per_group, counts, dict(rows), scoring.rows,
+                      "table" if table else "csv", sys.stdout)
+    else:
+        render_scores(f"{model} on {name} ({scoring.rows} rows)", rows, table, sys.stdout)
