@@ -8,7 +8,7 @@ import typer
 
 from lossctl.cli import options
 from lossctl.cli.app import Environment, app, environment, stdout_bytes
-from lossctl.cli.options import Delimiter, Nan, TableFormat, loss_params, pairs
+from lossctl.cli.options import Delimiter, Nan, TableFormat, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
 
@@ -28,13 +28,9 @@ def _losses_with_params(
     loss: str, param: list[str], col: list[str], true: str | None, pred: str | None,
 ) -> tuple[list, dict[str, str]]:
     """The losses asked for, each with the -p parameters that are its own, and the column specs."""
-    from lossctl.losses import get_loss
+    from lossctl.losses import get_losses
 
-    names = split_names(loss)
-    if not names:
-        raise UsageError("--loss names no loss")
-    chosen = [get_loss(name) for name in names]
-    per_loss = list(zip(chosen, loss_params(chosen, pairs(param, "--param")), strict=True))
+    per_loss = get_losses(split_names(loss), pairs(param, "--param"))
     specs = pairs(col, "--col")
     if true:
         specs["y_true"] = true

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from lossctl.cli.app import Environment, app, environment
-from lossctl.cli.options import PlotFormat, loss_params, pairs
+from lossctl.cli.options import PlotFormat, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
 
@@ -70,14 +70,9 @@ def _write_points(header: list[str], table: list[list], fmt: str) -> None:
 
 
 def _chosen(loss: str, param: list[str]) -> list:
-    from lossctl.losses import get_loss
+    from lossctl.losses import get_losses
 
-    names = split_names(loss)
-    if not names:
-        raise UsageError("--loss names no loss")
-    losses = [get_loss(name) for name in names]
-    given = loss_params(losses, pairs(param, "--param"))
-    return [(lo, lo.resolve_params(g)) for lo, g in zip(losses, given, strict=True)]
+    return [(lo, lo.resolve_params(g)) for lo, g in get_losses(split_names(loss), pairs(param, "--param"))]
 
 
 @app.command()
