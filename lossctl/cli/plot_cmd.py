@@ -90,8 +90,7 @@ def curve(
     """Each loss as a function of one prediction, y_true held fixed: its valley."""
     from lossctl.plot import valley
 
-    env = environment(ctx)
-    output, chosen, bounds = _request(fmt, out, loss, param, span, env)
+    output, chosen, bounds, env = _request(ctx, fmt, out, loss, param, span)
     result = valley.curves(chosen, true, bounds, points, grad)
     _show(valley.curve_figure(result, grad), out, output, result.columns(grad), env)
 
@@ -115,8 +114,7 @@ def descend(
     """Gradient descent on one prediction: the ball rolling down the loss's valley."""
     from lossctl.plot import valley
 
-    env = environment(ctx)
-    output, chosen, bounds = _request(fmt, out, loss, param, span, env)
+    output, chosen, bounds, env = _request(ctx, fmt, out, loss, param, span)
     if len(chosen) != 1:
         raise UsageError("descend takes one loss")
     the_loss, params = chosen[0]
@@ -125,13 +123,15 @@ def descend(
 
 
 def _request(
-    fmt: str | None, out: str | None, loss: str, param: list[str], span: str | None, env: Environment,
-) -> tuple[str | None, list, tuple[float, float] | None]:
-    """What curve and descend were asked: the output, the losses with their parameters, the range."""
+    ctx: typer.Context, fmt: str | None, out: str | None, loss: str, param: list[str], span: str | None,
+) -> tuple[str | None, list, tuple[float, float] | None, Environment]:
+    """What curve and descend were asked: the output, the losses with their parameters, the range;
+    and the run's Environment."""
     from lossctl.plot.valley import parse_range
 
+    env = environment(ctx)
     output = _output(fmt, out, env.stdout_tty)
-    return output, _chosen(loss, param), parse_range(span) if span is not None else None
+    return output, _chosen(loss, param), parse_range(span) if span is not None else None, env
 
 
 def _show(figure: Figure, out: str | None, output: str | None, columns: tuple[list[str], list[list]],
