@@ -10,21 +10,15 @@ import typer
 from lossctl.errors import UsageError
 
 
-def one_of(flag: str, valid: Sequence[str]) -> Callable[[str | None], str | None]:
-    """A check of a flag's value against `valid` (None: not given), as a typer callback."""
+def one_of(flag: str, valid: Sequence[str], noun: str = "") -> Callable[[str | None], str | None]:
+    """A check of a flag's value against `valid` (None: not given), as a typer callback. The
+    message names the flag, or with `noun` the kind of value ("unknown format 'xml' (valid: ...)")."""
 
     def check(value: str | None) -> str | None:
         if value is not None and value not in valid:
+            if noun:
+                raise UsageError(f"unknown {noun} {value!r} (valid: {', '.join(valid)})")
             raise UsageError(f"{flag} takes one of {', '.join(valid)}, got {value!r}")
-        return value
-
-    return check
-
-
-def _formats(valid: Sequence[str]) -> Callable[[str | None], str | None]:
-    def check(value: str | None) -> str | None:
-        if value is not None and value not in valid:
-            raise UsageError(f"unknown format {value!r} (valid: {', '.join(valid)})")
         return value
 
     return check
@@ -35,7 +29,7 @@ def format_option(valid: Sequence[str], default: str, note: str = "") -> typer.m
     given (the command picks `default`, said in the help)."""
     listed = f"{', '.join(valid[:-1])} or {valid[-1]}"
     return typer.Option("--format", "-f", help=f"{listed} ({note}default: {default}).",
-                        callback=_formats(valid))
+                        callback=one_of("--format", valid, "format"))
 
 
 # Options that several commands take, declared once and checked when parsed (the delimiter by
