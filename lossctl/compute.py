@@ -18,7 +18,8 @@ import numpy as np
 from lossctl.errors import DataError, InputValueError, UsageError
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
-from lossctl.io.table import Block, CsvTable
+from lossctl.io.table import Block, CsvTable, NanPolicy
+from lossctl.losses import get_loss
 from lossctl.losses.evaluate import as_inputs, loss_values
 from lossctl.losses.reduction import Partial, check_reduction, finish, partial, reduce, upstream
 from lossctl.losses.registry import Loss
@@ -32,6 +33,37 @@ class Job:
     loss: Loss
     params: dict[str, Any]
     columns: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What `compute` is asked for, as plain data: the dask engine sends it to the workers, which
+    build the same `Computation` on each part of the input."""
+
+    losses: tuple[str, ...]  # names as given
+    params: Mapping[str, str] = field(default_factory=dict)  # -p key=value, for the losses taking key
+    reduction: str = "mean"
+    specs: Mapping[str, str] = field(default_factory=dict)  # role -> --true/--pred/--col spec
+    weights: str | None = None
+    nan: NanPolicy = "error"
+
+    def resolve(self) -> list[tuple[Loss, dict[str, str]]]:
+        """Each loss with the parameters it takes; a key no loss takes is a usage error."""
+        if not self.losses:
+            raise UsageError("--loss names no loss")
+        chosen = [get_loss(name) for name in self.losses]
+        for key in self.params:
+            if not any(key in {p.name for p in lo.params} for lo in chosen):
+                valid = sorted({p.name for lo in chosen for p in lo.params})
+                raise UsageError(
+                    f"unknown parameter {key!r} for {', '.join(lo.qualified_name for lo in chosen)} "
+                    f"(valid: {', '.join(valid) or 'none'})"
+                )
+        return [(lo, {k: v for k, v in self.params.items() if k in {p.name for p in lo.params}})
+                for lo in chosen]
+
+    def computation(self, table: CsvTable, labels: CsvTable | None = None) -> Computation:
+        return Computation(table, self.resolve(), self.reduction, self.specs, self.weights, labels)
 
 
 @dataclass
@@ -165,6 +197,11 @@ class Computation:
 
     def reduced(self) -> list[Result]:
         """Every job's reduced value, streaming: memory is a few blocks."""
+        return self.finish(self.partials())
+
+    def partials(self) -> list:
+        """Per job, the partial sums of every row (`Partial`), in file order; a batch-wise loss
+        keeps its inputs instead. Such lists of one input's parts add up with `combine`."""
         if self.reduction == "none":
             raise UsageError("reduction none gives rows: use rows()")
 
@@ -172,27 +209,26 @@ class Computation:
             block, columns, labels = item
             weights = self._weights(columns)
             return [
-                (self._arrays(job, columns), weights)  # batch-wise losses keep their inputs
+                [(self._arrays(job, columns), weights)]  # batch-wise losses keep their inputs
                 if job.loss.batchwise
                 else partial(job.loss, self._values(job, columns, block, labels)[1], weights)
                 for job in self.jobs
             ]
 
-        sums = [Partial() for _ in self.jobs]
-        gathered: list[list] = [[] for _ in self.jobs]
+        sums = [[] if job.loss.batchwise else Partial() for job in self.jobs]
         for per_job in map_ahead(block_sums, self._blocks(), self._workers()):
-            for k, job in enumerate(self.jobs):  # added in file order: the same sums every run
-                if job.loss.batchwise:
-                    gathered[k].append(per_job[k])
-                else:
-                    sums[k] = sums[k] + per_job[k]
+            sums = combine(sums, per_job)  # added in file order: the same sums every run
+        return sums
+
+    def finish(self, sums: list) -> list[Result]:
+        """The results of `partials()` (or of several inputs' partials, combined)."""
         results = []
-        for k, job in enumerate(self.jobs):
+        for job, part in zip(self.jobs, sums, strict=True):
             if job.loss.batchwise:
-                value = float(self._whole_batch(job, gathered[k], self.reduction))
-                rows = sum(len(w[0]["y_pred"]) for w in gathered[k])
+                value = float(self._whole_batch(job, part, self.reduction))
+                rows = sum(len(w[0]["y_pred"]) for w in part)
             else:
-                value, rows = finish(job.loss, sums[k], self.reduction), sums[k].rows
+                value, rows = finish(job.loss, part, self.reduction), part.rows
             results.append(Result(job.loss, job.params, self.reduction, value, rows))
         return results
 
@@ -245,6 +281,14 @@ class Computation:
         weights = self._weights(columns)
         with np.errstate(all="ignore"):
             return job.loss.grad(inputs, job.params, upstream(job.loss, lv, self.reduction, weights))
+
+
+def combine(*parts: list) -> list:
+    """Per job, the sums of several `Computation.partials()`, added in the order given."""
+    first, *rest = parts
+    for other in rest:
+        first = [a + b for a, b in zip(first, other, strict=True)]
+    return first
 
 
 class _Rechunker:

@@ -1,0 +1,131 @@
+"""The dask engine: each part file is read and reduced on a Dask worker, and only sums come back.
+
+    parts -> one task per part on the workers: the part's table -> Computation.partials()
+          -> a tree of `combine` tasks (FAN_IN partials each) -> the total, sent back -> finish()
+
+A worker runs the same reader and loss code as the local engine (lossctl must be installed where
+the workers run, at the same version: checked before any task is sent). Rows never leave the
+workers, so `--reduction none`, `--grad` and losses of the whole batch (which need every row in one
+place) are the local engine's. Needs the extra `lossctl[dask]`; nothing here is imported otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import lossctl
+from lossctl.compute import Computation, Request, Result, combine
+from lossctl.errors import DataError, UsageError
+from lossctl.io.source import open_source
+from lossctl.io.table import open_table
+
+EXTRA_HINT = "pip install 'lossctl[dask]'"
+CONNECT_SECONDS = 10  # to reach a scheduler, then again for its first worker
+FAN_IN = 4  # partials added by one task of the tree
+
+
+def reduced(request: Request, parts: Sequence[str], scheduler: str | None = None) -> list[Result]:
+    """`request` computed over `parts` (paths the workers can open) on the Dask cluster at
+    `scheduler` ($DASK_SCHEDULER_ADDRESS when None; a local cluster of this machine's cores if
+    neither is set). Usage errors are found here before any cluster is reached."""
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(f"--engine dask needs the dask extra: {EXTRA_HINT}") from None
+    if not parts:
+        raise UsageError("--engine dask: no input parts")
+    if "-" in parts:
+        raise UsageError("--engine dask reads files the workers can open, not standard input")
+    plan = _plan(request, parts[0])
+    whole = [job.loss.qualified_name for job in plan.jobs if job.loss.batchwise]
+    if whole:
+        raise UsageError(
+            f"{', '.join(whole)} needs every row at once; the dask engine adds partial sums "
+            "(use --engine local)"
+        )
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    _quiet()
+    with _connect(distributed, address) as client:
+        _check_workers(client, address)
+        paths = [os.path.abspath(p) for p in parts]
+        tasks = client.map(part_partials, [request] * len(parts), paths, list(parts), pure=False)
+        try:
+            while len(tasks) > 1:  # a tree, in part order: the same total every run
+                tasks = [client.submit(combine, *tasks[i : i + FAN_IN], pure=False)
+                         for i in range(0, len(tasks), FAN_IN)]
+            total = tasks[0].result()
+        except BaseException:  # Ctrl-C or an error: stop what still runs on the cluster
+            client.cancel(tasks)
+            raise
+    return plan.finish(total)
+
+
+def part_partials(request: Request, path: str, name: str) -> list:
+    """On a worker: the partial sums of one part, its errors naming it `name` as given."""
+    with open_source(path, parquet=True) as source:
+        source.name = name
+        return request.computation(open_table(source, nan=request.nan)).partials()
+
+
+def _plan(request: Request, first: str) -> Computation:
+    """The computation bound to the first part's header: its usage errors, and `finish`."""
+    with open_source(first, parquet=True) as source:
+        return request.computation(open_table(source, nan=request.nan))
+
+
+def _connect(distributed: Any, address: str | None):
+    if address is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        cluster = distributed.LocalCluster(
+            n_workers=cores or 1, threads_per_worker=1, dashboard_address=None, silence_logs=50
+        )
+        return distributed.Client(cluster, set_as_default=False)
+    try:
+        return distributed.Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+    except (OSError, TimeoutError):
+        raise DataError(
+            f"no Dask scheduler at {address} (nothing answered within {CONNECT_SECONDS} s)"
+        ) from None
+    except ValueError as error:  # not an address at all
+        raise UsageError(f"--scheduler {address!r}: {error}") from None
+
+
+def _check_workers(client: Any, address: str | None) -> None:
+    """At least one worker, and each with this lossctl version (tasks are unpickled there)."""
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_SECONDS)
+    except TimeoutError:
+        raise DataError(
+            f"the Dask scheduler at {address} has no workers (waited {CONNECT_SECONDS} s)"
+        ) from None
+    ours = lossctl.__version__
+    for worker, theirs in sorted(client.run(_version_probe()).items()):
+        if theirs != ours:
+            found = f"lossctl {theirs}" if theirs else "no lossctl"
+            raise DataError(
+                f"Dask worker {worker} has {found}, this is lossctl {ours}: install lossctl {ours} "
+                "where the workers run"
+            )
+
+
+def _version_probe() -> Callable[[], str | None]:
+    """A function that is sent by value (a local one), so it runs on a worker without lossctl."""
+
+    def version() -> str | None:
+        try:
+            import lossctl
+        except ImportError:
+            return None
+        return getattr(lossctl, "__version__", "unknown")
+
+    return version
+
+
+def _quiet() -> None:
+    """distributed logs to stderr; lossctl reports in one line of its own."""
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
