@@ -50,7 +50,7 @@ except ImportError:
 
 
 @pytest.fixture(scope="module")
-def extra() -> None:
+def dask_extra() -> None:
     if distributed is None:
         pytest.skip("the dask extra is not installed: pip install '.[dask]'")
 
@@ -83,7 +83,7 @@ def _worker(scheduler_file: Path, log: Path, **kwargs) -> subprocess.Popen:
 
 
 @pytest.fixture(scope="module")
-def cluster(extra, tmp_path_factory):
+def cluster(dask_extra, tmp_path_factory):
     """(scheduler address, a client of the test's own) of a scheduler and WORKERS workers."""
     where = tmp_path_factory.mktemp("cluster")
     file = where / "scheduler.json"
@@ -197,7 +197,7 @@ def test_a_bad_cell_on_a_worker_is_the_local_error(capsys, cluster, tmp_path):
     assert local[0] == 1
 
 
-def test_no_scheduler_at_the_address_is_one_line(capsys, extra, parts, monkeypatch):
+def test_no_scheduler_at_the_address_is_one_line(capsys, dask_extra, parts, monkeypatch):
     from lossctl.engine import dask as engine
 
     assert 2 * engine.CONNECT_SECONDS < 30  # connecting, then waiting for a worker: within 30 s
@@ -216,7 +216,7 @@ def test_no_scheduler_at_the_address_is_one_line(capsys, extra, parts, monkeypat
                    "(nothing answered within 1 s)\n")
 
 
-def test_usage_errors_before_the_cluster(capsys, extra, parts):
+def test_usage_errors_before_the_cluster(capsys, dask_extra, parts):
     glob = str(parts["csv"] / "*.csv")
     code, _, err = run(capsys, "compute", "-l", "mse", "-r", "none", "--engine", "dask", glob)
     assert code == 2
