@@ -36,7 +36,7 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Request:
+class Query:
     """What `compute` is asked for, as plain data: the dask engine sends it to the workers, which
     build the same `Computation` on each part of the input."""
 

@@ -53,7 +53,7 @@ def compute(
 ) -> None:
     """Compute one or more losses of predictions against labels from a CSV."""
     from lossctl import render
-    from lossctl.compute import Request
+    from lossctl.compute import Query
     from lossctl.io.source import open_source
     from lossctl.io.table import open_table
 
@@ -72,8 +72,8 @@ def compute(
         specs["y_pred"] = pred
     if grad and reduction == "none":
         reduction = "sum"  # the gradient of per-row values is that of their sum
-    request = Request(tuple(names), pairs(param, "--param"), reduction, specs, weights, nan)
-    chosen = [lo for lo, _ in request.resolve()]
+    query = Query(tuple(names), pairs(param, "--param"), reduction, specs, weights, nan)
+    chosen = [lo for lo, _ in query.resolve()]
 
     if engine == "dask":
         from lossctl.engine.dask import reduced
@@ -87,7 +87,7 @@ def compute(
             raise UsageError(
                 "--labels pairs the rows of two files; with --engine dask, keep y_true in the parts"
             )
-        render.reduced(reduced(request, _parts(file), scheduler), output, sys.stdout, names)
+        render.reduced(reduced(query, _parts(file), scheduler), output, sys.stdout, names)
         return
 
     with open_source(file, parquet=True) as source:
@@ -95,7 +95,7 @@ def compute(
         try:
             table = open_table(source, nan=nan)
             label_table = open_table(label_source, nan=nan) if label_source else None
-            job = request.computation(table, label_table)
+            job = query.computation(table, label_table)
             out = sys.stdout
             if grad:
                 result = job.gradient()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import lossctl
-from lossctl.compute import Computation, Request, Result, combine
+from lossctl.compute import Computation, Query, Result, combine
 from lossctl.errors import DataError, UsageError
 from lossctl.io.source import open_source
 from lossctl.io.table import open_table
@@ -26,8 +26,8 @@ CONNECT_SECONDS = 10  # to reach a scheduler, then again for its first worker
 FAN_IN = 4  # partials added by one task of the tree
 
 
-def reduced(request: Request, parts: Sequence[str], scheduler: str | None = None) -> list[Result]:
-    """`request` computed over `parts` (paths the workers can open) on the Dask cluster at
+def reduced(query: Query, parts: Sequence[str], scheduler: str | None = None) -> list[Result]:
+    """`query` computed over `parts` (paths the workers can open) on the Dask cluster at
     `scheduler` ($DASK_SCHEDULER_ADDRESS when None; a local cluster of this machine's cores if
     neither is set). Usage errors are found here before any cluster is reached."""
     try:
@@ -38,7 +38,7 @@ def reduced(request: Request, parts: Sequence[str], scheduler: str | None = None
         raise UsageError("--engine dask: no input parts")
     if "-" in parts:
         raise UsageError("--engine dask reads files the workers can open, not standard input")
-    plan = _plan(request, parts[0])
+    plan = _plan(query, parts[0])
     whole = [job.loss.qualified_name for job in plan.jobs if job.loss.batchwise]
     if whole:
         raise UsageError(
@@ -50,7 +50,7 @@ def reduced(request: Request, parts: Sequence[str], scheduler: str | None = None
     with _connect(distributed, address) as client:
         _check_workers(client, address)
         paths = [os.path.abspath(p) for p in parts]
-        tasks = client.map(part_partials, [request] * len(parts), paths, list(parts), pure=False)
+        tasks = client.map(part_partials, [query] * len(parts), paths, list(parts), pure=False)
         try:
             while len(tasks) > 1:  # a tree, in part order: the same total every run
                 tasks = [client.submit(combine, *tasks[i : i + FAN_IN], pure=False)
@@ -62,17 +62,17 @@ def reduced(request: Request, parts: Sequence[str], scheduler: str | None = None
     return plan.finish(total)
 
 
-def part_partials(request: Request, path: str, name: str) -> list:
+def part_partials(query: Query, path: str, name: str) -> list:
     """On a worker: the partial sums of one part, its errors naming it `name` as given."""
     with open_source(path, parquet=True) as source:
         source.name = name
-        return request.computation(open_table(source, nan=request.nan)).partials()
+        return query.computation(open_table(source, nan=query.nan)).partials()
 
 
-def _plan(request: Request, first: str) -> Computation:
+def _plan(query: Query, first: str) -> Computation:
     """The computation bound to the first part's header: its usage errors, and `finish`."""
     with open_source(first, parquet=True) as source:
-        return request.computation(open_table(source, nan=request.nan))
+        return query.computation(open_table(source, nan=query.nan))
 
 
 def _connect(distributed: Any, address: str | None):
