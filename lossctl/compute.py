@@ -1,6 +1,7 @@
 """`lossctl compute` as a library: losses of CSV columns, streamed block by block.
 
-    CSV (file or -) -> CsvTable blocks -> per-loss inputs by role -> loss values -> reduction
+    input(s) -> io Table blocks (joined with a --labels table) -> per-loss inputs by role
+             -> loss values -> reduction
 
 Reductions other than `none` keep only running sums (`reduction.Partial`), so memory is bounded
 by one block whatever the file's length; `none` yields its rows as they are computed. Losses whose
@@ -16,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from lossctl.errors import DataError, InputValueError, UsageError
+from lossctl.io.block import Block, NanPolicy, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
-from lossctl.io.table import Block, CsvTable, NanPolicy
+from lossctl.io.join import join_by_position
 from lossctl.losses import get_loss
 from lossctl.losses.evaluate import as_inputs, loss_values
 from lossctl.losses.reduction import Partial, check_reduction, finish, partial, reduce, upstream
@@ -46,6 +48,7 @@ class Query:
     specs: Mapping[str, str] = field(default_factory=dict)  # role -> --true/--pred/--col spec
     weights: str | None = None
     nan: NanPolicy = "error"
+    delimiter: str | None = None  # of CSV input; None: by name, else sniffed
 
     def resolve(self) -> list[tuple[Loss, dict[str, str]]]:
         """Each loss with the parameters it takes; a key no loss takes is a usage error."""
@@ -62,8 +65,8 @@ class Query:
         return [(lo, {k: v for k, v in self.params.items() if k in {p.name for p in lo.params}})
                 for lo in chosen]
 
-    def computation(self, table: CsvTable, labels: CsvTable | None = None) -> Computation:
-        return Computation(table, self.resolve(), self.reduction, self.specs, self.weights, labels)
+    def computation(self, table: Table, labels: Table | None = None) -> Computation:
+        return Computation(table, self.resolve(), self.reduction, self.specs, self.weights, labels, self.nan)
 
 
 @dataclass
@@ -78,18 +81,19 @@ class Result:
 
 
 class Computation:
-    """Losses of one CSV input (and, optionally, a second CSV holding y_true)."""
+    """Losses of one input table (and, optionally, a second table holding y_true, row by row)."""
 
     def __init__(
         self,
-        table: CsvTable,
+        table: Table,
         losses: Sequence[tuple[Loss, Mapping[str, str]]],
         reduction: str = "mean",
         specs: Mapping[str, str] | None = None,
         weights: str | None = None,
-        labels: CsvTable | None = None,
+        labels: Table | None = None,
+        nan: str = "error",
     ) -> None:
-        self.table, self.labels, self.reduction = table, labels, reduction
+        self.table, self.labels, self.reduction, self.nan = table, labels, reduction, nan
         specs = dict(specs or {})
         self.jobs = [Job(loss, loss.resolve_params(given)) for loss, given in losses]
         for job in self.jobs:
@@ -146,17 +150,15 @@ class Computation:
     def _blocks(self) -> Iterator[tuple[Block, dict[str, np.ndarray], Block | None]]:
         """Each block of rows as (block, column name -> values, labels block)."""
         main = self._main_columns()
+        if self.labels is None:
+            for block in self.table.blocks(main, nan=self.nan):
+                yield block, {name: block.data[:, j] for j, name in enumerate(main)}, None
+            return
         label_names = self._label_columns()
-        label_blocks = _Rechunker(self.labels.blocks(label_names)) if self.labels else None
-        for block in self.table.blocks(main):
+        for block, labels in join_by_position(self.table, self.labels, main, label_names, self.nan):
             columns = {name: block.data[:, j] for j, name in enumerate(main)}
-            label_block = None
-            if label_blocks is not None:
-                label_block = label_blocks.take(len(block.data), self.table.name, self.labels.name)
-                columns |= {f"labels:{n}": label_block.data[:, j] for j, n in enumerate(label_names)}
-            yield block, columns, label_block
-        if label_blocks is not None:
-            label_blocks.expect_end(self.table.name, self.labels.name)
+            columns |= {f"labels:{n}": labels.data[:, j] for j, n in enumerate(label_names)}
+            yield block, columns, labels
 
     def _arrays(self, job: Job, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         arrays = {}
@@ -169,19 +171,20 @@ class Computation:
         return columns[self.weight_column] if self.weight_column else None
 
     def _explain(self, error: InputValueError, job: Job, block: Block, labels: Block | None) -> DataError:
-        """Turn a loss's array position into the file, line and column of the CSV."""
+        """Turn a loss's array position into the file, line and column of the input."""
         role = error.role or "y_pred"
         in_labels = f"labels:{role}" in job.columns
         key = f"labels:{role}" if in_labels else role
-        source = self.labels if in_labels else self.table
+        rows = labels if in_labels and labels is not None else block
+        source = (self.labels if in_labels else self.table).name
         where = []
-        if error.row is not None:
-            at = (labels if in_labels and labels is not None else block).line_of(error.row)
-            where.append(f"{source.where} {at}")
+        if error.row is not None:  # the part file the row is in, when the input has several
+            source = rows.source_of(error.row)
+            where.append(f"{rows.where} {rows.line_of(error.row)}")
         cols = job.columns.get(key)
         if cols and error.column is not None and error.column < len(cols):
             where.append(f"column {cols[error.column]}")
-        prefix = f"{source.name}: " + (", ".join(where) + ": " if where else "")
+        prefix = f"{source}: " + (", ".join(where) + ": " if where else "")
         return DataError(f"{prefix}{error.message} ({job.loss.qualified_name})")
 
     def _values(self, job: Job, columns, block: Block, labels: Block | None):
@@ -273,10 +276,8 @@ class Computation:
         job = self.jobs[0]
         blocks = list(self._blocks())
         columns = {name: np.concatenate([b[1][name] for b in blocks]) for name in blocks[0][1]}
-        block = Block(np.empty((0, 0)), np.concatenate([b[0].lines for b in blocks]))
-        labels = None
-        if blocks[0][2] is not None:
-            labels = Block(np.empty((0, 0)), np.concatenate([b[2].lines for b in blocks]))
+        block = Block.concat([b[0] for b in blocks])
+        labels = Block.concat([b[2] for b in blocks]) if blocks[0][2] is not None else None
         inputs, lv = self._values(job, columns, block, labels)
         weights = self._weights(columns)
         with np.errstate(all="ignore"):
@@ -289,27 +290,3 @@ def combine(*parts: list) -> list:
     for other in rest:
         first = [a + b for a, b in zip(first, other, strict=True)]
     return first
-
-
-class _Rechunker:
-    """Hands out a second table's rows in the block sizes of the first."""
-
-    def __init__(self, blocks: Iterator[Block]) -> None:
-        self._blocks, self._data, self._lines = blocks, [], []
-        self._have = 0
-
-    def take(self, n: int, main: str, other: str) -> Block:
-        while self._have < n:
-            block = next(self._blocks, None)
-            if block is None:
-                raise DataError(f"{other} has fewer rows than {main}")
-            self._data.append(block.data)
-            self._lines.append(block.lines)
-            self._have += len(block.data)
-        data, lines = np.concatenate(self._data), np.concatenate(self._lines)
-        self._data, self._lines, self._have = [data[n:]], [lines[n:]], len(data) - n
-        return Block(data[:n], lines[:n])
-
-    def expect_end(self, main: str, other: str) -> None:
-        if self._have or next(self._blocks, None) is not None:
-            raise DataError(f"{other} has more rows than {main}")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 
-MAX_WORKERS = 4
 
-
-def worker_count() -> int:
-    """The cores this process may run on, at most `MAX_WORKERS`; $LOSSCTL_THREADS overrides."""
+def worker_count(at_most: int | None = None) -> int:
+    """The cores this process may run on (all of them: reading keeps its memory bounded per
+    thread), at most `at_most` if given; $LOSSCTL_THREADS overrides both."""
     given = os.environ.get("LOSSCTL_THREADS", "").strip()
     if given.isdigit() and int(given) > 0:
         return int(given)
@@ -16,4 +15,4 @@ def worker_count() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, min(MAX_WORKERS, cores))
+    return max(1, min(at_most or cores, cores))

@@ -173,7 +173,7 @@ def test_probability_outside_unit_interval_for_torch_bce(capsys, tmp_path):
 
 def test_missing_file_directory_binary(capsys, tmp_path):
     assert "no such file" in run(capsys, "compute", "-l", "mse", str(tmp_path / "nope.csv"))[2]
-    assert "is a directory" in run(capsys, "compute", "-l", "mse", str(tmp_path))[2]
+    assert "is an empty folder" in run(capsys, "compute", "-l", "mse", str(tmp_path))[2]  # else: parts
     binary = tmp_path / "x.csv"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     code, _, err = run(capsys, "compute", "-l", "mse", str(binary))

@@ -104,7 +104,7 @@ def cluster(dask_extra, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory) -> dict[str, Path]:
-    """The same 4,006 rows as one CSV and as 4 parts of CSV and of Parquet."""
+    """4,006 rows as 4 parts of CSV and of Parquet (and as one CSV)."""
     import pandas as pd
 
     where = tmp_path_factory.mktemp("parts")
@@ -145,10 +145,10 @@ CASES = [
 def test_same_numbers_as_the_local_engine(capsys, cluster, parts, shape, losses, reduction, extra):
     address, client, _ = cluster
     common = ["compute", "-l", losses, "-r", reduction, "--format", "json", *extra]
-    code, local, err = run(capsys, *common, str(parts["all"]))
+    glob = str(parts[shape] / f"*.{shape}")
+    code, local, err = run(capsys, *common, glob)
     assert (code, err) == (0, "")
     before = _executed(client)
-    glob = str(parts[shape] / f"*.{shape}")
     code, remote, err = run(capsys, *common, "--engine", "dask", "--scheduler", address, glob)
     assert (code, err) == (0, "")
     # 4 parts, then one task adding them (FAN_IN 4), all on the workers
@@ -179,7 +179,7 @@ def test_the_workers_did_the_work(capsys, cluster, parts):
 def test_environment_variable_names_the_scheduler(capsys, cluster, parts, monkeypatch):
     address, _, _ = cluster
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
-    code, out, err = run(capsys, "compute", "-l", "mse", "--engine", "dask", str(parts["csv"] / "*.csv"))
+    code, out, err = run(capsys, "compute", "-l", "mse", "--engine", "dask", str(parts["csv"]))  # a folder
     assert (code, err) == (0, "")
     local = run(capsys, "compute", "-l", "mse", str(parts["all"]))[1]
     np.testing.assert_allclose(float(out), float(local), rtol=1e-12)
@@ -270,14 +270,19 @@ def test_a_worker_with_another_lossctl_is_named(capsys, cluster, parts, tmp_path
 
 
 def test_ctrl_c_cancels_the_cluster_tasks(cluster, tmp_path):
-    """A part that never ends (a FIFO nobody writes to) keeps a task running; Ctrl-C cancels it."""
+    """A part that never ends (a FIFO: its header for lossctl's check of the parts, then nothing
+    for the worker) keeps a task running; Ctrl-C cancels it."""
+    import threading
+
     address, client, _ = cluster
     (tmp_path / "a.csv").write_text("y_true,y_pred\n1,2\n")
     fifo = tmp_path / "b.csv"
     os.mkfifo(fifo)
+    header = threading.Thread(target=fifo.write_bytes, args=(b"y_true,y_pred\n",), daemon=True)
+    header.start()
     proc = subprocess.Popen(
         [str(BIN / "lossctl"), "compute", "-l", "mse", "--engine", "dask", "--scheduler", address,
-         str(tmp_path / "*.csv")],
+         str(tmp_path / "a.csv"), str(fifo)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 

@@ -7,8 +7,8 @@ import sys
 import typer
 
 from lossctl.cli.app import app
+from lossctl.cli.options import Delimiter, pairs
 from lossctl.cli.options import names as split_names
-from lossctl.cli.options import pairs
 from lossctl.errors import UsageError
 
 
@@ -24,7 +24,11 @@ def _format(fmt: str | None) -> str:
 
 @app.command()
 def compute(
-    file: str = typer.Argument(..., help="CSV with a header row (or Parquet), or - for stdin."),
+    files: list[str] = typer.Argument(
+        ..., metavar="FILE...",
+        help="CSV with a header row (or TSV, Parquet; compressed or not), - for stdin, a folder of "
+        "parts or a quoted glob; several are read as one table.",
+    ),
     loss: str = typer.Option(
         ..., "--loss", "-l", help="Loss name(s), comma-separated: mse, keras.huber, torch.cross_entropy."
     ),
@@ -36,13 +40,14 @@ def compute(
     pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
     col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),
     weights: str | None = typer.Option(None, "--weights", help="Column of Keras sample weights."),
-    labels: str | None = typer.Option(None, "--labels", help="Take y_true from this CSV, row by row."),
+    labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     fmt: str | None = typer.Option(
         None, "--format", "-f", help="plain, csv, json or table (default: table on a terminal, else plain)."
     ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error (default) or drop the row."),
     grad: bool = typer.Option(False, "--grad", help="Print d(loss)/d(y_pred) per row instead of the loss."),
+    delimiter: Delimiter = None,
     engine: str = typer.Option(
         "local", "--engine", help="local (this process's threads) or dask (the parts on a Dask cluster)."
     ),
@@ -54,8 +59,8 @@ def compute(
     """Compute one or more losses of predictions against labels from a CSV."""
     from lossctl import render
     from lossctl.compute import Query
-    from lossctl.io.source import open_source
-    from lossctl.io.table import open_table
+    from lossctl.io.reader import open_table
+    from lossctl.io.records import delimiter_option
 
     output = _format(fmt)
     if nan not in ("error", "drop"):
@@ -64,6 +69,7 @@ def compute(
         raise UsageError(f"--engine takes local or dask, got {engine!r}")
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler is for --engine dask")
+    sep = delimiter_option(delimiter)
     names = split_names(loss)
     specs = pairs(col, "--col")
     if true:
@@ -72,7 +78,7 @@ def compute(
         specs["y_pred"] = pred
     if grad and reduction == "none":
         reduction = "sum"  # the gradient of per-row values is that of their sum
-    query = Query(tuple(names), pairs(param, "--param"), reduction, specs, weights, nan)
+    query = Query(tuple(names), pairs(param, "--param"), reduction, specs, weights, nan, sep)
     chosen = [lo for lo, _ in query.resolve()]
 
     if engine == "dask":
@@ -87,14 +93,12 @@ def compute(
             raise UsageError(
                 "--labels pairs the rows of two files; with --engine dask, keep y_true in the parts"
             )
-        render.reduced(reduced(query, _parts(file), scheduler), output, sys.stdout, names)
+        render.reduced(reduced(query, files, scheduler), output, sys.stdout, names)
         return
 
-    with open_source(file, parquet=True) as source:
-        label_source = open_source(labels, parquet=True) if labels else None
+    with open_table(files, nan, sep) as table:
+        label_table = open_table(labels, nan, sep) if labels else None
         try:
-            table = open_table(source, nan=nan)
-            label_table = open_table(label_source, nan=nan) if label_source else None
             job = query.computation(table, label_table)
             out = sys.stdout
             if grad:
@@ -105,18 +109,8 @@ def compute(
             else:
                 render.reduced(job.reduced(), output, out, names)
         finally:
-            if label_source:
-                label_source.close()
-
-
-def _parts(pattern: str) -> list[str]:
-    """Interim: a glob or a folder of parts, until the reader expands them (issue 11)."""
-    import glob
-    import os
-
-    if os.path.isdir(pattern):
-        return sorted(os.path.join(pattern, n) for n in os.listdir(pattern))
-    return sorted(glob.glob(pattern)) or [pattern]
+            if label_table is not None:
+                label_table.close()
 
 
 @app.command("list")

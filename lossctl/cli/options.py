@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from lossctl.errors import UsageError
+
+# Options that several commands take, declared once (validated by the library: io.records).
+Delimiter = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        help="Field separator of CSV input: one character, or comma, tab, semicolon, pipe, space "
+        "(default: tab for .tsv/.tab, else sniffed from the header line).",
+    ),
+]
 
 
 def pairs(items: list[str], flag: str) -> dict[str, str]:

@@ -16,29 +16,29 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import lossctl
-from lossctl.compute import Computation, Query, Result, combine
+from lossctl.compute import Query, Result, combine
 from lossctl.errors import DataError, UsageError
-from lossctl.io.source import open_source
-from lossctl.io.table import open_table
+from lossctl.io.reader import PartsTable, open_part, open_table
 
 EXTRA_HINT = "pip install 'lossctl[dask]'"
 CONNECT_SECONDS = 10  # to reach a scheduler, then again for its first worker
 FAN_IN = 4  # partials added by one task of the tree
 
 
-def reduced(query: Query, parts: Sequence[str], scheduler: str | None = None) -> list[Result]:
-    """`query` computed over `parts` (paths the workers can open) on the Dask cluster at
-    `scheduler` ($DASK_SCHEDULER_ADDRESS when None; a local cluster of this machine's cores if
-    neither is set). Usage errors are found here before any cluster is reached."""
+def reduced(query: Query, inputs: Sequence[str], scheduler: str | None = None) -> list[Result]:
+    """`query` computed over the parts `inputs` name (files, globs, folders, as the reader takes
+    them; on storage the workers see at the same paths) on the Dask cluster at `scheduler`
+    ($DASK_SCHEDULER_ADDRESS when None; a local cluster of this machine's cores if neither is set).
+    Usage errors, and parts whose headers differ, are found here before any cluster is reached."""
     try:
         import distributed
     except ImportError:
         raise UsageError(f"--engine dask needs the dask extra: {EXTRA_HINT}") from None
-    if not parts:
-        raise UsageError("--engine dask: no input parts")
-    if "-" in parts:
+    if "-" in inputs:
         raise UsageError("--engine dask reads files the workers can open, not standard input")
-    plan = _plan(query, parts[0])
+    with open_table(inputs, query.nan, query.delimiter) as table:  # every part's header, here
+        plan = query.computation(table)
+        parts = table.paths if isinstance(table, PartsTable) else [table.name]
     whole = [job.loss.qualified_name for job in plan.jobs if job.loss.batchwise]
     if whole:
         raise UsageError(
@@ -63,16 +63,11 @@ def reduced(query: Query, parts: Sequence[str], scheduler: str | None = None) ->
 
 
 def part_partials(query: Query, path: str, name: str) -> list:
-    """On a worker: the partial sums of one part, its errors naming it `name` as given."""
-    with open_source(path, parquet=True) as source:
-        source.name = name
-        return query.computation(open_table(source, nan=query.nan)).partials()
-
-
-def _plan(query: Query, first: str) -> Computation:
-    """The computation bound to the first part's header: its usage errors, and `finish`."""
-    with open_source(first, parquet=True) as source:
-        return query.computation(open_table(source, nan=query.nan))
+    """On a worker: the partial sums of one part (at `path`), its errors naming it `name`, the
+    path as the user's machine names it."""
+    with open_part(path, query.nan, query.delimiter) as part:
+        part.source.name = name
+        return query.computation(part).partials()
 
 
 def _connect(distributed: Any, address: str | None):

@@ -29,7 +29,7 @@ from lossctl.nn.blas import blas_threads, get_threads, train_threads, warm_up
 from lossctl.nn.data import Dataset
 from lossctl.nn.model import MLP
 from lossctl.nn.optimizers import Optimizer, make_optimizer
-from lossctl.nn.parallel import ShardedSteps, Workers
+from lossctl.nn.parallel import MAX_SHARDS, ShardedSteps, Workers
 from lossctl.nn.schedules import Schedule
 from lossctl.threads import worker_count
 
@@ -145,7 +145,7 @@ def workers_for(model: MLP, threads: int | None) -> Workers:
     warm_up(threads, widest, model.dtype)
     with blas_threads(threads):
         one_blas_thread = get_threads() == 1
-    return Workers(worker_count() if one_blas_thread else 1,
+    return Workers(worker_count(at_most=MAX_SHARDS) if one_blas_thread else 1,
                    initializer=lambda: warm_up(threads, widest, model.dtype))
 
 
