@@ -70,7 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma list of: " + ", ".join(SECTIONS))
     parser.add_argument("--repeats", type=int, help="interleaved rounds per comparison (default 5; quick 2)")
     parser.add_argument("--sizes", help="CSV row counts for throughput (default 1e6,1e7,5e7; quick 2e5,1e6)")
-    parser.add_argument("--cluster-rows", help="rows of the dask engine's 8 Parquet parts (default 5e7; quick 2e6)")
+    parser.add_argument("--cluster-rows", help="rows in --only cluster's 8 parts (default 5e7; quick 2e6)")
     parser.add_argument("--epochs", type=int, help="epochs of the timed training runs (default 5; quick 2)")
     parser.add_argument(
         "--data-dir",
