@@ -10,13 +10,14 @@ import numpy as np
 from lossctl.errors import UsageError
 from lossctl.losses import REGISTRY, Loss
 from lossctl.losses.evaluate import evaluate
-from lossctl.render import CONVENTIONS, number
+from lossctl.render import number
 
 
 def losses_of(family: str | None = None) -> list[Loss]:
-    if family not in (None, "keras", "torch"):
-        raise UsageError(f"--family takes keras or torch, got {family!r}")
-    return [loss for loss in REGISTRY if family in (None, loss.family)]
+    names = list(REGISTRY.families)
+    if family is not None and family not in names:
+        raise UsageError(f"--family takes {' or '.join(names)}, got {family!r}")
+    return [loss for loss in REGISTRY if family in (None, loss.family.name)]
 
 
 def _inputs(loss: Loss) -> str:
@@ -38,7 +39,7 @@ def list_text(losses: Sequence[Loss]) -> str:
     lines = ["name\taliases\tfamily\tinputs\tparams"]
     for loss in losses:
         lines.append("\t".join([
-            loss.qualified_name, ",".join(loss.aliases), loss.family, _inputs(loss), _params(loss)
+            loss.qualified_name, ",".join(loss.aliases), loss.family.name, _inputs(loss), _params(loss)
         ]))
     return "\n".join(lines) + "\n"
 
@@ -72,8 +73,8 @@ def explain_text(loss: Loss) -> str:
     if loss.params:
         lines += ["", "Parameters (-p key=value):"]
         lines += [f"  {p.name} = {_show(p.default)}  {p.help}" for p in loss.params]
-    lines += ["", f"Reductions: {', '.join(loss.reductions)} (default mean)"]
-    lines.append(f"Convention: {CONVENTIONS[loss.family]}.")
+    lines += ["", f"Reductions: {', '.join(loss.reductions)} (default {loss.family.default_reduction})"]
+    lines.append(f"Convention: {loss.family.convention}.")
     if loss.batchwise:
         lines.append("This loss is computed over the whole batch at once (one value, not per row).")
     if loss.example:

@@ -23,7 +23,15 @@ from lossctl.io.columns import bind_roles, parse_spec
 from lossctl.io.join import join_by_position
 from lossctl.losses import get_loss
 from lossctl.losses.evaluate import as_inputs, loss_values
-from lossctl.losses.reduction import Partial, check_reduction, finish, partial, reduce, upstream
+from lossctl.losses.reduction import (
+    Partial,
+    check_reduction,
+    check_sample_weights,
+    finish,
+    partial,
+    reduce,
+    upstream,
+)
 from lossctl.losses.registry import Loss
 from lossctl.threads import worker_count
 
@@ -98,11 +106,8 @@ class Computation:
         self.jobs = [Job(loss, loss.resolve_params(given)) for loss, given in losses]
         for job in self.jobs:
             check_reduction(job.loss, reduction)
-            if weights and job.loss.family != "keras":
-                raise UsageError(
-                    f"--weights gives Keras sample weights; {job.loss.qualified_name} has none "
-                    "(torch losses with per-element weights take --col weight=COL)"
-                )
+            if weights:
+                check_sample_weights(job.loss)
             self._bind(job, specs)
         self.weight_column = None
         if weights:

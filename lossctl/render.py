@@ -22,11 +22,6 @@ from lossctl.losses.registry import Loss
 
 FORMATS = ("plain", "csv", "json", "table")
 
-CONVENTIONS = {
-    "keras": "Keras: each row's loss is averaged over its columns, then reduced over rows",
-    "torch": "PyTorch: the reduction runs over every element",
-}
-
 
 def number(value: float) -> str:
     return repr(float(value))  # a Python float's repr; numpy scalars' repr is np.float64(...)
@@ -73,8 +68,8 @@ def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str]) -> None
         if k < len(asked) and asked[k] != name:
             name += f" [dim](from {asked[k]})[/dim]"
         table.add_row(name, r.reduction, number(r.value), str(r.rows))
-    families = sorted({r.loss.family for r in results})
-    table.caption = "; ".join(CONVENTIONS[f] for f in families)
+    families = {r.loss.family.name: r.loss.family for r in results}
+    table.caption = "; ".join(families[name].convention for name in sorted(families))
     Console(file=out).print(table)
 
 

@@ -129,7 +129,8 @@ def test_nan_drop(capsys, tmp_path):
         (["-l", "huber", "-p", "delta=abc"], "parameter delta: 'abc' is not a number"),
         (["-l", "mse", "--pred", "nope"], "y_pred: no column 'nope'"),
         (["-l", "mse", "-f", "xml"], "unknown format 'xml'"),
-        (["-l", "torch.mse_loss", "--weights", "y_true"], "--weights gives Keras sample weights"),
+        (["-l", "torch.mse_loss", "--weights", "y_true"],
+         "--weights gives sample weights; torch.mse_loss has none"),
     ],
 )
 def test_usage_errors_exit_2(capsys, args, message):

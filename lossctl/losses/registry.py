@@ -1,8 +1,11 @@
-"""The loss registry: one frozen record per loss, and name resolution with aliases.
+"""The loss registry: one frozen record per family and per loss, and name resolution with aliases.
 
 Every loss is registered under its qualified name `family.name` (`keras.huber`,
 `torch.huber_loss`). Bare names and aliases resolve where they name one loss only; an ambiguous
 name lists its candidates and an unknown one suggests the nearest names.
+
+What differs between the families' conventions is data in their `Family` record, which the
+reduction (`reduction.py`), the catalog and the renderers read; no module compares family names.
 """
 
 from __future__ import annotations
@@ -16,9 +19,28 @@ import numpy as np
 
 from lossctl.errors import UnknownNameError, UsageError
 
-Family = Literal["keras", "torch"]
 Arrays = Mapping[str, np.ndarray]  # role -> float64 array of shape (n, k)
 Params = Mapping[str, Any]  # parameter name -> parsed value
+
+
+@dataclass(frozen=True)
+class Family:
+    """A framework's conventions: how its losses are reduced and described."""
+
+    name: str  # the prefix of its qualified names: "keras" in keras.huber
+    reductions: tuple[str, ...]  # the reductions every loss of the family takes
+    convention: str  # one line on how it reduces, for tables and `explain`
+    # Whether a loss takes sample weights (`--weights`), and if not, what to use instead.
+    sample_weights: bool
+    no_sample_weights: str = ""
+    # How `LossValues.denom` acts: True, a mask of the rows that count (multiplying the sample
+    # weights; Keras's ignore_class, circle); False, each row's share of the mean's divisor
+    # (torch's class weights and ignore_index).
+    denom_masks: bool = False
+    # What a mean over nothing (a zero divisor) gives: a number (Keras's divide_no_nan gives 0.0),
+    # or None for the IEEE quotient (torch: nan for 0/0).
+    empty: float | None = None
+    default_reduction: str = "mean"
 
 
 @dataclass(frozen=True)
@@ -142,6 +164,8 @@ class Loss:
     # (TensorFlow caches them on the softmax or sigmoid output as `_keras_logits`); so does the
     # trainer, taking the last layer's output before the activation with from_logits=True.
     trains_on_logits: bool = False
+    # Reductions this loss takes beyond its family's (torch's batchmean for kl_div only).
+    extra_reductions: tuple[str, ...] = ()
     # An optional one-pass value and gradient (see ValueGradFn); it must agree with value and grad.
     value_and_grad: ValueGradFn | None = None
     # A small worked example for `lossctl explain`: role -> rows, and params.
@@ -150,16 +174,11 @@ class Loss:
 
     @property
     def qualified_name(self) -> str:
-        return f"{self.family}.{self.name}"
+        return f"{self.family.name}.{self.name}"
 
     @property
     def reductions(self) -> tuple[str, ...]:
-        from lossctl.losses.reduction import REDUCTIONS
-
-        names = REDUCTIONS[self.family]
-        if self.family == "torch" and self.name != "kl_div":
-            names = tuple(r for r in names if r != "batchmean")
-        return names
+        return self.family.reductions + self.extra_reductions
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -185,13 +204,17 @@ class Registry:
     def __init__(self) -> None:
         self._losses: dict[str, Loss] = {}
         self._names: dict[str, set[str]] = {}  # any accepted name -> qualified names
+        self.families: dict[str, Family] = {}  # by name, in the order they registered
 
     def add(self, loss: Loss) -> Loss:
         qualified = loss.qualified_name
         if qualified in self._losses:
             raise ValueError(f"loss {qualified} registered twice")
+        if self.families.setdefault(loss.family.name, loss.family) is not loss.family:
+            raise ValueError(f"two families named {loss.family.name}")
         self._losses[qualified] = loss
-        for name in (qualified, loss.name, *loss.aliases, *(f"{loss.family}.{a}" for a in loss.aliases)):
+        prefix = loss.family.name
+        for name in (qualified, loss.name, *loss.aliases, *(f"{prefix}.{a}" for a in loss.aliases)):
             self._names.setdefault(name, set()).add(qualified)
         return loss
 
