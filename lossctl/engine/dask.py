@@ -51,13 +51,21 @@ def reduced(query: Query, inputs: Sequence[str], scheduler: str | None = None) -
         _check_workers(client, address)
         paths = [os.path.abspath(p) for p in parts]
         tasks = client.map(part_partials, [query] * len(parts), paths, list(parts), pure=False)
+        every = list(tasks)
         try:
             while len(tasks) > 1:  # a tree, in part order: the same total every run
                 tasks = [client.submit(combine, *tasks[i : i + FAN_IN], pure=False)
                          for i in range(0, len(tasks), FAN_IN)]
+                every += tasks
             total = tasks[0].result()
+        except distributed.KilledWorker as error:  # workers died running it, as many times as allowed
+            client.cancel(every)
+            reading = dict(zip([t.key for t in every], parts, strict=False))
+            doing = reading.get(error.task, "their partial sums")
+            last = getattr(error.last_worker, "address", error.last_worker)
+            raise DataError(f"Dask workers died while reading {doing} (the last: {last})") from None
         except BaseException:  # Ctrl-C or an error: stop what still runs on the cluster
-            client.cancel(tasks)
+            client.cancel(every)
             raise
     return plan.finish(total)
 
