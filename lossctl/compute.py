@@ -22,7 +22,7 @@ from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
 from lossctl.io.join import join_by_position
 from lossctl.losses import get_loss
-from lossctl.losses.evaluate import as_inputs, loss_values
+from lossctl.losses.evaluate import as_inputs, batch_value, check_gradient, loss_values
 from lossctl.losses.reduction import (
     Partial,
     check_reduction,
@@ -42,6 +42,7 @@ class Job:
 
     loss: Loss
     params: dict[str, Any]
+    reduction: str
     columns: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -50,41 +51,27 @@ class Query:
     """What `compute` is asked for, as plain data: the dask engine sends it to the workers, which
     build the same `Computation` on each part of the input."""
 
-    losses: tuple[str, ...]  # names as given
-    params: Mapping[str, str] = field(default_factory=dict)  # -p key=value, for the losses taking key
-    reduction: str = "mean"
+    losses: tuple[tuple[str, Mapping[str, str]], ...]  # qualified names, each with its -p texts
+    reduction: str | None = None  # None: each family's default
     specs: Mapping[str, str] = field(default_factory=dict)  # role -> --true/--pred/--col spec
     weights: str | None = None
     nan: NanPolicy = "error"
     delimiter: str | None = None  # of CSV input; None: by name, else sniffed
 
-    def resolve(self) -> list[tuple[Loss, dict[str, str]]]:
-        """Each loss with the parameters it takes; a key no loss takes is a usage error."""
-        if not self.losses:
-            raise UsageError("--loss names no loss")
-        chosen = [get_loss(name) for name in self.losses]
-        for key in self.params:
-            if not any(key in {p.name for p in lo.params} for lo in chosen):
-                valid = sorted({p.name for lo in chosen for p in lo.params})
-                raise UsageError(
-                    f"unknown parameter {key!r} for {', '.join(lo.qualified_name for lo in chosen)} "
-                    f"(valid: {', '.join(valid) or 'none'})"
-                )
-        return [(lo, {k: v for k, v in self.params.items() if k in {p.name for p in lo.params}})
-                for lo in chosen]
-
     def computation(self, table: Table, labels: Table | None = None) -> Computation:
-        return Computation(table, self.resolve(), self.reduction, self.specs, self.weights, labels, self.nan)
+        losses = [(get_loss(name), given) for name, given in self.losses]
+        return Computation(table, losses, self.reduction, self.specs, self.weights, labels, self.nan)
 
 
 @dataclass
 class Result:
-    """A reduced loss value (or, for `none` on a batch-wise loss, its single value)."""
+    """A reduced loss value (or, for `none` on a batch-wise loss, its single value); an array of
+    one value per output column for a metric asked for them (scikit-learn's raw_values)."""
 
     loss: Loss
     params: dict[str, Any]
     reduction: str
-    value: float
+    value: float | np.ndarray
     rows: int
 
 
@@ -95,7 +82,7 @@ class Computation:
         self,
         table: Table,
         losses: Sequence[tuple[Loss, Mapping[str, str]]],
-        reduction: str = "mean",
+        reduction: str | None = None,
         specs: Mapping[str, str] | None = None,
         weights: str | None = None,
         labels: Table | None = None,
@@ -103,9 +90,13 @@ class Computation:
     ) -> None:
         self.table, self.labels, self.reduction, self.nan = table, labels, reduction, nan
         specs = dict(specs or {})
-        self.jobs = [Job(loss, loss.resolve_params(given)) for loss, given in losses]
+        # No reduction given: each loss takes its family's default.
+        self.jobs = [
+            Job(loss, loss.resolve_params(given), reduction or loss.family.default_reduction)
+            for loss, given in losses
+        ]
         for job in self.jobs:
-            check_reduction(job.loss, reduction)
+            check_reduction(job.loss, job.reduction)
             if weights:
                 check_sample_weights(job.loss)
             self._bind(job, specs)
@@ -233,11 +224,12 @@ class Computation:
         results = []
         for job, part in zip(self.jobs, sums, strict=True):
             if job.loss.batchwise:
-                value = float(self._whole_batch(job, part, self.reduction))
+                value = self._whole_batch(job, part, job.reduction)
+                value = float(value) if np.ndim(value) == 0 else value
                 rows = sum(len(w[0]["y_pred"]) for w in part)
             else:
-                value, rows = finish(job.loss, part, self.reduction), part.rows
-            results.append(Result(job.loss, job.params, self.reduction, value, rows))
+                value, rows = finish(job.loss, part, job.reduction), part.rows
+            results.append(Result(job.loss, job.params, job.reduction, value, rows))
         return results
 
     def _workers(self) -> int:
@@ -248,45 +240,52 @@ class Computation:
         inputs = {role: np.concatenate([p[0][role] for p in parts]) for role in parts[0][0]}
         weights = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
         try:
-            lv = loss_values(job.loss, inputs, job.params)
+            return batch_value(job.loss, inputs, job.params, reduction, weights)
         except InputValueError as error:  # no line numbers for a whole batch: say the role
             raise DataError(f"{self.table.name}: {error.message} ({job.loss.qualified_name})") from None
-        return reduce(job.loss, lv, reduction, weights)
 
     def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
         array of their values (width 1 but for losses that keep a value per column)."""
-        if any(job.loss.batchwise for job in self.jobs):
+        refused = [j.loss.qualified_name for j in self.jobs if j.loss.batchwise and j.loss.metric is None]
+        if refused:
             raise UsageError(
-                "reduction none: "
-                + ", ".join(j.loss.qualified_name for j in self.jobs if j.loss.batchwise)
-                + " gives one value for the whole batch; use mean or sum"
+                f"reduction none: {', '.join(refused)} gives one value for the whole batch; use mean or sum"
             )
-        def block_values(item) -> tuple[np.ndarray, list[np.ndarray]]:
-            block, columns, labels = item
-            weights = self._weights(columns)
-            per_job = []
-            for job in self.jobs:
-                _, lv = self._values(job, columns, block, labels)
-                values = reduce(job.loss, lv, "none", weights)
-                per_job.append(values.reshape(len(block.data), -1))
-            return block.lines, per_job
+        if any(job.loss.batchwise for job in self.jobs):  # their rows' terms need every row first
+            yield self._row_values(self._whole())
+        else:
+            yield from map_ahead(self._row_values, self._blocks(), self._workers())
 
-        yield from map_ahead(block_values, self._blocks(), self._workers())
+    def _row_values(self, item) -> tuple[np.ndarray, list[np.ndarray]]:
+        block, columns, labels = item
+        weights = self._weights(columns)
+        per_job = []
+        for job in self.jobs:
+            _, lv = self._values(job, columns, block, labels)
+            values = reduce(job.loss, lv, "none", weights)
+            per_job.append(values.reshape(len(block.lines), -1))
+        return block.lines, per_job
+
+    def _whole(self) -> tuple[Block, dict[str, np.ndarray], Block | None]:
+        """Every row as one block: (the block, column name -> values, the labels' block)."""
+        blocks = list(self._blocks())
+        columns = {name: np.concatenate([b[1][name] for b in blocks]) for name in blocks[0][1]}
+        block = Block.concat([b[0] for b in blocks])
+        labels = Block.concat([b[2] for b in blocks]) if blocks[0][2] is not None else None
+        return block, columns, labels
 
     def gradient(self) -> np.ndarray:
         """d(reduced loss)/d(y_pred) for the single job, one row per input row (reads all rows)."""
         if len(self.jobs) != 1:
             raise UsageError("--grad takes one loss")
         job = self.jobs[0]
-        blocks = list(self._blocks())
-        columns = {name: np.concatenate([b[1][name] for b in blocks]) for name in blocks[0][1]}
-        block = Block.concat([b[0] for b in blocks])
-        labels = Block.concat([b[2] for b in blocks]) if blocks[0][2] is not None else None
+        check_gradient(job.loss)
+        block, columns, labels = self._whole()
         inputs, lv = self._values(job, columns, block, labels)
         weights = self._weights(columns)
         with np.errstate(all="ignore"):
-            return job.loss.grad(inputs, job.params, upstream(job.loss, lv, self.reduction, weights))
+            return job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
 
 
 def combine(*parts: list) -> list:

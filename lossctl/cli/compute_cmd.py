@@ -7,7 +7,7 @@ import sys
 import typer
 
 from lossctl.cli.app import app
-from lossctl.cli.options import Delimiter, pairs
+from lossctl.cli.options import Delimiter, loss_params, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
 
@@ -32,14 +32,17 @@ def compute(
     loss: str = typer.Option(
         ..., "--loss", "-l", help="Loss name(s), comma-separated: mse, keras.huber, torch.cross_entropy."
     ),
-    reduction: str = typer.Option(
-        "mean", "--reduction", "-r",
-        help="none, sum, mean; Keras: sum_over_batch_size, mean_with_sample_weight; torch: batchmean.",
+    reduction: str | None = typer.Option(
+        None, "--reduction", "-r",
+        help="none, sum, mean (the default); Keras: sum_over_batch_size, mean_with_sample_weight; "
+        "torch: batchmean; sklearn: metric (its default: the function's value), none.",
     ),
     true: str | None = typer.Option(None, "--true", help="y_true column(s): names or a glob."),
     pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
     col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),
-    weights: str | None = typer.Option(None, "--weights", help="Column of Keras sample weights."),
+    weights: str | None = typer.Option(
+        None, "--weights", help="Column of sample weights (Keras, scikit-learn's sample_weight)."
+    ),
     labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     fmt: str | None = typer.Option(
@@ -61,6 +64,7 @@ def compute(
     from lossctl.compute import Query
     from lossctl.io.reader import open_table
     from lossctl.io.records import delimiter_option
+    from lossctl.losses import get_loss
 
     output = _format(fmt)
     if nan not in ("error", "drop"):
@@ -71,6 +75,10 @@ def compute(
         raise UsageError("--scheduler is for --engine dask")
     sep = delimiter_option(delimiter)
     names = split_names(loss)
+    if not names:
+        raise UsageError("--loss names no loss")
+    chosen = [get_loss(name) for name in names]
+    per_loss = zip(chosen, loss_params(chosen, pairs(param, "--param")), strict=True)
     specs = pairs(col, "--col")
     if true:
         specs["y_true"] = true
@@ -78,8 +86,8 @@ def compute(
         specs["y_pred"] = pred
     if grad and reduction == "none":
         reduction = "sum"  # the gradient of per-row values is that of their sum
-    query = Query(tuple(names), pairs(param, "--param"), reduction, specs, weights, nan, sep)
-    chosen = [lo for lo, _ in query.resolve()]
+    query = Query(tuple((lo.qualified_name, given) for lo, given in per_loss), reduction, specs, weights,
+                  nan, sep)
 
     if engine == "dask":
         from lossctl.engine.dask import reduced
@@ -115,7 +123,7 @@ def compute(
 
 @app.command("list")
 def list_losses(
-    family: str | None = typer.Option(None, "--family", help="Only keras or torch."),
+    family: str | None = typer.Option(None, "--family", help="Only one family: keras, torch or sklearn."),
     fmt: str | None = typer.Option(None, "--format", "-f", help="plain or table (default by terminal)."),
 ) -> None:
     """List every loss: name, aliases, family, inputs, parameters with defaults."""
@@ -131,8 +139,15 @@ def list_losses(
 
 @app.command()
 def explain(name: str = typer.Argument(..., help="A loss name or alias.")) -> None:
-    """Show a loss's formula, inputs, parameters and a worked example."""
+    """Show a loss's formula with its valley, inputs, parameters and a worked example."""
     from lossctl.catalog import explain_text
+    from lossctl.cli.plot_cmd import terminal_picture
     from lossctl.losses import get_loss
+    from lossctl.plot.valley import valley_figure
 
-    sys.stdout.write(explain_text(get_loss(name)))
+    loss = get_loss(name)
+    try:
+        picture = terminal_picture(valley_figure(loss))
+    except UsageError as why:  # no single-prediction form (circle, ranking losses), var not given
+        picture = f"(no picture: {why})"
+    sys.stdout.write(explain_text(loss, picture))

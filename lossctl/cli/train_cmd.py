@@ -132,6 +132,9 @@ def train(
     history: str | None = typer.Option(
         None, "--history", help="Write the per-epoch history CSV to this file."
     ),
+    plot: str | None = typer.Option(
+        None, "--plot", help="Draw the training curves into this .png or .svg file (needs lossctl[plot])."
+    ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table, progress or summary."),
 ) -> None:
@@ -159,6 +162,11 @@ def train(
         raise UsageError("--val and --val-split exclude each other")
     _check_writable(save, "--save")
     _check_writable(history, "--history")
+    _check_writable(plot, "--plot")
+    if plot is not None:
+        from lossctl.plot.image import image_format
+
+        image_format(plot, "--plot")
     given = pairs(param, "--param")
 
     from lossctl.losses import get_loss
@@ -179,7 +187,7 @@ def train(
     names = split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]]
     metric_list = resolve_metrics(names, prep.task)
     model = build_model(dataset, the_loss, params, sizes, activation, seed=seed, dtype=dtype)
-    _run(model, the_loss, params, dataset, metric_list, save=save, history=history, quiet=quiet,
+    _run(model, the_loss, params, dataset, metric_list, save=save, history=history, plot=plot, quiet=quiet,
          fit=fit, fit_args={
              "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
              "schedule": lr_schedule, "epochs": epochs, "batch_size": batch_size,
@@ -187,7 +195,7 @@ def train(
          })
 
 
-def _run(model, loss, params, dataset, metric_list, *, save, history, quiet, fit, fit_args) -> None:
+def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quiet, fit, fit_args) -> None:
     import signal
     import threading
     import time
@@ -250,6 +258,15 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, quiet, fit
         lines = [",".join(columns)] + [history_csv_line([r.row().get(c, "") for c in columns])
                                       for r in records]
         write_text_atomic(history, "\n".join(lines) + "\n")
+    if plot and records:
+        import os
+
+        from lossctl.plot.history import columns_of, history_figure
+        from lossctl.plot.image import write_image
+
+        title = f"Training on {os.path.basename(dataset.source)}: {loss.qualified_name}"
+        write_image(history_figure(columns_of([r.row() for r in records]), title), plot, "--plot")
+        summary["plotted"] = plot
     view.finish(summary)
     if stop.is_set():
         raise KeyboardInterrupt

@@ -25,6 +25,8 @@ from lossctl.losses.registry import Loss, LossValues
 
 def check_reduction(loss: Loss, reduction: str) -> str:
     """Return `reduction` if `loss`'s family defines it for this loss, else raise a usage error."""
+    if reduction == "none" and loss.no_rows:
+        raise UsageError(f"reduction 'none' is not defined for {loss.qualified_name}: {loss.no_rows}")
     if reduction not in loss.reductions:
         raise UsageError(
             f"reduction {reduction!r} is not defined for {loss.qualified_name} "
@@ -118,8 +120,9 @@ def _divisor(loss: Loss, part: Partial, reduction: str) -> float:
 def finish(loss: Loss, part: Partial, reduction: str) -> float:
     """Turn partial sums into the reduced loss."""
     divisor = _divisor(loss, part, reduction)
+    loss.family.check_divisor(divisor)
     if divisor == 0 and loss.family.empty is not None:
-        return loss.family.empty
+        return float(loss.family.empty)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.float64(part.total) / np.float64(divisor))
 
@@ -128,6 +131,8 @@ def reduce(
     loss: Loss, lv: LossValues, reduction: str, sample_weight: np.ndarray | None = None
 ) -> float | np.ndarray:
     """Reduce unreduced values; `none` returns the (weighted) values themselves."""
+    if reduction == "none" and not loss.family.weighted_rows:
+        return lv.values
     values = _scale(loss, lv, sample_weight)
     if reduction == "none" or values.ndim == 0:
         return values

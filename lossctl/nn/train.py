@@ -87,6 +87,11 @@ def resolve_metrics(names: Sequence[str], task: str) -> list[Metric]:
             out.append(Metric("accuracy"))
         else:
             loss = get_loss(name)
+            if loss.metric is not None:
+                raise UsageError(
+                    f"metric {loss.qualified_name} is computed over a whole set, not batch by batch: "
+                    "run lossctl compute on what lossctl predict writes"
+                )
             if any(not i.optional and i.role not in ("y_true", "y_pred") for i in loss.inputs):
                 raise UsageError(f"metric {loss.qualified_name} needs inputs other than y_true and y_pred")
             out.append(Metric(name, loss))
