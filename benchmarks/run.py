@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cluster
+import evaluation
 import startup
 import throughput
 import training
@@ -34,6 +35,7 @@ SECTIONS: dict[str, Callable[[Config], list[Table]]] = {
     "throughput": throughput.run,
     "training": training.run,
     "cluster": cluster.run,
+    "evaluation": evaluation.run,
 }
 
 

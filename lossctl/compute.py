@@ -11,12 +11,14 @@ value depends on the whole batch (`Loss.batchwise`) and gradients read every row
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from lossctl.errors import DataError, InputValueError, UsageError
+from lossctl.evaluate.groups import GroupSums, Key, sort_key
+from lossctl.evaluate.plan import Plan
 from lossctl.io.block import Block, NanPolicy, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
@@ -30,6 +32,7 @@ from lossctl.losses.reduction import (
     finish,
     partial,
     reduce,
+    row_partial,
     upstream,
 )
 from lossctl.losses.registry import Loss
@@ -57,10 +60,12 @@ class Query:
     weights: str | None = None
     nan: NanPolicy = "error"
     delimiter: str | None = None  # of CSV input; None: by name, else sniffed
+    plan: Plan = field(default_factory=Plan)  # --by, --ci, --bootstrap, --seed
 
     def computation(self, table: Table, labels: Table | None = None) -> Computation:
         losses = [(get_loss(name), given) for name, given in self.losses]
-        return Computation(table, losses, self.reduction, self.specs, self.weights, labels, self.nan)
+        return Computation(table, losses, self.reduction, self.specs, self.weights, labels, self.nan,
+                           self.plan)
 
 
 @dataclass
@@ -73,6 +78,8 @@ class Result:
     reduction: str
     value: float | np.ndarray
     rows: int
+    group: Key | None = None  # with --by: the group's values (None: all rows)
+    ci: tuple[float, float] | None = None  # with --ci
 
 
 class Computation:
@@ -87,8 +94,10 @@ class Computation:
         weights: str | None = None,
         labels: Table | None = None,
         nan: str = "error",
+        plan: Plan | None = None,
     ) -> None:
         self.table, self.labels, self.reduction, self.nan = table, labels, reduction, nan
+        self.plan = plan or Plan()
         specs = dict(specs or {})
         # No reduction given: each loss takes its family's default.
         self.jobs = [
@@ -106,6 +115,7 @@ class Computation:
             if len(chosen) != 1:
                 raise UsageError("--weights takes one column")
             self.weight_column = chosen[0]
+        self.plan.check([job.loss for job in self.jobs], table.header, table.name, reduction)
 
     def _bind(self, job: Job, specs: dict[str, str]) -> None:
         # An optional input also given as a constant (-p var=0.5) is not looked for in the CSV.
@@ -145,16 +155,26 @@ class Computation:
 
     def _blocks(self) -> Iterator[tuple[Block, dict[str, np.ndarray], Block | None]]:
         """Each block of rows as (block, column name -> values, labels block)."""
-        main = self._main_columns()
+        main, by = self._main_columns(), self.plan.by  # --by columns are read as text
         if self.labels is None:
-            for block in self.table.blocks(main, nan=self.nan):
-                yield block, {name: block.data[:, j] for j, name in enumerate(main)}, None
+            for block in self.table.blocks(main, by, nan=self.nan):
+                yield block, {name: block.data[:, j] for j, name in enumerate(main)} | block.text, None
             return
         label_names = self._label_columns()
-        for block, labels in join_by_position(self.table, self.labels, main, label_names, self.nan):
-            columns = {name: block.data[:, j] for j, name in enumerate(main)}
+        for block, labels in join_by_position(self.table, self.labels, main, label_names, self.nan, by):
+            columns = {name: block.data[:, j] for j, name in enumerate(main)} | block.text
             columns |= {f"labels:{n}": labels.data[:, j] for j, n in enumerate(label_names)}
             yield block, columns, labels
+
+    def read_columns(self) -> list[str]:
+        """The numeric columns of `table` that the losses and --weights read (`compare` reads them)."""
+        return self._main_columns()
+
+    def block_values(self, block: Block, names: Sequence[str]) -> tuple[dict[str, np.ndarray], list]:
+        """A block's columns by name (`names`: its numeric columns' order; its text columns) and
+        each job's unreduced values."""
+        columns = {name: block.data[:, j] for j, name in enumerate(names)} | block.text
+        return columns, [self._values(job, columns, block, None)[1] for job in self.jobs]
 
     def _arrays(self, job: Job, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         arrays = {}
@@ -199,28 +219,43 @@ class Computation:
         return self.finish(self.partials())
 
     def partials(self) -> list:
-        """Per job, the partial sums of every row (`Partial`), in file order; a batch-wise loss
-        keeps its inputs instead. Such lists of one input's parts add up with `combine`."""
+        """Per job, the partial sums of every row (`Partial`), in file order, with --by or --ci
+        paired with its sums per group and bucket (`GroupSums`); a batch-wise loss keeps its inputs
+        instead. The partials of several inputs (the parts of one) add up with `combine`."""
         if self.reduction == "none":
             raise UsageError("reduction none gives rows: use rows()")
 
         def block_sums(item) -> list:
             block, columns, labels = item
             weights = self._weights(columns)
-            return [
-                [(self._arrays(job, columns), weights)]  # batch-wise losses keep their inputs
-                if job.loss.batchwise
-                else partial(job.loss, self._values(job, columns, block, labels)[1], weights)
-                for job in self.jobs
-            ]
+            index = self.plan.index(block, columns) if self.plan.active else None
+            out: list = []
+            for job in self.jobs:
+                if job.loss.batchwise:
+                    out.append([(self._arrays(job, columns), weights)])  # they keep their inputs
+                    continue
+                lv = self._values(job, columns, block, labels)[1]
+                out.append(partial(job.loss, lv, weights))
+                if index is not None:  # --by, --ci: per group and bucket too
+                    out[-1] = (out[-1], GroupSums.of_block(index, row_partial(job.loss, lv, weights)))
+            return out
 
-        sums = [[] if job.loss.batchwise else Partial() for job in self.jobs]
+        sums = [[] if job.loss.batchwise else (Partial(), GroupSums([], Partial())) if self.plan.active
+                else Partial() for job in self.jobs]
         for per_job in map_ahead(block_sums, self._blocks(), self._workers()):
             sums = combine(sums, per_job)  # added in file order: the same sums every run
+            self._check_size(sums)
         return sums
+
+    def _check_size(self, sums: list) -> None:
+        if self.plan.active:
+            for job, part in zip(self.jobs, sums, strict=True):
+                if not job.loss.batchwise:
+                    self.plan.check_size(part[1], self.table.name)
 
     def finish(self, sums: list) -> list[Result]:
         """The results of `partials()` (or of several inputs' partials, combined)."""
+        self._check_size(sums)
         results = []
         for job, part in zip(self.jobs, sums, strict=True):
             if job.loss.batchwise:
@@ -228,9 +263,24 @@ class Computation:
                 value = float(value) if np.ndim(value) == 0 else value
                 rows = sum(len(w[0]["y_pred"]) for w in part)
             else:
-                value, rows = finish(job.loss, part, job.reduction), part.rows
+                overall = part[0] if self.plan.active else part
+                value, rows = finish(job.loss, overall, job.reduction), overall.rows
             results.append(Result(job.loss, job.params, job.reduction, value, rows))
+        if self.plan.active:
+            return self._evaluated(results, [part[1] for part in sums])
         return results
+
+    def _evaluated(self, overall: list[Result], groups: list[GroupSums]) -> list[Result]:
+        """--by and --ci: the groups' results in sorted key order, loss by loss, then the overall
+        ones (today's values, with their intervals)."""
+        per_group, last = [], []
+        for result, sums in zip(overall, groups, strict=True):
+            *estimates, total = self.plan.estimates(result.loss, result.reduction, sums)
+            per_group.extend(Result(result.loss, result.params, result.reduction, e.value, e.rows,
+                                    e.key, e.ci) for e in estimates)
+            last.append(replace(result, ci=total.ci))
+        per_group.sort(key=lambda r: sort_key(r.group))  # stable: the losses' order within a group
+        return per_group + last
 
     def _workers(self) -> int:
         """Threads for the losses of blocks (numpy releases the GIL): large inputs only."""
@@ -292,5 +342,12 @@ def combine(*parts: list) -> list:
     """Per job, the sums of several `Computation.partials()`, added in the order given."""
     first, *rest = parts
     for other in rest:
-        first = [a + b for a, b in zip(first, other, strict=True)]
+        first = [_add(a, b) for a, b in zip(first, other, strict=True)]
     return first
+
+
+def _add(a, b):
+    """Partials added, a batch-wise loss's inputs joined, (Partial, GroupSums) pairs member by member."""
+    if isinstance(a, tuple):
+        return tuple(x + y for x, y in zip(a, b, strict=True))
+    return a + b

@@ -116,6 +116,7 @@ def parts(tmp_path_factory) -> dict[str, Path]:
         frames.append(pd.DataFrame({
             "y_true": rng.integers(0, 2, size=n).astype(float), "y_pred": prob,
             "w": rng.uniform(0, 2, size=n), "id": np.arange(n),
+            "region": rng.choice(["north", "south", "east"], size=n),
         }))
     (where / "csv").mkdir()
     (where / "parquet").mkdir()
@@ -155,9 +156,40 @@ def test_same_numbers_as_the_local_engine(capsys, cluster, parts, shape, losses,
     # 4 parts, then one task adding them (FAN_IN 4), all on the workers
     assert _executed(client) - before == 5
     local, remote = json.loads(local), json.loads(remote)
-    assert [r["rows"] for r in remote] == [r["rows"] for r in local] == [4006] * len(local)
-    assert [r["loss"] for r in remote] == [r["loss"] for r in local]
-    np.testing.assert_allclose([r["value"] for r in remote], [r["value"] for r in local], rtol=1e-12)
+    assert [r["rows"] for r in local] == [4006] * len(local)
+    _same_records(remote, local)
+
+
+def _same_records(remote: list[dict], local: list[dict]) -> None:
+    """The same records, numbers to rtol 1e-12 (only the order of the additions differs)."""
+    assert len(remote) == len(local)
+    for r, lo in zip(remote, local, strict=True):
+        assert r.keys() == lo.keys()
+        for key, value in lo.items():
+            if isinstance(value, float):
+                np.testing.assert_allclose(r[key], value, rtol=1e-12, err_msg=key)
+            else:
+                assert r[key] == value
+
+
+@pytest.mark.parametrize("evaluation", [
+    ("--by", "region"),
+    ("--ci", "0.9", "--bootstrap", "200", "--seed", "3"),
+    ("--by", "region", "--ci", "0.8", "--bootstrap", "100", "-r", "sum"),
+    ("--by", "region", "--weights", "w", "-r", "mean_with_sample_weight"),
+])
+def test_groups_and_bootstrap_intervals_as_locally(capsys, cluster, parts, evaluation):
+    """--by: partial sums per group; --ci: per bootstrap bucket (a row's bucket follows from its part
+    and line, so the workers draw the same replicates as the local engine)."""
+    address, _, _ = cluster
+    common = ["compute", "-l", "mse,bce", "--format", "json", *evaluation, str(parts["parquet"])]
+    code, local, err = run(capsys, *common)
+    assert (code, err) == (0, "")
+    code, remote, err = run(capsys, *common, "--engine", "dask", "--scheduler", address)
+    assert (code, err) == (0, "")
+    local, remote = json.loads(local), json.loads(remote)
+    assert len(local) == (4 if "--by" in evaluation else 1) * 2
+    _same_records(remote, local)
 
 
 def test_the_workers_did_the_work(capsys, cluster, parts):

@@ -85,3 +85,28 @@ def test_a_joined_block_knows_each_rows_part():
     later = whole.take(np.array([False, True, True, False, True]))
     assert [(later.source_of(r), later.line_of(r)) for r in range(3)] == [
         ("a.csv", 3), ("b.csv", 2), ("b.csv", 4)]
+
+
+GUESS = ("x,kind,label,n\n" + "".join(f"{i / 4!r},{'ab'[i % 2]},{i % 3},{i}\n" for i in range(30))
+         + " 7.5 ,c,NA,30\n1e3,a,yes,31\n")
+
+
+def test_guessed_columns_are_numbers_where_every_cell_is(path_kind):
+    blocks = list(csv_table(GUESS).blocks(guess=["x", "kind", "label", "n"], nan="keep"))
+    whole = Block.concat(blocks)
+    assert whole.text["x"].astype(float).tolist() == [i / 4 for i in range(30)] + [7.5, 1000.0]
+    assert whole.text["kind"].tolist() == ["ab"[i % 2] for i in range(30)] + ["c", "a"]
+    assert whole.text["label"][-1] == "yes"
+    assert float(whole.text["label"][4]) == 1.0
+    for block in blocks:  # per block: all numbers, or text as written
+        assert block.text["x"].dtype == np.float64
+        assert block.text["kind"].dtype == object
+        label = block.text["label"]
+        assert label.dtype == object if "yes" in label.tolist() else label.dtype == np.float64
+    assert whole.lines.tolist() == list(range(2, 34))
+
+
+def test_guessed_columns_follow_nan(path_kind):
+    with pytest.raises(DataError, match=r"line 32, column label: 'NA' \(missing value"):
+        list(csv_table(GUESS).blocks(guess=["label"]))
+    assert Block.concat(list(csv_table(GUESS).blocks(guess=["label"], nan="drop"))).lines[-1] == 33

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from lossctl.cli import options
 from lossctl.cli.app import app
 from lossctl.cli.options import names as split_names
 from lossctl.cli.options import pairs
@@ -272,7 +273,7 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quie
         raise KeyboardInterrupt
 
 
-def _read_for_model(path: str, saved, nan: str):
+def _read_for_model(path: str, saved, nan: str, plan=None):
     from lossctl.nn.data import drop_missing, read_table
 
     _choice(nan, ("error", "drop"), "--nan")
@@ -281,6 +282,9 @@ def _read_for_model(path: str, saved, nan: str):
     prep.check_columns(table)
     has_target = prep.target in table.frame.columns
     used = [f.name for f in prep.features] + ([prep.target] if has_target else [])
+    if plan is not None:  # evaluate --by: its columns are there, and read like the others
+        plan.check([], table.columns, table.name, "mean")
+        used += [c for c in plan.by if c not in used]
     return drop_missing(table, used, nan), has_target
 
 
@@ -355,24 +359,38 @@ def evaluate(
         help="Comma list: accuracy and/or any loss name (default: accuracy; regression: mae).",
     ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
+    by: options.By = None,
 ) -> None:
-    """Print the model's loss and metrics on a labelled CSV (name,value CSV when piped)."""
+    """Print the model's loss and metrics on a labelled CSV (name,value CSV when piped); with --by
+    also per group (<by columns>,metric,value,rows)."""
     from lossctl.losses import get_loss
     from lossctl.nn import modelfile, resolve_metrics
     from lossctl.nn.train import scores
 
+    plan = options.plan(by, None, 1000, 0)
     saved = modelfile.load(model)
     prep = saved.prep
-    table, has_target = _read_for_model(data, saved, nan)
+    table, has_target = _read_for_model(data, saved, nan, plan)
     if not has_target:
         raise DataError(f"{table.name}: has no target column {prep.target!r} to evaluate against")
     metric_list = resolve_metrics(
         split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]], prep.task)
     loss = get_loss(saved.loss)
     params = loss.resolve_params({}) | saved.params
+    plan.check([loss, *(m.loss for m in metric_list if m.loss)], table.columns, table.name, "mean")
     value, found = scores(saved.model, loss, params, metric_list, prep.task, len(prep.classes),
                           prep.inputs(table), prep.targets(table))
     rows = [(loss.qualified_name, value), *found.items()]
+    if plan.by:
+        from lossctl import render
+        from lossctl.nn.train import group_scores
+
+        keys, per_group, counts = group_scores(
+            saved.model, loss, params, metric_list, prep.task, len(prep.classes), prep.inputs(table),
+            prep.targets(table), [table.frame[c].to_numpy() for c in plan.by])
+        render.grouped_scores(plan.by, keys, per_group, counts, dict(rows), len(table),
+                              "table" if sys.stdout.isatty() else "csv", sys.stdout)
+        return
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table

@@ -30,7 +30,7 @@ def join_by_position(
     rights = _Rows(right.blocks(right_numeric, right_text, nan=read))
     kept = False
     for block in left.blocks(left_numeric, left_text, nan=read):
-        other = rights.take(len(block), left.name, right.name)
+        other = rights.take(block, left.name, right.name)
         if nan == "drop":
             missing = block.missing() | other.missing()
             if missing.any():
@@ -51,11 +51,14 @@ class _Rows:
         self._held: list[Block] = []
         self._have = 0
 
-    def take(self, n: int, main: str, other: str) -> Block:
+    def take(self, main_block: Block, main: str, other: str) -> Block:
+        """As many rows as `main_block` has; a DataError naming its first row without a partner."""
+        n = len(main_block)
         while self._have < n:
             block = next(self._blocks, None)
             if block is None:
-                raise DataError(f"{other} has fewer rows than {main}")
+                raise DataError(f"{other} has fewer rows than {main}: {main} {main_block.where} "
+                                f"{main_block.line_of(self._have)} is the first without a partner")
             self._held.append(block)
             self._have += len(block)
         whole = self._held[0] if len(self._held) == 1 else Block.concat(self._held)
@@ -64,5 +67,7 @@ class _Rows:
         return whole.take(np.arange(n)) if len(whole) != n else whole
 
     def expect_end(self, main: str, other: str) -> None:
-        if self._have or next(self._blocks, None) is not None:
-            raise DataError(f"{other} has more rows than {main}")
+        extra = self._held[0] if self._have else next(self._blocks, None)
+        if extra is not None:
+            raise DataError(f"{other} has more rows than {main}: {other} {extra.where} "
+                            f"{extra.line_of(0)} is the first without a partner")

@@ -116,9 +116,10 @@ class PartsTable:
         self.close()
 
     def blocks(
-        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None
+        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
+        guess: Sequence[str] = (),
     ) -> Iterator[Block]:
-        request = Request(self.name, self.header, numeric, text, nan or self.nan)
+        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess)
         empty = f"{self.name}: has a header but no data rows (in {len(self.paths)} files)"
         yield from with_rows(self.read(request), empty)
 

@@ -86,10 +86,11 @@ class CsvTable:
         self.close()
 
     def blocks(
-        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None
+        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
+        guess: Sequence[str] = (),
     ) -> Iterator[Block]:
         """Yield the named columns as blocks; at least one row in all, or DataError."""
-        request = Request(self.name, self.header, numeric, text, nan or self.nan)
+        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess)
         yield from with_rows(self.read(request), f"{self.name}: has a header but no data rows")
 
     def read(self, request: Request) -> Iterator[Block]:
@@ -105,7 +106,7 @@ class CsvTable:
         """The requested cells of every row of a `csv.reader`, whose line 1 is file line offset+1."""
         width = len(self.header)
         numeric = [(self.header.index(c), c) for c in columns.numeric]
-        text = [(self.header.index(c), c) for c in columns.text]
+        words = [(self.header.index(c), c) for c in [*columns.text, *columns.guess]]
         values: list[list[float]] = []
         texts: list[list[str]] = []
         lines: list[int] = []
@@ -119,18 +120,20 @@ class CsvTable:
                 if len(cells) != width:
                     raise width_error(self.name, line, self.header, len(cells))
                 row = [self._number(cells[i], line, name, columns.nan) for i, name in numeric]
-                words = [self._text(cells[i], line, name, columns.nan) for i, name in text]
-                if drop and (any(math.isnan(v) for v in row) or any(w is None for w in words)):
+                text = [self._text(cells[i], line, name, columns.nan) for i, name in words]
+                if drop and (any(math.isnan(v) for v in row) or any(w is None for w in text)):
                     continue
                 values.append(row)
-                texts.append(words)
+                texts.append(text)
                 lines.append(line)
         except csv.Error as error:
             raise DataError(f"{self.name}: line {line}: malformed CSV: {error}") from None
         data = np.array(values, dtype=np.float64).reshape(len(values), len(numeric))
         by_column = {
-            name: np.array([w[j] for w in texts], dtype=object) for j, (_, name) in enumerate(text)
+            name: np.array([w[j] for w in texts], dtype=object) for j, (_, name) in enumerate(words)
         }
+        for name in columns.guess:
+            by_column[name] = _numbers_or_text(by_column[name])
         return Block(data, np.array(lines, dtype=np.int64), by_column, self.name, self.where)
 
     def _number(self, cell: str, line: int, column: str, nan: NanPolicy) -> float:
@@ -158,7 +161,7 @@ class CsvTable:
     def _large_blocks(self, columns: Request) -> Iterator[Block]:
         from lossctl.io.parsers import ArrowParser
 
-        parser = ArrowParser(self.header, columns.numeric, columns.text, self.delimiter)
+        parser = ArrowParser(self.header, columns.numeric, columns.text, self.delimiter, columns.guess)
 
         def parse(pieces: list[bytes]):
             chunk = Chunk(pieces)
@@ -181,6 +184,15 @@ class CsvTable:
                 continue
             for start in range(0, len(block), self.block_rows):
                 yield block.take(slice(start, start + self.block_rows))
+
+
+def _numbers_or_text(cells: np.ndarray) -> np.ndarray:
+    """A guessed column's stripped cells as float64 if every one is a number or missing, else as
+    they are."""
+    try:
+        return np.array([cell_number(cell) for cell in cells], dtype=np.float64)
+    except ValueError:
+        return cells
 
 
 class _Prefixed(io.RawIOBase):

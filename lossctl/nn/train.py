@@ -227,6 +227,41 @@ def scores(
     return value, found
 
 
+def group_scores(
+    model: MLP, loss: Loss, params: Mapping[str, Any], metrics: Sequence[Metric], task: str,
+    n_classes: int, x: np.ndarray, y: np.ndarray, keys: Sequence[np.ndarray],
+) -> tuple[list[tuple], dict[str, np.ndarray], np.ndarray]:
+    """`scores` per group of `keys` (the --by columns' values of each row): the groups in sorted
+    order, each score's value per group in that order, and the rows of each group. Each loss adds
+    its rows' partial sums per group (`evaluate.groups`); accuracy counts correct rows."""
+    from lossctl.evaluate.groups import GroupSums, block_index, sorted_order
+    from lossctl.losses.reduction import finish, row_partial
+
+    params = loss.resolve_params({}) | dict(params)
+    out = predict_raw(model, x)
+    activation = model.output_activation.name
+    index = block_index(keys, None, 1)
+
+    def per_group(scored: Loss, scored_params: Mapping[str, Any], y_true, y_pred) -> np.ndarray:
+        inputs = as_inputs(scored, {"y_true": y_true, "y_pred": y_pred})
+        with np.errstate(all="ignore"):
+            rows = row_partial(scored, scored.value(inputs, scored_params))
+        return np.asarray(finish(scored, GroupSums.of_block(index, rows).per_group(), "mean"))
+
+    found = {loss.qualified_name: per_group(
+        loss, params, targets.y_true(loss, task, n_classes, y, out.shape[1]), out)}
+    for metric in metrics:
+        if metric.loss is None:
+            correct = (targets.predicted_index(out, activation) == y).astype(np.float64)
+            found[metric.name] = np.bincount(index.slot, correct, len(index.keys)) / index.counts
+        else:
+            arrays = targets.metric_inputs(metric.loss, task, y, out, activation)
+            found[metric.name] = per_group(metric.loss, metric.loss.resolve_params({}),
+                                           arrays["y_true"], arrays["y_pred"])
+    order = sorted_order(index.keys)
+    return [index.keys[g] for g in order], {k: v[order] for k, v in found.items()}, index.counts[order]
+
+
 def build_model(
     data: Dataset, loss: Loss, params: Mapping[str, Any], hidden: Sequence[int],
     activation: str = "relu", seed: int = 0, dtype: str = "float32",
