@@ -218,6 +218,14 @@ def test_environment_variable_names_the_scheduler(capsys, cluster, parts, monkey
     np.testing.assert_allclose(float(out), float(local), rtol=1e-12)
 
 
+def test_without_a_scheduler_a_local_cluster_is_started_and_stopped(capsys, dask_extra, parts, monkeypatch):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    code, out, err = run(capsys, "compute", "-l", "mse,mae", "--engine", "dask", str(parts["parquet"]))
+    assert (code, err) == (0, "")
+    local = run(capsys, "compute", "-l", "mse,mae", str(parts["parquet"]))[1]
+    np.testing.assert_allclose([float(v) for v in out.split()], [float(v) for v in local.split()], rtol=1e-12)
+
+
 def test_a_bad_cell_on_a_worker_is_the_local_error(capsys, cluster, tmp_path):
     address, _, _ = cluster
     (tmp_path / "a.csv").write_text("y_true,y_pred\n1,2\n3,4\n")
@@ -251,6 +259,9 @@ def test_no_scheduler_at_the_address_is_one_line(capsys, dask_extra, parts, monk
 
 def test_usage_errors_before_the_cluster(capsys, dask_extra, parts):
     glob = str(parts["csv"] / "*.csv")
+    code, _, err = run(capsys, "compute", "-l", "mse", "--engine", "dask", "--scheduler", "nohost", glob)
+    assert (code, err) == (2, "lossctl: error: --scheduler 'nohost': missing port number in address "
+                              "'nohost'\n")
     code, _, err = run(capsys, "compute", "-l", "mse", "-r", "none", "--engine", "dask", glob)
     assert code == 2
     assert "gives a value per row; the dask engine returns reduced values only" in err

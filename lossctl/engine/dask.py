@@ -12,7 +12,8 @@ place) are the local engine's. Needs the extra `lossctl[dask]`; nothing here is 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import lossctl
@@ -78,21 +79,30 @@ def part_partials(query: Query, path: str, name: str) -> list:
         return query.computation(part).partials()
 
 
-def _connect(distributed: Any, address: str | None):
+@contextmanager
+def _connect(distributed: Any, address: str | None) -> Iterator[Any]:
+    """A client of the scheduler at `address`, or of a local cluster started (and stopped) here."""
     if address is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        cluster = distributed.LocalCluster(
-            n_workers=cores or 1, threads_per_worker=1, dashboard_address=None, silence_logs=50
-        )
-        return distributed.Client(cluster, set_as_default=False)
+        with distributed.LocalCluster(  # its HTTP server on a free port: 8787 may be taken
+            n_workers=cores or 1, threads_per_worker=1, dashboard_address="127.0.0.1:0", silence_logs=50
+        ) as cluster, distributed.Client(cluster, set_as_default=False) as client:
+            yield client
+        return
+    from distributed.comm import get_address_host_port
+
     try:
-        return distributed.Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+        get_address_host_port(address)
+    except ValueError as error:  # not an address at all
+        raise UsageError(f"--scheduler {address!r}: {error}") from None
+    try:
+        client = distributed.Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
     except (OSError, TimeoutError):
         raise DataError(
             f"no Dask scheduler at {address} (nothing answered within {CONNECT_SECONDS} s)"
         ) from None
-    except ValueError as error:  # not an address at all
-        raise UsageError(f"--scheduler {address!r}: {error}") from None
+    with client:
+        yield client
 
 
 def _check_workers(client: Any, address: str | None) -> None:
