@@ -100,13 +100,14 @@ def _cluster(dask: Path, where: Path, workers: int) -> tuple[str, list[subproces
     where.mkdir()
     file = where / "scheduler.json"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "stdin": subprocess.DEVNULL}
-    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                               "--no-dashboard", "--scheduler-file", str(file)], **quiet)]
+    loopback = ["--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
+    scheduler = [str(dask), "scheduler", *loopback, "--port", "0", "--scheduler-file", str(file)]
+    procs = [subprocess.Popen(scheduler, **quiet)]
     deadline = time.monotonic() + 60
     while not file.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    procs += [subprocess.Popen([str(dask), "worker", "--scheduler-file", str(file), "--host", "127.0.0.1",
-                                "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                "--local-directory", str(where)], **quiet) for _ in range(workers)]
+    worker = [str(dask), "worker", "--scheduler-file", str(file), *loopback, "--nthreads", "1", "--no-nanny",
+              "--local-directory", str(where)]
+    procs += [subprocess.Popen(worker, **quiet) for _ in range(workers)]
     time.sleep(3)  # the workers register with the scheduler
     return json.loads(file.read_text())["address"], procs

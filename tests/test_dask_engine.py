@@ -55,11 +55,9 @@ def dask_extra() -> None:
         pytest.skip("the dask extra is not installed: pip install '.[dask]'")
 
 
-def _start(args: list[str], log: Path, **kwargs) -> subprocess.Popen:
+def _start(args: list[str], log: Path) -> subprocess.Popen:
     with open(log, "wb") as out:
-        return subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
-        )
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
@@ -74,11 +72,16 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             proc.wait()
 
 
-def _worker(scheduler_file: Path, log: Path, **kwargs) -> subprocess.Popen:
+# Every port on loopback: the servers' own, and their HTTP servers' (without --dashboard-address the
+# scheduler's listens on 0.0.0.0:8787 even with --no-dashboard).
+LOOPBACK = ["--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
+WORKER = ["--nthreads", "1", "--no-nanny", *LOOPBACK]
+
+
+def _worker(scheduler_file: Path, log: Path) -> subprocess.Popen:
     return _start(
-        [str(BIN / "dask"), "worker", "--scheduler-file", str(scheduler_file), "--host", "127.0.0.1",
-         "--nthreads", "1", "--no-nanny", "--no-dashboard", "--local-directory", str(log.parent)],
-        log, **kwargs,
+        [str(BIN / "dask"), "worker", "--scheduler-file", str(scheduler_file), *WORKER,
+         "--local-directory", str(log.parent)], log,
     )
 
 
@@ -87,8 +90,8 @@ def cluster(dask_extra, tmp_path_factory):
     """(scheduler address, a client of the test's own) of a scheduler and WORKERS workers."""
     where = tmp_path_factory.mktemp("cluster")
     file = where / "scheduler.json"
-    procs = [_start([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                     "--no-dashboard", "--scheduler-file", str(file)], where / "scheduler.log")]
+    procs = [_start([str(BIN / "dask"), "scheduler", *LOOPBACK, "--port", "0", "--scheduler-file", str(file)],
+                    where / "scheduler.log")]
     try:
         deadline = time.monotonic() + 60
         while not file.exists() and time.monotonic() < deadline:
@@ -292,8 +295,7 @@ def test_a_worker_with_another_lossctl_is_named(capsys, cluster, parts, tmp_path
     address, client, file = cluster
     env = _fake_lossctl(tmp_path, version)
     worker = subprocess.Popen(
-        [sys.executable, "-S", "-m", "distributed.cli.dask_worker", "--scheduler-file", str(file),
-         "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard",
+        [sys.executable, "-S", "-m", "distributed.cli.dask_worker", "--scheduler-file", str(file), *WORKER,
          "--local-directory", str(tmp_path)],
         env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
