@@ -272,6 +272,11 @@ def test_usage_errors_before_the_cluster(capsys, dask_extra, parts):
     assert (code, err.count("\n")) == (2, 1)
     code, _, err = run(capsys, "compute", "-l", "mse", "--pred", "nope", "--engine", "dask", glob)
     assert code == 2
+    code, _, err = run(capsys, "compute", "-l", "mse", "--engine", "dask", "-")
+    assert (code, err) == (2, "lossctl: error: --engine dask reads files the workers can open, not standard "
+                              "input\n")
+    code, _, err = run(capsys, "compute", "-l", "mse", "--labels", glob, "--engine", "dask", glob)
+    assert (code, err.count("\n")) == (2, 1)
     code, _, err = run(capsys, "compute", "-l", "circle", "--engine", "dask", glob)
     assert (code, err) == (2, "lossctl: error: keras.circle needs every row at once; the dask engine "
                               "adds partial sums (use --engine local)\n")
