@@ -362,3 +362,50 @@ def test_ctrl_c_cancels_the_cluster_tasks(cluster, tmp_path):
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
         except OSError:  # no reader (the task never opened it)
             pass
+
+
+def test_a_worker_dying_on_a_part_is_one_line(dask_extra, tmp_path):
+    """A cluster of its own (a task may fail once: allowed-failures 0), whose one worker is killed
+    while it reads a part that never ends."""
+    import threading
+
+    file = tmp_path / "scheduler.json"
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    scheduler = subprocess.Popen(
+        [str(BIN / "dask"), "scheduler", *LOOPBACK, "--port", "0", "--scheduler-file", str(file)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    procs = [scheduler]
+    try:
+        deadline = time.monotonic() + 60
+        while not file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        worker = _worker(file, tmp_path / "worker.log")
+        procs.append(worker)
+        client = distributed.Client(scheduler_file=str(file), timeout=60, set_as_default=False)
+        client.wait_for_workers(1, timeout=60)
+        fifo = tmp_path / "part.csv"
+        os.mkfifo(fifo)
+        threading.Thread(target=fifo.write_bytes, args=(b"y_true,y_pred\n",), daemon=True).start()
+        address = json.loads(file.read_text())["address"]
+        proc = subprocess.Popen(
+            [str(BIN / "lossctl"), "compute", "-l", "mse", "--engine", "dask", "--scheduler", address,
+             str(fifo)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        procs.append(proc)
+
+        def processing(dask_scheduler) -> int:
+            return sum(len(ws.processing) for ws in dask_scheduler.workers.values())
+
+        while client.run_on_scheduler(processing) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        worker.kill()
+        out, err = proc.communicate(timeout=60)
+        client.close()
+        assert (proc.returncode, out) == (1, b"")
+        said = err.decode()
+        assert said.startswith(f"lossctl: error: Dask workers died while reading {fifo} (the last: tcp://")
+        assert err.count(b"\n") == 1
+    finally:
+        _stop(procs)
