@@ -358,10 +358,11 @@ def test_ctrl_c_cancels_the_cluster_tasks(cluster, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        try:  # release the worker's read, blocked until someone writes
-            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-        except OSError:  # no reader (the task never opened it)
-            pass
+        # A writer that closes at once ends the worker's read (blocked, or still to come) of nothing.
+        release = threading.Thread(target=fifo.write_bytes, args=(b"",), daemon=True)
+        release.start()
+        release.join(timeout=10)
+        time.sleep(0.5)  # the worker's thread ends (an error nobody waits for)
 
 
 def test_a_worker_dying_on_a_part_is_one_line(dask_extra, tmp_path):
