@@ -326,14 +326,13 @@ def test_ctrl_c_cancels_the_cluster_tasks(cluster, tmp_path):
     import threading
 
     address, client, _ = cluster
-    (tmp_path / "a.csv").write_text("y_true,y_pred\n1,2\n")
-    fifo = tmp_path / "b.csv"
+    fifo = tmp_path / "part.csv"
     os.mkfifo(fifo)
     header = threading.Thread(target=fifo.write_bytes, args=(b"y_true,y_pred\n",), daemon=True)
     header.start()
     proc = subprocess.Popen(
         [str(BIN / "lossctl"), "compute", "-l", "mse", "--engine", "dask", "--scheduler", address,
-         str(tmp_path / "a.csv"), str(fifo)],
+         str(fifo)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 
