@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DATA_VERSION = "v1"  # bump when datagen.py changes what it writes
 # rough upper estimates
-BYTES_PER_ROW = {"mse": 20, "groups": 24, "scce": 90, "parquet": 17, "parts": 17, "mlp": 190}
+BYTES_PER_ROW = {"mse": 20, "groups": 24, "scce": 90, "parquet": 17, "parts": 17, "mlp": 190, "features": 170}
 DISK_MARGIN = 1 << 30
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import cluster
 import evaluation
+import output
 import startup
 import throughput
 import training
@@ -36,6 +37,7 @@ SECTIONS: dict[str, Callable[[Config], list[Table]]] = {
     "training": training.run,
     "cluster": cluster.run,
     "evaluation": evaluation.run,
+    "output": output.run,
 }
 
 

@@ -16,7 +16,7 @@ from lossctl.render import number, value_text
 def losses_of(family: str | None = None) -> list[Loss]:
     names = list(REGISTRY.families)
     if family is not None and family not in names:
-        raise UsageError(f"--family takes {' or '.join(names)}, got {family!r}")
+        raise UsageError(f"--family takes {', '.join(names[:-1])} or {names[-1]}, got {family!r}")
     return [loss for loss in REGISTRY if family in (None, loss.family.name)]
 
 

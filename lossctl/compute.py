@@ -22,7 +22,7 @@ from lossctl.evaluate.plan import Plan
 from lossctl.io.block import Block, NanPolicy, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
-from lossctl.io.join import join_by_position
+from lossctl.io.join import join_by_key, join_by_position
 from lossctl.losses import get_loss
 from lossctl.losses.evaluate import as_inputs, batch_value, check_gradient, loss_values
 from lossctl.losses.reduction import (
@@ -60,12 +60,13 @@ class Query:
     weights: str | None = None
     nan: NanPolicy = "error"
     delimiter: str | None = None  # of CSV input; None: by name, else sniffed
+    key: str | None = None  # --on: the labels' rows joined by this column
     plan: Plan = field(default_factory=Plan)  # --by, --ci, --bootstrap, --seed
 
     def computation(self, table: Table, labels: Table | None = None) -> Computation:
         losses = [(get_loss(name), given) for name, given in self.losses]
         return Computation(table, losses, self.reduction, self.specs, self.weights, labels, self.nan,
-                           self.plan)
+                           self.key, self.plan)
 
 
 @dataclass
@@ -94,9 +95,13 @@ class Computation:
         weights: str | None = None,
         labels: Table | None = None,
         nan: str = "error",
+        key: str | None = None,
         plan: Plan | None = None,
     ) -> None:
         self.table, self.labels, self.reduction, self.nan = table, labels, reduction, nan
+        self.key = key  # join the labels' rows by this column, not by position
+        if key is not None and labels is None:
+            raise UsageError("--on joins the --labels file by a key column: give --labels too")
         self.plan = plan or Plan()
         specs = dict(specs or {})
         # No reduction given: each loss takes its family's default.
@@ -126,7 +131,7 @@ class Computation:
             main_roles = [r for r in roles if r[0] != "y_true"]
             main_specs = {k: v for k, v in specs.items() if k != "y_true"}
             job.columns = bind_roles(main_roles, self.table.header, main_specs, self.table.name, wide)
-            label_header = self.labels.header
+            label_header = [c for c in self.labels.header if c != self.key]
             if "y_true" in specs or len(label_header) > 1:
                 job.columns |= {
                     f"labels:{k}": v
@@ -161,7 +166,11 @@ class Computation:
                 yield block, {name: block.data[:, j] for j, name in enumerate(main)} | block.text, None
             return
         label_names = self._label_columns()
-        for block, labels in join_by_position(self.table, self.labels, main, label_names, self.nan, by):
+        if self.key is None:
+            pairs = join_by_position(self.table, self.labels, main, label_names, self.nan, by)
+        else:
+            pairs = join_by_key(self.table, self.labels, self.key, main, label_names, self.nan, by)
+        for block, labels in pairs:
             columns = {name: block.data[:, j] for j, name in enumerate(main)} | block.text
             columns |= {f"labels:{n}": labels.data[:, j] for j, n in enumerate(label_names)}
             yield block, columns, labels
@@ -231,8 +240,9 @@ class Computation:
             index = self.plan.index(block, columns) if self.plan.active else None
             out: list = []
             for job in self.jobs:
-                if job.loss.batchwise:
-                    out.append([(self._arrays(job, columns), weights)])  # they keep their inputs
+                if job.loss.batchwise:  # they keep their inputs, and where their rows are for errors
+                    out.append([(self._arrays(job, columns), weights, _lines_only(block),
+                                 _lines_only(labels))])
                     continue
                 lv = self._values(job, columns, block, labels)[1]
                 out.append(partial(job.loss, lv, weights))
@@ -242,7 +252,7 @@ class Computation:
 
         sums = [[] if job.loss.batchwise else (Partial(), GroupSums([], Partial())) if self.plan.active
                 else Partial() for job in self.jobs]
-        for per_job in map_ahead(block_sums, self._blocks(), self._workers()):
+        for per_job in map_ahead(block_sums, self._blocks(), self.workers()):
             sums = combine(sums, per_job)  # added in file order: the same sums every run
             self._check_size(sums)
         return sums
@@ -251,7 +261,7 @@ class Computation:
         if self.plan.active:
             for job, part in zip(self.jobs, sums, strict=True):
                 if not job.loss.batchwise:
-                    self.plan.check_size(part[1], self.table.name)
+                    self.plan.check_size(len(part[1].keys), self.table.name)
 
     def finish(self, sums: list) -> list[Result]:
         """The results of `partials()` (or of several inputs' partials, combined)."""
@@ -282,8 +292,9 @@ class Computation:
         per_group.sort(key=lambda r: sort_key(r.group))  # stable: the losses' order within a group
         return per_group + last
 
-    def _workers(self) -> int:
-        """Threads for the losses of blocks (numpy releases the GIL): large inputs only."""
+    def workers(self) -> int:
+        """Threads for the blocks' losses and their per-row text (numpy and Arrow release the GIL):
+        large inputs only."""
         return worker_count() if self.table.large else 1
 
     def _whole_batch(self, job: Job, parts: list, reduction: str) -> float | np.ndarray:
@@ -291,8 +302,11 @@ class Computation:
         weights = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
         try:
             return batch_value(job.loss, inputs, job.params, reduction, weights)
-        except InputValueError as error:  # no line numbers for a whole batch: say the role
-            raise DataError(f"{self.table.name}: {error.message} ({job.loss.qualified_name})") from None
+        except InputValueError as error:
+            labels = Block.concat([p[3] for p in parts]) if parts[0][3] is not None else None
+            raise self._explain(error, job, Block.concat([p[2] for p in parts]), labels) from None
+        except DataError as error:  # about the batch as a whole: say which input and loss
+            raise DataError(f"{self.table.name}: {error} ({job.loss.qualified_name})") from None
 
     def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
@@ -305,7 +319,7 @@ class Computation:
         if any(job.loss.batchwise for job in self.jobs):  # their rows' terms need every row first
             yield self._row_values(self._whole())
         else:
-            yield from map_ahead(self._row_values, self._blocks(), self._workers())
+            yield from map_ahead(self._row_values, self._blocks(), self.workers())
 
     def _row_values(self, item) -> tuple[np.ndarray, list[np.ndarray]]:
         block, columns, labels = item
@@ -351,3 +365,8 @@ def _add(a, b):
     if isinstance(a, tuple):
         return tuple(x + y for x, y in zip(a, b, strict=True))
     return a + b
+
+
+def _lines_only(block: Block | None) -> Block | None:
+    """`block` without its data: where its rows come from, for an error's line numbers."""
+    return None if block is None else replace(block, data=np.empty((len(block), 0)), text={})

@@ -51,7 +51,7 @@ def test_sum_and_none(capsys):
     path = str(SAMPLES / "regression.csv")
     assert run(capsys, "compute", "-l", "mse", "-r", "sum", path)[1] == "579.0\n"
     out = run(capsys, "compute", "-l", "mse", "-r", "none", path)[1]
-    assert out.splitlines() == ["400.0", "9.0", "36.0", "16.0", "0.0", "36.0", "81.0", "1.0"]
+    assert out.splitlines() == ["400", "9", "36", "16", "0", "36", "81", "1"]  # per-row style
 
 
 def test_keras_and_torch_sum_differ_on_multi_column(capsys):
@@ -104,7 +104,7 @@ def test_weights_are_keras_sample_weights(capsys, tmp_path):
 
 def test_grad(capsys, tmp_path):
     path = write(tmp_path, "y_true,y_pred\n1,3\n2,2\n")
-    assert run(capsys, "compute", "-l", "mse", "--grad", path)[1] == "2.0\n0.0\n"  # 2 * (p - t) / n
+    assert run(capsys, "compute", "-l", "mse", "--grad", path)[1] == "2\n0\n"  # 2 * (p - t) / n
 
 
 def test_nan_drop(capsys, tmp_path):
@@ -228,4 +228,4 @@ def test_closed_pipe_ends_quietly(tmp_path):
     shell = f"{sys.executable} -m lossctl compute -l mse -r none {path} | head -n 1"
     done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True,
                           check=False)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "1.0\n", "")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "1\n", "")

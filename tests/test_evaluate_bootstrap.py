@@ -118,3 +118,13 @@ def test_ci_columns_in_every_format(tmp_path, capsys):
     assert record["ci_low"] <= 0.55 <= record["ci_high"]
     text = run(capsys, "compute", "-l", "mse", str(path), "--ci", "0.9", "-f", "plain")[1]
     assert text.splitlines()[0] == "loss,reduction,value,ci_low,ci_high,rows"
+
+
+def test_too_many_groups_for_an_interval(tmp_path, capsys):
+    """--ci keeps 2048 sums per group: past 4096 groups a data error, before the sums are made."""
+    path = tmp_path / "ids.csv"
+    path.write_text("id,y_true,y_pred\n" + "".join(f"{i},1,2\n" for i in range(5000)))
+    code, out, err = run(capsys, "compute", "-l", "mse", str(path), "--by", "id", "--ci", "0.9")
+    assert (code, out) == (1, "")
+    assert err == (f"lossctl: error: {path}: --ci keeps 2048 partial sums per group and 5000 groups are "
+                   "more than 4096: group by fewer values\n")

@@ -93,12 +93,13 @@ def test_key_pairs_rows_in_any_order(tmp_path, capsys):
          "{a} line 3 and {b} line 3 hold different y_true (2.0 and 3.0): the files do not pair row by "
          "row (pair them by an id column with --key?)"),
         ([["k1", 1, 1], ["k2", 2, 2]], [["k1", 1, 1], ["k3", 2, 2]], ["--key", "id"],
-         "{a} line 3: key 'k2' is not in {b}"),
+         "{a}: line 3, column id: key 'k2' is not in {b}"),
         ([["k1", 1, 1], ["k1", 2, 2]], [["k1", 1, 1], ["k2", 2, 2]], ["--key", "id"],
-         "{a}: --key id has the value 'k1' twice (lines 2 and 3)"),
+         "{a}: line 3, column id: key 'k1' appears twice"),
         ([["k1", 1, 1]], [["k1", 1, 1], ["k1", 2, 2]], ["--key", "id"],
-         "{b}: --key id has the value 'k1' twice (lines 2 and 3)"),
-        ([["k1", 1, 1]], [["k1", 1, 1], ["k2", 2, 2]], ["--key", "id"], "{b} line 3: key 'k2' is not in {a}"),
+         "{b}: line 3, column id: key 'k1' appears twice"),
+        ([["k1", 1, 1]], [["k1", 1, 1], ["k2", 2, 2]], ["--key", "id"],
+         "{b}: line 3, column id: key 'k2' is not in {a}"),
     ],
 )
 def test_files_that_do_not_pair_are_data_errors(tmp_path, capsys, a_rows, b_rows, args, message):

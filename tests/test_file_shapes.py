@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from lossctl.cli import main
-from lossctl.io import table as table_module
+from lossctl.io.writer import number_text
 
 ROWS = [(float(i % 7), i / 8) for i in range(40)]
 EXPECTED = f"{float(np.mean([(t - p) ** 2 for t, p in ROWS]))!r}\n"
@@ -32,18 +32,9 @@ def csv_text(rows=ROWS, sep: str = ",", header: str = "y_true,y_pred") -> str:
     return header.replace(",", sep) + "\n" + "".join(f"{t!r}{sep}{p!r}\n" for t, p in rows)
 
 
-@pytest.fixture(params=["small", "chunked"])
-def size(request, monkeypatch):
-    """Every shape through both paths: the csv module, and pyarrow in chunks of a few rows."""
-    if request.param == "chunked":
-        monkeypatch.setattr(table_module, "SMALL_BYTES", 8)
-        monkeypatch.setattr(table_module, "BLOCK_BYTES", 64)
-    return request.param
-
-
 @pytest.mark.parametrize(("name", "sep"), [("d.tsv", "\t"), ("d.tab", "\t"), ("d.csv", ";"),
                                            ("d.csv", "|"), ("d.txt", "\t"), ("d.tsv.gz", "\t")])
-def test_delimiters_by_name_or_sniffed(capsys, tmp_path: Path, size, name: str, sep: str):
+def test_delimiters_by_name_or_sniffed(capsys, tmp_path: Path, reader, name: str, sep: str):
     text = csv_text(sep=sep).encode()
     (tmp_path / name).write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
     assert run(capsys, "compute", "-l", "mse", str(tmp_path / name)) == (0, EXPECTED, "")
@@ -83,7 +74,7 @@ COMPRESS[".zst"] = zstd_compress
 
 
 @pytest.mark.parametrize("ending", list(COMPRESS))
-def test_compressed_by_name_and_by_content(capsys, tmp_path: Path, size, ending: str):
+def test_compressed_by_name_and_by_content(capsys, tmp_path: Path, reader, ending: str):
     data = COMPRESS[ending](csv_text().encode())
     (tmp_path / f"d.csv{ending}").write_bytes(data)
     (tmp_path / "unnamed").write_bytes(data)  # told by its first bytes
@@ -138,7 +129,7 @@ PIECES = [ROWS[:15], [], ROWS[15:16], ROWS[16:]]  # an empty part among them
 
 
 @pytest.mark.parametrize("shape", ["folder", "glob", "files", "gz folder", "parquet folder"])
-def test_parts_read_as_one_table(capsys, tmp_path: Path, size, shape: str):
+def test_parts_read_as_one_table(capsys, tmp_path: Path, reader, shape: str):
     folder = tmp_path / "parts"
     if shape == "parquet folder":
         write_parquet_parts(folder, PIECES)
@@ -159,10 +150,10 @@ def test_parts_are_read_in_sorted_order(capsys, tmp_path: Path):
     write_parts(folder, [ROWS[:2], ROWS[2:4]])
     (folder / "part-000.csv").rename(folder / "z.csv")
     out = run(capsys, "compute", "-l", "mse", "-r", "none", str(folder))[1].split()
-    assert out == [repr((t - p) ** 2) for t, p in ROWS[2:4] + ROWS[:2]]
+    assert out == [number_text((t - p) ** 2) for t, p in ROWS[2:4] + ROWS[:2]]  # per-row style
 
 
-def test_an_error_names_the_part_and_its_line(capsys, tmp_path: Path, size):
+def test_an_error_names_the_part_and_its_line(capsys, tmp_path: Path, reader):
     folder = tmp_path / "parts"
     write_parts(folder, [ROWS[:5], ROWS[5:10]])
     (folder / "part-001.csv").write_text(csv_text(ROWS[5:10]).replace("5.0,", "oops,", 1))
@@ -181,7 +172,7 @@ def test_a_loss_error_names_the_part_and_its_line(capsys, tmp_path: Path):
         assert err.startswith(f"lossctl: error: {folder / 'part-001.csv'}: line 3, column y_pred: ")
 
 
-def test_nan_drop_is_the_same_in_every_shape(capsys, tmp_path: Path, size):
+def test_nan_drop_is_the_same_in_every_shape(capsys, tmp_path: Path, reader):
     rows = [(1.0, 2.0), (float("nan"), 1.0), (3.0, 5.0), (2.0, float("nan")), (4.0, 4.5)]
     text = csv_text(rows).replace("nan", "")
     (tmp_path / "d.csv").write_text(text)
@@ -254,3 +245,11 @@ def test_bad_input(capsys, tmp_path: Path, case: str, reduction: str):
 def test_stdin_only_alone(capsys, tmp_path: Path):
     (tmp_path / "d.csv").write_text(csv_text())
     assert run(capsys, "compute", "-l", "mse", "-", str(tmp_path / "d.csv"))[0] == 2
+
+
+def test_several_inputs_must_be_files(tmp_path: Path):
+    (tmp_path / "d.csv").write_text(csv_text())
+    shell = f"{sys.executable} -m lossctl compute -l mse {tmp_path / 'd.csv'} <(cat {tmp_path / 'd.csv'})"
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "is not a regular file; of several inputs each is read twice" in done.stderr

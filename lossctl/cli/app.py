@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import BinaryIO
+
 import typer
 
 app = typer.Typer(
@@ -32,3 +35,9 @@ def _root(
     ),
 ) -> None:
     """Compute any Keras or PyTorch loss from a CSV, or train a small numpy MLP on one."""
+
+
+def stdout_bytes() -> BinaryIO:
+    """Standard output's binary side, for the per-row writer; the text written so far goes first."""
+    sys.stdout.flush()
+    return sys.stdout.buffer

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from lossctl.cli import options
-from lossctl.cli.app import app
+from lossctl.cli.app import app, stdout_bytes
 from lossctl.cli.options import Delimiter, loss_params, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
@@ -69,6 +69,9 @@ def compute(
         None, "--weights", help="Column of sample weights (Keras, scikit-learn's sample_weight)."
     ),
     labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
+    on: str | None = typer.Option(
+        None, "--on", help="Pair --labels rows by this key column (in both files), not by position."
+    ),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     fmt: str | None = typer.Option(
         None, "--format", "-f", help="plain, csv, json or table (default: table on a terminal, else plain)."
@@ -110,7 +113,7 @@ def compute(
     if grad and reduction == "none":
         reduction = "sum"  # the gradient of per-row values is that of their sum
     query = Query(tuple((lo.qualified_name, given) for lo, given in per_loss), reduction, specs, weights,
-                  nan, sep, plan)
+                  nan, sep, on, plan)
 
     if engine == "dask":
         from lossctl.engine.dask import reduced
@@ -131,14 +134,14 @@ def compute(
         label_table = open_table(labels, nan, sep) if labels else None
         try:
             job = query.computation(table, label_table)
-            out = sys.stdout
             if grad:
                 result = job.gradient()
-                render.gradient(result, job.jobs[0].columns["y_pred"], output, out)
+                render.gradient(result, job.jobs[0].columns["y_pred"], output, stdout_bytes(),
+                                job.workers())
             elif reduction == "none":
-                render.rows(job.rows(), chosen, output, out)
+                render.rows(job.rows(), chosen, output, stdout_bytes(), job.workers())
             else:
-                render.reduced(job.reduced(), output, out, names, plan.by)
+                render.reduced(job.reduced(), output, sys.stdout, names, plan.by)
         finally:
             if label_table is not None:
                 label_table.close()

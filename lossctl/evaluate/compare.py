@@ -31,11 +31,11 @@ from lossctl.evaluate.bootstrap import (
     replicate_values,
     weighted,
 )
-from lossctl.evaluate.groups import ADDED, GroupSums, Key
+from lossctl.evaluate.groups import ADDED, GroupSums, Key, sort_key
 from lossctl.evaluate.plan import Plan
 from lossctl.io.block import Block, Table
 from lossctl.io.chunks import map_ahead
-from lossctl.io.join import join_by_position
+from lossctl.io.join import join_by_key, join_by_position
 from lossctl.losses.reduction import Partial, finish, partial, row_partial
 from lossctl.losses.registry import Loss
 from lossctl.threads import worker_count
@@ -120,7 +120,7 @@ class Comparison:
                  plan: Plan | None = None, key: str | None = None, nan: str = "error") -> None:
         plan = plan or Plan()
         self.plan = plan if plan.level is not None else replace(plan, level=0.95)
-        self.reduction, self.key, self.nan = reduction, key, nan
+        self.key, self.nan = key, nan
         self.a = Computation(a, losses, reduction, specs, nan=nan, plan=self.plan)
         self.b = Computation(b, losses, reduction, specs, nan=nan, plan=replace(self.plan, by=()))
         if key is not None:
@@ -152,12 +152,12 @@ class Comparison:
         for per_job in map_ahead(block_sums, pairs, workers):
             sums = [tuple(s + t for s, t in zip(mine, theirs, strict=True))
                     for mine, theirs in zip(sums, per_job, strict=True)]
-            self.plan.check_size(sums[0][0], self.a.table.name)
+            self.plan.check_size(len(sums[0][0].keys), self.a.table.name)
         out = []
         for job, (sums_a, sums_b, whole_a, whole_b) in zip(jobs, sums, strict=True):
-            out.extend(compared(job.loss, job.params, self.reduction, self.plan, sums_a, sums_b,
+            out.extend(compared(job.loss, job.params, job.reduction, self.plan, sums_a, sums_b,
                                 (whole_a, whole_b)))
-        groups = sorted((c for c in out if c.group is not None), key=lambda c: c.group)
+        groups = sorted((c for c in out if c.group is not None), key=lambda c: sort_key(c.group))
         return groups + [c for c in out if c.group is None]
 
     def _same_truth(self, block_a: Block, block_b: Block, columns_a: dict, columns_b: dict) -> None:
@@ -169,9 +169,10 @@ class Comparison:
                 if differ.any():
                     i = int(np.argmax(differ))
                     raise DataError(
-                        f"{self.a.table.name} line {block_a.line_of(i)} and {self.b.table.name} line "
-                        f"{block_b.line_of(i)} hold different y_true ({number(columns_a[col_a][i])} and "
-                        f"{number(columns_b[col_b][i])}): the files do not pair row by row"
+                        f"{self.a.table.name} {block_a.where} {block_a.line_of(i)} and {self.b.table.name} "
+                        f"{block_b.where} {block_b.line_of(i)} hold different y_true "
+                        f"({float(columns_a[col_a][i])!r} and {float(columns_b[col_b][i])!r}): the files "
+                        "do not pair row by row"
                         + ("" if self.key else " (pair them by an id column with --key?)"))
 
     def _by_position(self, names_a: list[str], names_b: list[str]):
@@ -179,39 +180,5 @@ class Comparison:
         return join_by_position(a, b, names_a, names_b, self.nan, self.plan.by)
 
     def _by_key(self, names_a: list[str], names_b: list[str]):
-        """A's rows as they come, each with the row of B that has its key (B is held in memory)."""
-        import pandas as pd
-
-        a, b, key = self.a.table, self.b.table, self.key
-        held = Block.concat(list(b.blocks(names_b, [key], nan=self.nan)))
-        keys_b = pd.Index(held.text[key])
-        twice = np.flatnonzero(keys_b.duplicated())
-        if len(twice):
-            value = keys_b[twice[0]]
-            first = held.line_of(int(np.flatnonzero(held.text[key] == value)[0]))
-            raise DataError(f"{b.name}: --key {key} has the value {value!r} twice "
-                            f"(lines {first} and {held.line_of(int(twice[0]))})")
-        partner_line = np.zeros(len(keys_b), dtype=np.int64)  # A's line of each B row, once paired
-        for block in a.blocks(names_a, [*self.plan.by, key], nan=self.nan):
-            keys_a = block.text[key]
-            at = keys_b.get_indexer(keys_a)
-            if (at < 0).any():
-                i = int(np.argmax(at < 0))
-                raise DataError(f"{a.name} line {block.line_of(i)}: key {keys_a[i]!r} is not in {b.name}")
-            again = (partner_line[at] != 0) | pd.Index(at).duplicated()
-            if again.any():
-                i = int(np.argmax(again))
-                earlier = partner_line[at[i]] or block.line_of(int(np.flatnonzero(at == at[i])[0]))
-                raise DataError(f"{a.name}: --key {key} has the value {keys_a[i]!r} twice "
-                                f"(lines {earlier} and {block.line_of(i)})")
-            partner_line[at] = block.lines
-            yield block, held.take(at)
-        if (partner_line == 0).any():
-            j = int(np.argmax(partner_line == 0))
-            raise DataError(f"{b.name} line {held.line_of(j)}: key {held.text[key][j]!r} is not in {a.name}")
-
-
-def number(value: float) -> str:
-    from lossctl.render import number
-
-    return number(value)
+        a, b = self.a.table, self.b.table
+        return join_by_key(a, b, self.key, names_a, names_b, self.nan, self.plan.by, each_once=True)

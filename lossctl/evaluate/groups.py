@@ -31,17 +31,32 @@ class BlockIndex:
     def size(self) -> int:
         return len(self.keys) * self.buckets
 
+    @classmethod
+    def of(cls, keys: list[Key], codes: np.ndarray, bucket: np.ndarray | None, buckets: int) -> BlockIndex:
+        slot = codes * buckets + bucket if bucket is not None else codes
+        return cls(keys, slot, buckets, np.bincount(slot, minlength=len(keys) * buckets))
+
 
 def block_index(key_columns: Sequence[np.ndarray], bucket: np.ndarray | None, buckets: int) -> BlockIndex:
-    """Group codes of a block's rows from its --by columns (hashing, not sorting: pandas'
-    factorize), combined with each row's bootstrap bucket when there is one."""
+    """Group codes of a block's rows from its --by columns, combined with each row's bootstrap
+    bucket when there is one."""
+    keys, codes = group_codes(key_columns, len(bucket) if bucket is not None else None)
+    return BlockIndex.of(keys, codes, bucket, buckets)
+
+
+def group_codes(key_columns: Sequence[np.ndarray], rows: int | None = None) -> tuple[list[Key], np.ndarray]:
+    """The distinct key values of a block's rows (in first-seen order) and each row's index into
+    them, by hashing, not sorting (pandas' factorize); `rows` for a block without key columns."""
     import pandas as pd
 
-    rows = len(bucket) if bucket is not None else len(key_columns[0]) if key_columns else 0
-    codes = np.zeros(rows, dtype=np.int64)
+    codes = np.zeros(rows if rows is not None else len(key_columns[0]), dtype=np.int64)
     values: list[np.ndarray] = []  # per key column, the value of each group
     for column in key_columns:
-        local, uniques = pd.factorize(column, use_na_sentinel=False)
+        # pandas' default (a missing value coded -1) is twice as fast as use_na_sentinel=False;
+        # the reader gives no missing key, but a caller's NaN still makes a group of its own
+        local, uniques = pd.factorize(column)
+        if len(local) and local.min() < 0:
+            local, uniques = pd.factorize(column, use_na_sentinel=False)
         uniques = np.asarray(uniques)
         if not values:
             codes, values = local, [uniques]
@@ -50,9 +65,7 @@ def block_index(key_columns: Sequence[np.ndarray], bucket: np.ndarray | None, bu
         combined = np.asarray(combined)
         values = [v[combined // len(uniques)] for v in values] + [uniques[combined % len(uniques)]]
     keys = list(zip(*(v.tolist() for v in values), strict=True)) if values else [()]
-    slot = codes * buckets + bucket if bucket is not None else codes
-    counts = np.bincount(slot, minlength=len(keys) * buckets)
-    return BlockIndex(keys, slot, buckets, counts)
+    return keys, codes
 
 
 @dataclass

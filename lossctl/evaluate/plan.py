@@ -20,7 +20,7 @@ from lossctl.evaluate.bootstrap import (
     replicate_values,
     weighted,
 )
-from lossctl.evaluate.groups import BlockIndex, GroupSums, Key, block_index
+from lossctl.evaluate.groups import BlockIndex, GroupSums, Key, group_codes
 from lossctl.io.block import Block
 from lossctl.losses.reduction import finish
 from lossctl.losses.registry import Loss
@@ -77,13 +77,15 @@ class Plan:
         bucket = None
         if self.level is not None:
             bucket = buckets_of(block.lines, self.seed + zlib.crc32(block.source.encode()))
-        index = block_index([columns[c] for c in self.by], bucket, self.buckets)
-        return index
+        keys, codes = group_codes([columns[c] for c in self.by], len(block))
+        self.check_size(len(keys), block.source)
+        return BlockIndex.of(keys, codes, bucket, self.buckets)
 
-    def check_size(self, sums: GroupSums, name: str) -> None:
-        if self.level is not None and len(sums.keys) * BUCKETS > MAX_SLOTS:
+    def check_size(self, groups: int, name: str) -> None:
+        """With --ci, a DataError past MAX_SLOTS partial sums (groups x buckets)."""
+        if self.level is not None and groups * BUCKETS > MAX_SLOTS:
             raise DataError(
-                f"{name}: --ci keeps {BUCKETS} partial sums per group and {len(sums.keys)} groups "
+                f"{name}: --ci keeps {BUCKETS} partial sums per group and {groups} groups "
                 f"are more than {MAX_SLOTS // BUCKETS}: group by fewer values"
             )
 

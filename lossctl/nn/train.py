@@ -21,8 +21,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from lossctl.errors import TrainingDiverged, UsageError
+from lossctl.evaluate.groups import BlockIndex, GroupSums, block_index
 from lossctl.losses.evaluate import as_inputs
-from lossctl.losses.reduction import reduce, reduce_with_upstream
+from lossctl.losses.reduction import Partial, finish, partial, reduce, reduce_with_upstream, row_partial
 from lossctl.losses.registry import Loss
 from lossctl.nn import targets
 from lossctl.nn.blas import blas_threads, get_threads, train_threads, warm_up
@@ -211,55 +212,92 @@ def scores(
     n_classes: int, x: np.ndarray, y: np.ndarray, prefix: str = "", workers: Workers | None = None,
 ) -> tuple[float, dict[str, float]]:
     """Loss and metrics of the model on (x, y)."""
-    params = loss.resolve_params({}) | dict(params)
-    out = predict_raw(model, x, workers)
-    activation = model.output_activation.name
-    yt = targets.y_true(loss, task, n_classes, y, out.shape[1])
-    value = loss_value(loss, params, yt, out)
-    found: dict[str, float] = {}
-    for metric in metrics:
-        if metric.loss is None:
-            found[prefix + metric.name] = float(np.mean(targets.predicted_index(out, activation) == y))
-        else:
-            arrays = targets.metric_inputs(metric.loss, task, y, out, activation)
-            found[prefix + metric.name] = loss_value(metric.loss, metric.loss.resolve_params({}),
-                                                     arrays["y_true"], arrays["y_pred"])
-    return value, found
+    scoring = Scoring(loss, params, metrics, task, n_classes, model.output_activation.name, prefix)
+    scoring.add(predict_raw(model, x, workers), y)
+    return scoring.result()
 
 
-def group_scores(
-    model: MLP, loss: Loss, params: Mapping[str, Any], metrics: Sequence[Metric], task: str,
-    n_classes: int, x: np.ndarray, y: np.ndarray, keys: Sequence[np.ndarray],
-) -> tuple[list[tuple], dict[str, np.ndarray], np.ndarray]:
-    """`scores` per group of `keys` (the --by columns' values of each row): the groups in sorted
-    order, each score's value per group in that order, and the rows of each group. Each loss adds
-    its rows' partial sums per group (`evaluate.groups`); accuracy counts correct rows."""
-    from lossctl.evaluate.groups import GroupSums, block_index, sorted_order
-    from lossctl.losses.reduction import finish, row_partial
+class Scoring:
+    """A model's loss and metrics on rows given a block at a time (network outputs and targets):
+    running sums, reduced as `lossctl compute` reduces (`mean`); accuracy as a count."""
 
-    params = loss.resolve_params({}) | dict(params)
-    out = predict_raw(model, x)
-    activation = model.output_activation.name
-    index = block_index(keys, None, 1)
+    def __init__(self, loss: Loss, params: Mapping[str, Any], metrics: Sequence[Metric], task: str,
+                 n_classes: int, activation: str, prefix: str = "") -> None:
+        self.task, self.n_classes, self.activation, self.prefix = task, n_classes, activation, prefix
+        self.loss = _MeanOf(loss, loss.resolve_params({}) | dict(params))
+        self.metrics = [(m, None if m.loss is None else _MeanOf(m.loss, m.loss.resolve_params({})))
+                        for m in metrics]
+        self.correct = self.rows = 0
+        self.correct_by = GroupSums([], Partial())
 
-    def per_group(scored: Loss, scored_params: Mapping[str, Any], y_true, y_pred) -> np.ndarray:
-        inputs = as_inputs(scored, {"y_true": y_true, "y_pred": y_pred})
+    def add(self, out: np.ndarray, y: np.ndarray, keys: Sequence[np.ndarray] | None = None) -> None:
+        """A block's outputs and targets; `keys`, the values of its rows' groups (evaluate --by):
+        each score keeps partial sums per group too (`by_group`)."""
+        index = None if keys is None else block_index(keys, None, 1)
+        self.loss.add(targets.y_true(self.loss.loss, self.task, self.n_classes, y, out.shape[1]), out,
+                      index)
+        self.rows += len(y)
+        if any(mean is None for _, mean in self.metrics):  # accuracy
+            correct = targets.predicted_index(out, self.activation) == y
+            self.correct += int(np.count_nonzero(correct))
+            if index is not None:
+                self.correct_by = self.correct_by + GroupSums.of_block(
+                    index, Partial(correct.astype(np.float64), 1, 1))
+        for _, mean in self.metrics:
+            if mean is not None:
+                arrays = targets.metric_inputs(mean.loss, self.task, y, out, self.activation)
+                mean.add(arrays["y_true"], arrays["y_pred"], index)
+
+    def result(self) -> tuple[float, dict[str, float]]:
+        found = {self.prefix + m.name: (self.correct / self.rows if mean is None else mean.value())
+                 for m, mean in self.metrics}
+        return self.loss.value(), found
+
+    def by_group(self) -> tuple[list[tuple], dict[str, np.ndarray], np.ndarray]:
+        """Per group of the `keys` given to `add`: the groups in sorted order, each score's value
+        per group in that order (as `result` names them, the loss first), and each group's rows."""
+        groups = self.loss.groups
+        order = groups.order()
+        found = {self.loss.loss.qualified_name: self.loss.group_values()[order]}
+        for m, mean in self.metrics:
+            if mean is None:
+                part = self.correct_by.per_group()
+                found[self.prefix + m.name] = (part.total / part.rows)[order]
+            else:
+                found[self.prefix + m.name] = mean.group_values()[order]
+        return [groups.keys[g] for g in order], found, groups.per_group().rows[order]
+
+
+class _MeanOf:
+    """The mean-reduced value of a loss over blocks of rows: partial sums added in order (a loss
+    that needs the whole batch at once keeps its inputs)."""
+
+    def __init__(self, loss: Loss, params: Mapping[str, Any]) -> None:
+        self.loss, self.params = loss, params
+        self.sums, self.kept = Partial(), []
+        self.groups = GroupSums([], Partial())  # evaluate --by
+
+    def add(self, y_true: np.ndarray, y_pred: np.ndarray, index: BlockIndex | None = None) -> None:
+        inputs = as_inputs(self.loss, {"y_true": y_true, "y_pred": y_pred})
+        if self.loss.batchwise:
+            self.kept.append(inputs)
+            return
         with np.errstate(all="ignore"):
-            rows = row_partial(scored, scored.value(inputs, scored_params))
-        return np.asarray(finish(scored, GroupSums.of_block(index, rows).per_group(), "mean"))
+            lv = self.loss.value(inputs, self.params)
+        self.sums = self.sums + partial(self.loss, lv)
+        if index is not None:
+            self.groups = self.groups + GroupSums.of_block(index, row_partial(self.loss, lv))
 
-    found = {loss.qualified_name: per_group(
-        loss, params, targets.y_true(loss, task, n_classes, y, out.shape[1]), out)}
-    for metric in metrics:
-        if metric.loss is None:
-            correct = (targets.predicted_index(out, activation) == y).astype(np.float64)
-            found[metric.name] = np.bincount(index.slot, correct, len(index.keys)) / index.counts
-        else:
-            arrays = targets.metric_inputs(metric.loss, task, y, out, activation)
-            found[metric.name] = per_group(metric.loss, metric.loss.resolve_params({}),
-                                           arrays["y_true"], arrays["y_pred"])
-    order = sorted_order(index.keys)
-    return [index.keys[g] for g in order], {k: v[order] for k, v in found.items()}, index.counts[order]
+    def group_values(self) -> np.ndarray:
+        """The mean per group, in the groups' order of first appearance."""
+        return np.atleast_1d(finish(self.loss, self.groups.per_group(), "mean"))
+
+    def value(self) -> float:
+        if not self.loss.batchwise:
+            return finish(self.loss, self.sums, "mean")
+        inputs = {role: np.concatenate([k[role] for k in self.kept]) for role in self.kept[0]}
+        with np.errstate(all="ignore"):
+            return float(reduce(self.loss, self.loss.value(inputs, self.params), "mean"))
 
 
 def build_model(
