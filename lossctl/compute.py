@@ -103,6 +103,7 @@ class Computation:
         if key is not None and labels is None:
             raise UsageError("--on joins the --labels file by a key column: give --labels too")
         self.plan = plan or Plan()
+        self._read: tuple[np.ndarray, list[np.ndarray]] | None = None  # rows whole_batch() read
         specs = dict(specs or {})
         # No reduction given: each loss takes its family's default.
         self.jobs = [
@@ -124,8 +125,14 @@ class Computation:
 
     def _bind(self, job: Job, specs: dict[str, str]) -> None:
         # An optional input also given as a constant (-p var=0.5) is not looked for in the CSV.
-        roles = [(i.role, i.optional) for i in job.loss.inputs
-                 if not (i.optional and job.params.get(i.role) is not None)]
+        constant = {i.role for i in job.loss.inputs if i.optional and job.params.get(i.role) is not None}
+        both = sorted(constant & set(specs))
+        if both:
+            raise UsageError(
+                f"{job.loss.qualified_name}: give {both[0]} as a column (--col) or as -p {both[0]}=..., "
+                "not both"
+            )
+        roles = [(i.role, i.optional) for i in job.loss.inputs if i.role not in constant]
         wide = job.loss.class_index_target or job.loss.output_activation == "softmax"
         if self.labels is not None:
             main_roles = [r for r in roles if r[0] != "y_true"]
@@ -308,27 +315,48 @@ class Computation:
         except DataError as error:  # about the batch as a whole: say which input and loss
             raise DataError(f"{self.table.name}: {error} ({job.loss.qualified_name})") from None
 
+    def whole_batch(self) -> list[Result] | None:
+        """For reduction `none` with a batch-wise loss (Keras dice, tversky, circle), which reads
+        every row first: the results when each loss gives one value for the whole batch (dice or
+        tversky with axis=None and no sample weights, as Keras returns it), else None, and
+        `rows()` then yields the per-row values from the rows read here. None, reading nothing,
+        when no loss is batch-wise."""
+        if not any(job.loss.batchwise for job in self.jobs):
+            return None
+        lines, values = self._row_values(self._whole(), shaped=False)
+        whole = [job.loss.qualified_name for job, v in zip(self.jobs, values, strict=True) if v.ndim == 0]
+        n = len(lines)
+        if len(whole) == len(self.jobs):
+            return [Result(job.loss, job.params, "none", float(v), n)
+                    for job, v in zip(self.jobs, values, strict=True)]
+        if whole:
+            raise UsageError(
+                f"reduction none: {', '.join(whole)} gives one value for the whole batch and the "
+                "other losses one per row; ask for them separately"
+            )
+        self._read = (lines, [v.reshape(n, -1) for v in values])
+        return None
+
     def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
-        array of their values (width 1 but for losses that keep a value per column)."""
-        refused = [j.loss.qualified_name for j in self.jobs if j.loss.batchwise and j.loss.metric is None]
-        if refused:
-            raise UsageError(
-                f"reduction none: {', '.join(refused)} gives one value for the whole batch; use mean or sum"
-            )
-        if any(job.loss.batchwise for job in self.jobs):  # their rows' terms need every row first
-            yield self._row_values(self._whole())
+        array of their values (width 1 but for losses that keep a value per column). With a
+        batch-wise loss, call `whole_batch()` first: its rows come as one block."""
+        if any(job.loss.batchwise for job in self.jobs):  # their rows' values need every row first
+            if self._read is None and self.whole_batch() is not None:
+                raise UsageError("reduction none: one value for the whole batch; use whole_batch()")
+            yield self._read
         else:
             yield from map_ahead(self._row_values, self._blocks(), self.workers())
 
-    def _row_values(self, item) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _row_values(self, item, shaped: bool = True) -> tuple[np.ndarray, list[np.ndarray]]:
+        """A block's lines and each job's `none` values, as (rows, width) arrays when `shaped`."""
         block, columns, labels = item
         weights = self._weights(columns)
         per_job = []
         for job in self.jobs:
             _, lv = self._values(job, columns, block, labels)
-            values = reduce(job.loss, lv, "none", weights)
-            per_job.append(values.reshape(len(block.lines), -1))
+            values = np.asarray(reduce(job.loss, lv, "none", weights))
+            per_job.append(values.reshape(len(block.lines), -1) if shaped else values)
         return block.lines, per_job
 
     def _whole(self) -> tuple[Block, dict[str, np.ndarray], Block | None]:

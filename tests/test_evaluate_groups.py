@@ -224,3 +224,26 @@ def test_evaluate_by_equals_each_group_alone(tmp_path, capsys, train_drug_model)
             assert got[(group, name)][1] == band.count(group)
     assert list(got)[:3] == [("old", "keras.sparse_categorical_crossentropy"),
                              ("old", "accuracy"), ("old", "mae")]
+
+
+def test_row_partials_add_up_to_the_blocks_partial():
+    """Each kind of partial sums (a torch mean_scale as ctc_loss has, torch class weights with
+    sample-less shares, Keras weights and masks): the rows' partials, added, are the block's."""
+    from lossctl.losses.reduction import finish, partial
+    from lossctl.losses.registry import LossValues
+
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0, 2, (6, 3))
+    cases = [
+        (get_loss("torch.mse_loss"), LossValues(values[:, 2], mean_scale=rng.uniform(0.2, 1, 6)), None),
+        (get_loss("torch.cross_entropy"), LossValues(values[:, 0], denom=rng.uniform(0, 1, 6)), None),
+        (get_loss("mse"), LossValues(values[:, 0], denom=(values[:, 1] > 1).astype(float)),
+         rng.uniform(0.5, 1.5, 6)),
+    ]
+    index = block_index([np.array(list("abcabc"), dtype=object)], None, 1)
+    for loss, lv, weights in cases:
+        whole = partial(loss, lv, weights)
+        sums = GroupSums.of_block(index, row_partial(loss, lv, weights)).overall().per_group()
+        for reduction in ("mean", "sum"):
+            expected = finish(loss, whole, reduction)
+            assert finish(loss, sums, reduction)[0] == pytest.approx(expected, rel=1e-12)

@@ -139,7 +139,11 @@ def compute(
                 render.gradient(result, job.jobs[0].columns["y_pred"], output, stdout_bytes(),
                                 job.workers())
             elif reduction == "none":
-                render.rows(job.rows(), chosen, output, stdout_bytes(), job.workers())
+                whole = job.whole_batch()  # batch-wise losses: read every row first
+                if whole is not None:
+                    render.reduced(whole, output, sys.stdout, names)
+                else:
+                    render.rows(job.rows(), chosen, output, stdout_bytes(), job.workers())
             else:
                 render.reduced(job.reduced(), output, sys.stdout, names, plan.by)
         finally:

@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from lossctl.errors import UsageError
-from lossctl.evaluate.groups import ADDED, GroupSums
+from lossctl.evaluate.groups import GroupSums, added
 from lossctl.losses.reduction import Partial, finish
 from lossctl.losses.registry import Loss
 
@@ -61,9 +61,10 @@ def poisson_weights(seed: int, replicates: int, stream: int = 0) -> np.ndarray:
 
 def weighted(sums: GroupSums, weights: np.ndarray) -> Partial:
     """Each group's partial sums in each replicate: fields of shape (groups, replicates)."""
-    fields = [np.asarray(getattr(sums.sums, name), dtype=np.float64) for name in ADDED]
+    names = added(sums.sums)
+    fields = [np.asarray(getattr(sums.sums, name), dtype=np.float64) for name in names]
     product = one_thread_product(np.concatenate(fields), weights.T)  # every field at once
-    return replace(sums.sums, **dict(zip(ADDED, np.split(product, len(ADDED)), strict=True)))
+    return replace(sums.sums, **dict(zip(names, np.split(product, len(names)), strict=True)))
 
 
 def one_thread_product(left: np.ndarray, right: np.ndarray) -> np.ndarray:

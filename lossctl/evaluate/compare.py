@@ -31,7 +31,7 @@ from lossctl.evaluate.bootstrap import (
     replicate_values,
     weighted,
 )
-from lossctl.evaluate.groups import ADDED, GroupSums, Key, sort_key
+from lossctl.evaluate.groups import GroupSums, Key, added, sort_key
 from lossctl.evaluate.plan import Plan
 from lossctl.io.block import Block, Table
 from lossctl.io.chunks import map_ahead
@@ -98,13 +98,14 @@ def _permutation_p(loss: Loss, reduction: str, a: Partial, b: Partial, observed:
                    flips: np.ndarray) -> np.ndarray:
     """The two-sided p-value of each group's difference (fields of `a`, `b`: groups x buckets)."""
     moved, kept_a, kept_b = {}, {}, {}
-    for name in ADDED:
+    names = added(a)
+    for name in names:
         field_a, field_b = getattr(a, name), getattr(b, name)
         moved[name] = one_thread_product(field_b - field_a, flips.T)  # groups x permutations
         kept_a[name] = field_a.sum(axis=1, keepdims=True)
         kept_b[name] = field_b.sum(axis=1, keepdims=True)
-    swapped_a = replace(a, **{n: kept_a[n] + moved[n] for n in ADDED})
-    swapped_b = replace(b, **{n: kept_b[n] - moved[n] for n in ADDED})
+    swapped_a = replace(a, **{n: kept_a[n] + moved[n] for n in names})
+    swapped_b = replace(b, **{n: kept_b[n] - moved[n] for n in names})
     with np.errstate(invalid="ignore"):
         permuted = np.asarray(finish(loss, swapped_b, reduction)) - np.asarray(
             finish(loss, swapped_a, reduction))

@@ -15,7 +15,12 @@ import numpy as np
 from lossctl.losses.reduction import Partial
 
 Key = tuple  # one group's values of the --by columns; () when there are none
-ADDED = ("total", "elements", "rows", "weight", "kept")  # the Partial fields that are sums
+SUMS = ("total", "elements", "rows", "weight", "kept", "mean_total")  # the Partial fields that add
+
+
+def added(part: Partial) -> list[str]:
+    """The fields of `part` that are sums (`mean_total` only where the loss sets it)."""
+    return [name for name in SUMS if getattr(part, name) is not None]
 
 
 @dataclass(frozen=True)
@@ -85,13 +90,13 @@ class GroupSums:
         """Add up each row's partial sums (`row_partial`) by group and bucket."""
         shape = (len(index.keys), index.buckets)
         sums = {}
-        for name in ADDED:
+        for name in added(rows):
             value = getattr(rows, name)
             if isinstance(value, np.ndarray):
-                added = np.bincount(index.slot, weights=value, minlength=index.size)
+                summed = np.bincount(index.slot, weights=value, minlength=index.size)
             else:  # every row has the same value
-                added = index.counts * value
-            sums[name] = added.reshape(shape)
+                summed = index.counts * value
+            sums[name] = summed.reshape(shape)
         return cls(list(index.keys), replace(rows, **sums))
 
     def __add__(self, other: GroupSums) -> GroupSums:
@@ -102,7 +107,7 @@ class GroupSums:
         where = dict(self._where) | {key: len(self.keys) + i for i, key in enumerate(new)}
         into = np.fromiter((where[key] for key in other.keys), dtype=np.int64, count=len(other.keys))
         sums = {}
-        for name in ADDED:
+        for name in added(self.sums):
             mine, theirs = getattr(self.sums, name), getattr(other.sums, name)
             grown = np.zeros((len(keys), mine.shape[1]), dtype=np.result_type(mine, theirs))
             grown[: len(self.keys)] = mine
@@ -120,12 +125,12 @@ class GroupSums:
 
     def per_group(self) -> Partial:
         """Each group's partial sums (its buckets added): fields of shape (groups,)."""
-        return replace(self.sums, **{name: getattr(self.sums, name).sum(axis=1) for name in ADDED})
+        return replace(self.sums, **{name: getattr(self.sums, name).sum(axis=1) for name in added(self.sums)})
 
     def overall(self) -> GroupSums:
         """All groups as one, per bucket."""
         return GroupSums([()], replace(self.sums, **{
-            name: getattr(self.sums, name).sum(axis=0, keepdims=True) for name in ADDED}))
+            name: getattr(self.sums, name).sum(axis=0, keepdims=True) for name in added(self.sums)}))
 
 
 def sorted_order(keys: Sequence[Key]) -> np.ndarray:

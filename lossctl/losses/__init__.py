@@ -12,6 +12,9 @@ from lossctl.losses import keras_family, torch_family  # noqa: F401
 
 # isort: split
 from lossctl.losses import sklearn_family  # noqa: F401
+
+# isort: split
+from lossctl.losses import paper_family  # noqa: F401
 from lossctl.losses.registry import REGISTRY, Input, Loss, LossValues, Param
 
 __all__ = ["REGISTRY", "Input", "Loss", "LossValues", "Param", "get_loss"]

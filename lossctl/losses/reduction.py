@@ -60,10 +60,12 @@ class Partial:
     weighted: bool = False  # whether `weight` was given for every row
     kept: Sums = 0.0  # Keras: rows its mask keeps (ignore_class, circle)
     masked: bool = False
+    mean_total: Sums | None = None  # sum of values * LossValues.mean_scale, where it is set
 
     def __add__(self, other: Partial) -> Partial:
         if not isinstance(self.rows, np.ndarray) and self.rows == 0 and self.elements == 0:
             return other  # an empty start takes the other's flags
+        both = self.mean_total is not None and other.mean_total is not None
         return Partial(
             self.total + other.total,
             self.elements + other.elements,
@@ -72,6 +74,7 @@ class Partial:
             self.weighted and other.weighted,
             self.kept + other.kept,
             self.masked and other.masked,
+            self.mean_total + other.mean_total if both else None,  # type: ignore[operator]
         )
 
 
@@ -99,8 +102,11 @@ def partial(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None = None)
     values = _scale(loss, lv, sample_weight)
     rows = int(values.shape[0]) if values.ndim else 1
     total, elements = float(values.sum()), int(values.size)
+    if lv.mean_scale is not None:
+        return Partial(total, elements, rows, mean_total=float((values * lv.mean_scale).sum()))
     if lv.denom is not None and not loss.family.denom_masks:  # each row's share of the divisor
-        return Partial(total, elements, rows, float(lv.denom.sum()), True)
+        share = lv.denom if sample_weight is None else lv.denom * sample_weight
+        return Partial(total, elements, rows, float(share.sum()), True)
     weights = _weights(loss, lv, sample_weight)
     weight = float(weights.sum()) if weights is not None else 0.0
     kept = float(lv.denom.sum()) if lv.denom is not None else 0.0
@@ -115,8 +121,12 @@ def row_partial(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None = N
     rows = values.shape[0]
     total = values.reshape(rows, -1).sum(axis=1) if values.ndim > 1 else values
     per_row = values.size // rows if rows else 1
+    if lv.mean_scale is not None:
+        scaled = values * lv.mean_scale.reshape(rows, *([1] * (values.ndim - 1)))
+        return Partial(total, per_row, 1, mean_total=scaled.reshape(rows, -1).sum(axis=1))
     if lv.denom is not None and not loss.family.denom_masks:  # each row's share of the divisor
-        return Partial(total, per_row, 1, lv.denom.reshape(rows, -1).sum(axis=1), True)
+        share = lv.denom if sample_weight is None else lv.denom * sample_weight
+        return Partial(total, per_row, 1, share.reshape(rows, -1).sum(axis=1), True)
     weights = _weights(loss, lv, sample_weight)
     kept = lv.denom if lv.denom is not None else 0.0
     return Partial(total, per_row, 1, weights if weights is not None else 0.0, weights is not None,
@@ -144,8 +154,9 @@ def finish(loss: Loss, part: Partial, reduction: str) -> Sums:
     divisor = np.asarray(_divisor(loss, part, reduction), dtype=np.float64)
     if divisor.ndim == 0:
         loss.family.check_divisor(float(divisor))
+    total = part.mean_total if reduction == "mean" and part.mean_total is not None else part.total
     with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.asarray(part.total, dtype=np.float64) / divisor
+        value = np.asarray(total, dtype=np.float64) / divisor
     if loss.family.empty is not None:
         empty = np.nan if isinstance(loss.family.empty, str) else loss.family.empty
         value = np.where(divisor == 0, empty, value)
@@ -193,6 +204,8 @@ def upstream(
     else:
         scale = 1.0 / divisor if divisor else float("nan")
     weights = _weights(loss, lv, sample_weight)
+    if reduction == "mean" and lv.mean_scale is not None:
+        return (scale * lv.mean_scale).astype(dtype)
     if weights is None:
         return np.full(lv.values.shape, scale, dtype=dtype)
     if lv.values.ndim == 0:  # a scalar spread over the rows: its gradient gathers them

@@ -62,11 +62,14 @@ class LossValues:
     `values` is per sample, shape (n,), or per element, shape (n, k), as the framework keeps it
     before reduction (Keras: per sample; torch: per element for elementwise losses). `denom`,
     when set, has shape (n,) and is what a torch `mean` divides by instead of the element count
-    (the class weight of each row's target, 0 for an ignored row).
+    (the class weight of each row's target, 0 for an ignored row). `mean_scale`, when set, has
+    shape (n,): `mean` averages values * mean_scale instead of the values (torch's ctc_loss divides
+    each row's loss by its target length first); `none` and `sum` ignore it.
     """
 
     values: np.ndarray
     denom: np.ndarray | None = None
+    mean_scale: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,8 @@ class Loss:
     metric: MetricFn | None = None
     # An optional one-pass value and gradient (see ValueGradFn); it must agree with value and grad.
     value_and_grad: ValueGradFn | None = None
+    # The published definition this loss follows, cited by `lossctl explain` (paper.* losses).
+    reference: str = ""
     # A small worked example for `lossctl explain`: role -> rows, and params.
     example: Mapping[str, list[list[float]]] = field(default_factory=dict)
     example_params: Mapping[str, Any] = field(default_factory=dict)
