@@ -257,12 +257,17 @@ class Computation:
                     out[-1] = (out[-1], GroupSums.of_block(index, row_partial(job.loss, lv, weights)))
             return out
 
-        sums = [[] if job.loss.batchwise else (Partial(), GroupSums([], Partial())) if self.plan.active
-                else Partial() for job in self.jobs]
+        sums = [self._nothing_yet(job) for job in self.jobs]
         for per_job in map_ahead(block_sums, self._blocks(), self.workers()):
             sums = combine(sums, per_job)  # added in file order: the same sums every run
             self._check_size(sums)
         return sums
+
+    def _nothing_yet(self, job: Job) -> list | tuple[Partial, GroupSums] | Partial:
+        """A job's partials before its first row."""
+        if job.loss.batchwise:
+            return []  # the inputs of its blocks
+        return (Partial(), GroupSums([], Partial())) if self.plan.active else Partial()
 
     def _check_size(self, sums: list) -> None:
         if self.plan.active:
