@@ -6,6 +6,9 @@
 Reductions other than `none` keep only running sums (`reduction.Partial`), so memory is bounded
 by one block whatever the file's length; `none` yields its rows as they are computed. Losses whose
 value depends on the whole batch (`Loss.batchwise`) and gradients read every row first.
+`Computation.partials()` and `finish()` are the engines' contract (`lossctl.engine`): the local
+engine runs both here; the dask engine runs `partials()` of each part on a worker, described by a
+`Query` (plain data), and adds them with `combine`.
 """
 
 from __future__ import annotations
