@@ -66,7 +66,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             proc.terminate()
     for proc in procs:
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=5)  # they stop in about a second; a thread stuck in a read does not
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
