@@ -2,12 +2,17 @@
 
 `main()` is the console script. It turns every `LossctlError` into one line on stderr and the
 error's exit code (a system error, such as a full disk under stdout, too: exit code 1), ends
-quietly on a closed pipe, and exits 130 on Ctrl-C.
+quietly on a closed pipe, and exits 130 on Ctrl-C, 143 on SIGTERM and 129 on SIGHUP (each
+unwinding the same way, so temporary files are removed). Started with stdout closed it stops at
+once (exit 1); with stdin closed, only reading `-` fails.
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import os
+import signal
 import sys
 
 from lossctl.cli import compute_cmd, train_cmd  # noqa: F401  (attach the commands)
@@ -22,10 +27,14 @@ def main(argv: list[str] | None = None) -> None:
     import typer
 
     args = sys.argv[1:] if argv is None else argv
+    _fill_closed_streams()
     if not isinstance(sys.stdout, _PipeGuard):
         sys.stdout = _PipeGuard(sys.stdout)
+    previous = _catch_signals()
     try:
         code = app(args=args, prog_name="lossctl", standalone_mode=False)
+    except _Signalled as caught:
+        _fail(caught.message, caught.code)
     except LossctlError as error:
         if "--traceback" in args:
             raise
@@ -50,6 +59,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         where = error.filename if error.filename is not None else "system error"
         _fail(f"{where}: {error.strerror or error}", ExitCode.DATA)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     try:
         sys.stdout.flush()
     except (BrokenPipeError, _PipeClosed):
@@ -94,8 +106,71 @@ class _PipeGuard:
         return getattr(self._stream, name)
 
 
+class _Signalled(BaseException):
+    """SIGTERM or SIGHUP arrived: raised like KeyboardInterrupt, so that every `with` block
+    unwinds (an output's temporary file is removed) before the exit."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.code = ExitCode.TERMINATED if signum == signal.SIGTERM else ExitCode.HANGUP
+        self.message = f"terminated ({signal.Signals(signum).name})"
+
+
+_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _catch_signals() -> dict[int, object]:
+    """Raise _Signalled on SIGTERM and SIGHUP; the previous handlers, to restore."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def unwind(signum: int, frame: object) -> None:
+        for other in _SIGNALS:  # once: a second signal must not cut the cleanup short
+            signal.signal(other, signal.SIG_IGN)
+        raise _Signalled(signum)
+
+    return {signum: signal.signal(signum, unwind) for signum in _SIGNALS}
+
+
+class _ClosedInput(io.RawIOBase):
+    """stdin when the process was started with it closed (`<&-`): reading it is an error."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: object) -> int:
+        raise OSError(errno.EBADF, "standard input is closed")
+
+
+def _fill_closed_streams() -> None:
+    """A standard stream the process was started without gets /dev/null under its descriptor,
+    so that no file opened later takes that number; stdin then reads as an error, and a
+    closed stdout stops the command at once (exit 1)."""
+    closed = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            closed.append(fd)
+    if 2 in closed:
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    if 0 in closed:
+        sys.stdin = io.TextIOWrapper(io.BufferedReader(_ClosedInput()))
+    if 1 in closed:
+        _fail("standard output is closed", ExitCode.DATA)
+
+
 def _fail(message: str, code: int) -> None:
-    print(f"lossctl: error: {message}", file=sys.stderr)
+    try:
+        print(f"lossctl: error: {message}", file=sys.stderr)
+    except OSError:  # stderr itself is gone (a hung-up terminal): the exit code says it
+        pass
     sys.exit(code)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -17,7 +18,7 @@ from lossctl.cli.app import app
 from lossctl.cli.options import names as split_names
 from lossctl.cli.options import pairs
 from lossctl.errors import DataError, UsageError
-from lossctl.io.atomic import write_text_atomic
+from lossctl.io.atomic import Output, open_text_atomic, write_text_atomic
 
 if TYPE_CHECKING:  # the CLI imports numpy and the trainer only in the commands that need them
     import numpy as np
@@ -60,20 +61,6 @@ def _positive(value: float | None, flag: str, *, zero: bool = False) -> None:
         return
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
         raise UsageError(f"{flag} must be {'>= 0' if zero else '> 0'}, got {value:g}")
-
-
-def _check_writable(path: str | None, flag: str) -> None:
-    import os
-
-    if path is None:
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a directory ({flag} needs a file name)")
-    if not os.path.isdir(directory):
-        raise DataError(f"{path}: cannot write ({flag}): directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise DataError(f"{path}: cannot write ({flag}): permission denied")
 
 
 @app.command()
@@ -151,40 +138,48 @@ def train(
         raise UsageError(f"--epochs must be at least 1, got {epochs}")
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
+    if seed < 0:
+        raise UsageError(f"--seed must be at least 0, got {seed}")
     if patience is not None and patience < 1:
         raise UsageError(f"--patience must be at least 1, got {patience}")
     if val_split is not None and not (0 <= val_split < 1):
         raise UsageError(f"--val-split must be in [0, 1), got {val_split:g}")
     if val is not None and val_split not in (None, 0.0):
         raise UsageError("--val and --val-split exclude each other")
-    _check_writable(save, "--save")
-    _check_writable(history, "--history")
     given = pairs(param, "--param")
 
     from lossctl.losses import get_loss
     from lossctl.nn import build_model, fit, load_training, resolve_metrics
+    from lossctl.nn.model import check_memory
     from lossctl.nn.train import check_trainable
+
+    shown = hidden if len(hidden) <= 40 else hidden[:37] + "..."
+    check_memory(f"--hidden {shown}", 1, sizes, 1, dtype, 1)  # at the least; with the data: again
 
     chosen_loss = get_loss(loss) if loss is not None else None
     if chosen_loss is not None:
         check_trainable(chosen_loss)
         chosen_loss.resolve_params(given)
-    dataset = load_training(
-        data, target=target, task=task, nan=nan,
-        val_split=0.2 if val_split is None else val_split, val_path=val, seed=seed,
-    )
-    prep = dataset.prep
-    the_loss = chosen_loss or get_loss(DEFAULT_LOSS[prep.task])
-    params = the_loss.resolve_params(given)
-    names = split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]]
-    metric_list = resolve_metrics(names, prep.task)
-    model = build_model(dataset, the_loss, params, sizes, activation, seed=seed, dtype=dtype)
-    _run(model, the_loss, params, dataset, metric_list, save=save, history=history, quiet=quiet,
-         fit=fit, fit_args={
-             "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
-             "schedule": lr_schedule, "epochs": epochs, "batch_size": batch_size,
-             "patience": patience, "class_weight": class_weight, "seed": seed,
-         })
+    with ExitStack() as outputs:  # opened first: a place that takes no files fails before training
+        save_to = outputs.enter_context(Output(save)) if save else None
+        history_to = outputs.enter_context(Output(history)) if history else None
+        dataset = load_training(
+            data, target=target, task=task, nan=nan,
+            val_split=0.2 if val_split is None else val_split, val_path=val, seed=seed,
+        )
+        prep = dataset.prep
+        the_loss = chosen_loss or get_loss(DEFAULT_LOSS[prep.task])
+        params = the_loss.resolve_params(given)
+        names = split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]]
+        metric_list = resolve_metrics(names, prep.task)
+        model = build_model(dataset, the_loss, params, sizes, activation, seed=seed, dtype=dtype,
+                            batch_size=batch_size)
+        _run(model, the_loss, params, dataset, metric_list, save=save_to, history=history_to,
+             quiet=quiet, fit=fit, fit_args={
+                 "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
+                 "schedule": lr_schedule, "epochs": epochs, "batch_size": batch_size,
+                 "patience": patience, "class_weight": class_weight, "seed": seed,
+             })
 
 
 def _run(model, loss, params, dataset, metric_list, *, save, history, quiet, fit, fit_args) -> None:
@@ -244,7 +239,7 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, quiet, fit
     if save:
         modelfile.save(save, model, prep, loss.qualified_name, dict(params),
                        {"trained": {"epochs": len(records), "seed": fit_args["seed"]}})
-        summary["saved"] = save
+        summary["saved"] = save.path
     if history and records:
         columns = list(records[0].row())
         lines = [",".join(columns)] + [history_csv_line([r.row().get(c, "") for c in columns])
@@ -278,20 +273,20 @@ def predict(
 ) -> None:
     """Predict with a saved model. Columns: regression y_pred[,y_true]; classification
     y_pred (the label),p_0..p_{k-1}[,label_true,y_true] (y_true = class index, in the p_ order)."""
-    from lossctl.io.atomic import open_text_atomic
     from lossctl.nn import modelfile
     from lossctl.nn.train import predict_raw
 
-    _check_writable(output, "--output")
-    saved = modelfile.load(model)
-    table, has_target = _read_for_model(data, saved, nan)
-    out = predict_raw(saved.model, saved.prep.inputs(table))
-    y = saved.prep.targets(table) if has_target else None
-    if output:
-        with open_text_atomic(output) as handle:  # Ctrl-C or an error leaves no partial file
-            for text in _prediction_csv(saved, out, y):
-                handle.write(text)
-    else:
+    with ExitStack() as outputs:  # opened first; Ctrl-C or an error leaves no partial file
+        to = outputs.enter_context(Output(output)) if output else None
+        saved = modelfile.load(model)
+        table, has_target = _read_for_model(data, saved, nan)
+        out = predict_raw(saved.model, saved.prep.inputs(table))
+        y = saved.prep.targets(table) if has_target else None
+        if to is not None:
+            with open_text_atomic(to) as handle:
+                for text in _prediction_csv(saved, out, y):
+                    handle.write(text)
+            return
         for text in _prediction_csv(saved, out, y):
             sys.stdout.write(text)
 
