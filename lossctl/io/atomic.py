@@ -56,8 +56,7 @@ class Output:
                 self.handle = open(path, "wb")  # noqa: SIM115  (a device or a FIFO, written in place)
                 return
             self._target = os.path.realpath(path)  # through symlinks, to the file to replace
-            fd, self._tmp = tempfile.mkstemp(prefix=".lossctl-", suffix=".tmp",
-                                             dir=os.path.dirname(self._target))
+            fd, self._tmp = _temporary(path, os.path.dirname(self._target))
             self.handle = os.fdopen(fd, "wb")
             os.chmod(self._tmp, stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask())
         except OSError as error:
@@ -117,6 +116,17 @@ def _stream_fd(path: str) -> int | None:
             return None
         path = os.path.join(os.path.dirname(path), os.readlink(path))
     return None
+
+
+def _temporary(path: str, folder: str) -> tuple[int, str]:
+    """A new temporary file in `folder`: the test that the folder takes files."""
+    try:
+        return tempfile.mkstemp(prefix=".lossctl-", suffix=".tmp", dir=folder)
+    except OSError as error:
+        if not os.path.isdir(folder):
+            raise OutputError(f"{path}: cannot write: folder {folder} does not exist") from None
+        raise OutputError(f"{path}: cannot write: cannot create a file in {folder} "
+                          f"({error.strerror or error})") from None
 
 
 def _umask() -> int:
