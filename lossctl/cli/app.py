@@ -21,3 +21,6 @@ def _root(
     ),
 ) -> None:
     """Compute any Keras or PyTorch loss from a CSV, or train a small numpy MLP on one."""
+    from lossctl.threads import worker_count
+
+    worker_count()  # $LOSSCTL_THREADS is checked before any command starts
