@@ -7,7 +7,7 @@
 Every contender runs as a child process of the same interpreter (sys.executable), interleaved: each
 round runs every contender once, in an order rotated by one per round. The Markdown report (tables
 with medians, min – max, ratios against the targets, and the machine) goes to stdout; progress goes
-to stderr. torch, scikit-learn and pyarrow are optional: their rows are skipped with a note.
+to stderr. torch, scikit-learn, DuckDB and polars are optional: their rows are skipped with a note.
 
 This process imports only the standard library: Linux starts each child's peak RSS at its parent's.
 """
@@ -110,8 +110,6 @@ def make_config(args: argparse.Namespace) -> Config:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     config = make_config(args)
-    if os.environ.pop("LOSSCTL_READER", None) is not None:
-        print("note: LOSSCTL_READER unset for the default-reader rows", file=sys.stderr)
     if args.threads:
         for name in THREAD_VARS:
             os.environ[name] = str(args.threads)  # children inherit it; torch follows OMP_NUM_THREADS

@@ -6,7 +6,6 @@ rows and memory flat.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 from pathlib import Path
@@ -29,7 +28,6 @@ HEADERS = [
     "target",
     "status",
 ]
-PANDAS_READER = {"LOSSCTL_READER": "pandas"}
 
 
 def run(config: Config) -> list[Table]:
@@ -52,10 +50,7 @@ def _value(stdout: str) -> dict[str, float]:
 
 def _lossctl(config: Config, loss: str, path: Path) -> list[Contender]:
     argv = [*config.lossctl, "compute", "--loss", loss, str(path)]
-    return [
-        Contender("lossctl (default reader)", argv, parse=_value),
-        Contender("lossctl, LOSSCTL_READER=pandas", argv, PANDAS_READER, parse=_value),
-    ]
+    return [Contender("lossctl", argv, parse=_value)]
 
 
 def _csv_mse(config: Config) -> list[Table]:
@@ -220,9 +215,6 @@ def _scce(config: Config) -> Table:
 
 def _parquet(config: Config) -> Table:
     table = Table("Throughput: `lossctl compute --loss mse file.parquet`", HEADERS)
-    if importlib.util.find_spec("pyarrow") is None:
-        table.notes.append("skipped: pyarrow is not installed (`pip install 'lossctl[arrow]'`).")
-        return table
     table.notes.append("Reference: `pandas.read_parquet` + numpy; same targets as the CSV rows.")
     for rows in [n for n in config.sizes if n <= config.parquet_max_rows]:
         try:

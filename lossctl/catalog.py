@@ -10,13 +10,14 @@ import numpy as np
 from lossctl.errors import UsageError
 from lossctl.losses import REGISTRY, Loss
 from lossctl.losses.evaluate import evaluate
-from lossctl.render import CONVENTIONS, number
+from lossctl.render import number, value_text
 
 
 def losses_of(family: str | None = None) -> list[Loss]:
-    if family not in (None, "keras", "torch"):
-        raise UsageError(f"--family takes keras or torch, got {family!r}")
-    return [loss for loss in REGISTRY if family in (None, loss.family)]
+    names = list(REGISTRY.families)
+    if family is not None and family not in names:
+        raise UsageError(f"--family takes {' or '.join(names)}, got {family!r}")
+    return [loss for loss in REGISTRY if family in (None, loss.family.name)]
 
 
 def _inputs(loss: Loss) -> str:
@@ -38,7 +39,7 @@ def list_text(losses: Sequence[Loss]) -> str:
     lines = ["name\taliases\tfamily\tinputs\tparams"]
     for loss in losses:
         lines.append("\t".join([
-            loss.qualified_name, ",".join(loss.aliases), loss.family, _inputs(loss), _params(loss)
+            loss.qualified_name, ",".join(loss.aliases), loss.family.name, _inputs(loss), _params(loss)
         ]))
     return "\n".join(lines) + "\n"
 
@@ -56,13 +57,19 @@ def list_table(losses: Sequence[Loss], out: TextIO) -> None:
     Console(file=out).print(table)
 
 
-def explain_text(loss: Loss) -> str:
-    """Formula, inputs, parameters, conventions and a worked example, as plain text."""
+def explain_text(loss: Loss, picture: str = "") -> str:
+    """Formula (with `picture`, the loss's valley, under it), inputs, parameters, conventions and
+    a worked example, as plain text."""
     lines = [f"{loss.qualified_name} — {loss.summary}"]
     if loss.aliases:
         lines.append(f"  also: {', '.join(loss.aliases)}")
-    lines += ["", "Formula (per sample or element, before reduction):"]
+    if loss.metric is not None:
+        lines += ["", "Formula (the function's value; w = sample weights, i rows, j output columns):"]
+    else:
+        lines += ["", "Formula (per sample or element, before reduction):"]
     lines += [f"  {line}" for line in loss.formula.strip().splitlines()]
+    if picture:
+        lines += ["", *picture.rstrip("\n").splitlines()]
     lines += ["", "Inputs:"]
     for spec in loss.inputs:
         width = {"any": "one or more columns", "one": "one column", "like_pred": "as many columns as y_pred"}
@@ -72,9 +79,9 @@ def explain_text(loss: Loss) -> str:
     if loss.params:
         lines += ["", "Parameters (-p key=value):"]
         lines += [f"  {p.name} = {_show(p.default)}  {p.help}" for p in loss.params]
-    lines += ["", f"Reductions: {', '.join(loss.reductions)} (default mean)"]
-    lines.append(f"Convention: {CONVENTIONS[loss.family]}.")
-    if loss.batchwise:
+    lines += ["", f"Reductions: {', '.join(loss.reductions)} (default {loss.family.default_reduction})"]
+    lines.append(f"Convention: {loss.family.convention}.")
+    if loss.batchwise and loss.metric is None:
         lines.append("This loss is computed over the whole batch at once (one value, not per row).")
     if loss.example:
         lines += ["", "Example:"]
@@ -83,10 +90,11 @@ def explain_text(loss: Loss) -> str:
         params = dict(loss.example_params.items())
         if params:
             lines.append(f"  params: {params}")
-        for reduction in ("mean", "sum") if not loss.batchwise else ("mean",):
+        shown = (loss.family.default_reduction,) if loss.batchwise else ("mean", "sum")
+        for reduction in shown:
             value = evaluate(loss, loss.example, loss.resolve_params({}) | params, reduction)
-            lines.append(f"  {reduction:<5} -> {number(float(value))}")
-        if not loss.batchwise:
+            lines.append(f"  {reduction:<5} -> {value_text(value)}")
+        if "none" in loss.reductions and (not loss.batchwise or loss.metric is not None):
             per_row = np.atleast_1d(evaluate(loss, loss.example, loss.resolve_params({}) | params, "none"))
             shown = ", ".join(number(v) for v in np.ravel(per_row))
             lines.append(f"  none  -> {shown}")

@@ -1,6 +1,7 @@
 """`lossctl compute` as a library: losses of CSV columns, streamed block by block.
 
-    CSV (file or -) -> CsvTable blocks -> per-loss inputs by role -> loss values -> reduction
+    input(s) -> io Table blocks (joined with a --labels table) -> per-loss inputs by role
+             -> loss values -> reduction
 
 Reductions other than `none` keep only running sums (`reduction.Partial`), so memory is bounded
 by one block whatever the file's length; `none` yields its rows as they are computed. Losses whose
@@ -16,11 +17,20 @@ from typing import Any
 import numpy as np
 
 from lossctl.errors import DataError, InputValueError, UsageError
+from lossctl.io.block import Block, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
-from lossctl.io.table import Block, CsvTable
-from lossctl.losses.evaluate import as_inputs, loss_values
-from lossctl.losses.reduction import Partial, check_reduction, finish, partial, reduce, upstream
+from lossctl.io.join import join_by_position
+from lossctl.losses.evaluate import as_inputs, batch_value, check_gradient, loss_values
+from lossctl.losses.reduction import (
+    Partial,
+    check_reduction,
+    check_sample_weights,
+    finish,
+    partial,
+    reduce,
+    upstream,
+)
 from lossctl.losses.registry import Loss
 from lossctl.threads import worker_count
 
@@ -31,42 +41,46 @@ class Job:
 
     loss: Loss
     params: dict[str, Any]
+    reduction: str
     columns: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
 class Result:
-    """A reduced loss value (or, for `none` on a batch-wise loss, its single value)."""
+    """A reduced loss value (or, for `none` on a batch-wise loss, its single value); an array of
+    one value per output column for a metric asked for them (scikit-learn's raw_values)."""
 
     loss: Loss
     params: dict[str, Any]
     reduction: str
-    value: float
+    value: float | np.ndarray
     rows: int
 
 
 class Computation:
-    """Losses of one CSV input (and, optionally, a second CSV holding y_true)."""
+    """Losses of one input table (and, optionally, a second table holding y_true, row by row)."""
 
     def __init__(
         self,
-        table: CsvTable,
+        table: Table,
         losses: Sequence[tuple[Loss, Mapping[str, str]]],
-        reduction: str = "mean",
+        reduction: str | None = None,
         specs: Mapping[str, str] | None = None,
         weights: str | None = None,
-        labels: CsvTable | None = None,
+        labels: Table | None = None,
+        nan: str = "error",
     ) -> None:
-        self.table, self.labels, self.reduction = table, labels, reduction
+        self.table, self.labels, self.reduction, self.nan = table, labels, reduction, nan
         specs = dict(specs or {})
-        self.jobs = [Job(loss, loss.resolve_params(given)) for loss, given in losses]
+        # No reduction given: each loss takes its family's default.
+        self.jobs = [
+            Job(loss, loss.resolve_params(given), reduction or loss.family.default_reduction)
+            for loss, given in losses
+        ]
         for job in self.jobs:
-            check_reduction(job.loss, reduction)
-            if weights and job.loss.family != "keras":
-                raise UsageError(
-                    f"--weights gives Keras sample weights; {job.loss.qualified_name} has none "
-                    "(torch losses with per-element weights take --col weight=COL)"
-                )
+            check_reduction(job.loss, job.reduction)
+            if weights:
+                check_sample_weights(job.loss)
             self._bind(job, specs)
         self.weight_column = None
         if weights:
@@ -114,17 +128,15 @@ class Computation:
     def _blocks(self) -> Iterator[tuple[Block, dict[str, np.ndarray], Block | None]]:
         """Each block of rows as (block, column name -> values, labels block)."""
         main = self._main_columns()
+        if self.labels is None:
+            for block in self.table.blocks(main, nan=self.nan):
+                yield block, {name: block.data[:, j] for j, name in enumerate(main)}, None
+            return
         label_names = self._label_columns()
-        label_blocks = _Rechunker(self.labels.blocks(label_names)) if self.labels else None
-        for block in self.table.blocks(main):
+        for block, labels in join_by_position(self.table, self.labels, main, label_names, self.nan):
             columns = {name: block.data[:, j] for j, name in enumerate(main)}
-            label_block = None
-            if label_blocks is not None:
-                label_block = label_blocks.take(len(block.data), self.table.name, self.labels.name)
-                columns |= {f"labels:{n}": label_block.data[:, j] for j, n in enumerate(label_names)}
-            yield block, columns, label_block
-        if label_blocks is not None:
-            label_blocks.expect_end(self.table.name, self.labels.name)
+            columns |= {f"labels:{n}": labels.data[:, j] for j, n in enumerate(label_names)}
+            yield block, columns, labels
 
     def _arrays(self, job: Job, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         arrays = {}
@@ -137,19 +149,20 @@ class Computation:
         return columns[self.weight_column] if self.weight_column else None
 
     def _explain(self, error: InputValueError, job: Job, block: Block, labels: Block | None) -> DataError:
-        """Turn a loss's array position into the file, line and column of the CSV."""
+        """Turn a loss's array position into the file, line and column of the input."""
         role = error.role or "y_pred"
         in_labels = f"labels:{role}" in job.columns
         key = f"labels:{role}" if in_labels else role
-        source = self.labels if in_labels else self.table
+        rows = labels if in_labels and labels is not None else block
+        source = (self.labels if in_labels else self.table).name
         where = []
-        if error.row is not None:
-            at = (labels if in_labels and labels is not None else block).line_of(error.row)
-            where.append(f"{source.where} {at}")
+        if error.row is not None:  # the part file the row is in, when the input has several
+            source = rows.source_of(error.row)
+            where.append(f"{rows.where} {rows.line_of(error.row)}")
         cols = job.columns.get(key)
         if cols and error.column is not None and error.column < len(cols):
             where.append(f"column {cols[error.column]}")
-        prefix = f"{source.name}: " + (", ".join(where) + ": " if where else "")
+        prefix = f"{source}: " + (", ".join(where) + ": " if where else "")
         return DataError(f"{prefix}{error.message} ({job.loss.qualified_name})")
 
     def _values(self, job: Job, columns, block: Block, labels: Block | None):
@@ -189,11 +202,12 @@ class Computation:
         results = []
         for k, job in enumerate(self.jobs):
             if job.loss.batchwise:
-                value = float(self._whole_batch(job, gathered[k], self.reduction))
+                value = self._whole_batch(job, gathered[k], job.reduction)
+                value = float(value) if np.ndim(value) == 0 else value
                 rows = sum(len(w[0]["y_pred"]) for w in gathered[k])
             else:
-                value, rows = finish(job.loss, sums[k], self.reduction), sums[k].rows
-            results.append(Result(job.loss, job.params, self.reduction, value, rows))
+                value, rows = finish(job.loss, sums[k], job.reduction), sums[k].rows
+            results.append(Result(job.loss, job.params, job.reduction, value, rows))
         return results
 
     def _workers(self) -> int:
@@ -204,68 +218,50 @@ class Computation:
         inputs = {role: np.concatenate([p[0][role] for p in parts]) for role in parts[0][0]}
         weights = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
         try:
-            lv = loss_values(job.loss, inputs, job.params)
+            return batch_value(job.loss, inputs, job.params, reduction, weights)
         except InputValueError as error:  # no line numbers for a whole batch: say the role
             raise DataError(f"{self.table.name}: {error.message} ({job.loss.qualified_name})") from None
-        return reduce(job.loss, lv, reduction, weights)
 
     def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
         array of their values (width 1 but for losses that keep a value per column)."""
-        if any(job.loss.batchwise for job in self.jobs):
+        refused = [j.loss.qualified_name for j in self.jobs if j.loss.batchwise and j.loss.metric is None]
+        if refused:
             raise UsageError(
-                "reduction none: "
-                + ", ".join(j.loss.qualified_name for j in self.jobs if j.loss.batchwise)
-                + " gives one value for the whole batch; use mean or sum"
+                f"reduction none: {', '.join(refused)} gives one value for the whole batch; use mean or sum"
             )
-        def block_values(item) -> tuple[np.ndarray, list[np.ndarray]]:
-            block, columns, labels = item
-            weights = self._weights(columns)
-            per_job = []
-            for job in self.jobs:
-                _, lv = self._values(job, columns, block, labels)
-                values = reduce(job.loss, lv, "none", weights)
-                per_job.append(values.reshape(len(block.data), -1))
-            return block.lines, per_job
+        if any(job.loss.batchwise for job in self.jobs):  # their rows' terms need every row first
+            yield self._row_values(self._whole())
+        else:
+            yield from map_ahead(self._row_values, self._blocks(), self._workers())
 
-        yield from map_ahead(block_values, self._blocks(), self._workers())
+    def _row_values(self, item) -> tuple[np.ndarray, list[np.ndarray]]:
+        block, columns, labels = item
+        weights = self._weights(columns)
+        per_job = []
+        for job in self.jobs:
+            _, lv = self._values(job, columns, block, labels)
+            values = reduce(job.loss, lv, "none", weights)
+            per_job.append(values.reshape(len(block.lines), -1))
+        return block.lines, per_job
+
+    def _whole(self) -> tuple[Block, dict[str, np.ndarray], Block | None]:
+        """Every row as one block: (the block, column name -> values, the labels' block)."""
+        blocks = list(self._blocks())
+        columns = {name: np.concatenate([b[1][name] for b in blocks]) for name in blocks[0][1]}
+        block = Block.concat([b[0] for b in blocks])
+        labels = Block.concat([b[2] for b in blocks]) if blocks[0][2] is not None else None
+        return block, columns, labels
 
     def gradient(self) -> np.ndarray:
         """d(reduced loss)/d(y_pred) for the single job, one row per input row (reads all rows)."""
         if len(self.jobs) != 1:
             raise UsageError("--grad takes one loss")
         job = self.jobs[0]
-        blocks = list(self._blocks())
-        columns = {name: np.concatenate([b[1][name] for b in blocks]) for name in blocks[0][1]}
-        block = Block(np.empty((0, 0)), np.concatenate([b[0].lines for b in blocks]))
-        labels = None
-        if blocks[0][2] is not None:
-            labels = Block(np.empty((0, 0)), np.concatenate([b[2].lines for b in blocks]))
+        check_gradient(job.loss)
+        block, columns, labels = self._whole()
         inputs, lv = self._values(job, columns, block, labels)
         weights = self._weights(columns)
         with np.errstate(all="ignore"):
-            return job.loss.grad(inputs, job.params, upstream(job.loss, lv, self.reduction, weights))
+            return job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
 
-
-class _Rechunker:
-    """Hands out a second table's rows in the block sizes of the first."""
-
-    def __init__(self, blocks: Iterator[Block]) -> None:
-        self._blocks, self._data, self._lines = blocks, [], []
-        self._have = 0
-
-    def take(self, n: int, main: str, other: str) -> Block:
-        while self._have < n:
-            block = next(self._blocks, None)
-            if block is None:
-                raise DataError(f"{other} has fewer rows than {main}")
-            self._data.append(block.data)
-            self._lines.append(block.lines)
-            self._have += len(block.data)
-        data, lines = np.concatenate(self._data), np.concatenate(self._lines)
-        self._data, self._lines, self._have = [data[n:]], [lines[n:]], len(data) - n
-        return Block(data[:n], lines[:n])
-
-    def expect_end(self, main: str, other: str) -> None:
-        if self._have or next(self._blocks, None) is not None:
-            raise DataError(f"{other} has more rows than {main}")

@@ -22,31 +22,35 @@ from lossctl.losses.registry import Loss
 
 FORMATS = ("plain", "csv", "json", "table")
 
-CONVENTIONS = {
-    "keras": "Keras: each row's loss is averaged over its columns, then reduced over rows",
-    "torch": "PyTorch: the reduction runs over every element",
-}
-
 
 def number(value: float) -> str:
     return repr(float(value))  # a Python float's repr; numpy scalars' repr is np.float64(...)
+
+
+def value_text(value: float | np.ndarray) -> str:
+    """A reduced value: one number, or one per output column on one line, comma-separated."""
+    return ",".join(number(v) for v in value) if np.ndim(value) else number(value)
 
 
 def _json_number(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _json_value(value: float | np.ndarray) -> float | None | list[float | None]:
+    return [_json_number(v) for v in value] if np.ndim(value) else _json_number(value)
+
+
 def reduced(results: Sequence[Result], fmt: str, out: TextIO, asked: Sequence[str] = ()) -> None:
     """One result per loss."""
     if fmt == "plain":
-        out.write("".join(number(r.value) + "\n" for r in results))
+        out.write("".join(value_text(r.value) + "\n" for r in results))
     elif fmt == "csv":
         out.write("loss,reduction,value,rows\n")
         for r in results:
-            out.write(f"{r.loss.qualified_name},{r.reduction},{number(r.value)},{r.rows}\n")
+            out.write(f"{r.loss.qualified_name},{r.reduction},{csv_cell(value_text(r.value))},{r.rows}\n")
     elif fmt == "json":
         records = [
-            {"loss": r.loss.qualified_name, "reduction": r.reduction, "value": _json_number(r.value),
+            {"loss": r.loss.qualified_name, "reduction": r.reduction, "value": _json_value(r.value),
              "rows": r.rows, "params": _params(r.params)}
             for r in results
         ]
@@ -72,9 +76,9 @@ def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str]) -> None
         name = r.loss.qualified_name
         if k < len(asked) and asked[k] != name:
             name += f" [dim](from {asked[k]})[/dim]"
-        table.add_row(name, r.reduction, number(r.value), str(r.rows))
-    families = sorted({r.loss.family for r in results})
-    table.caption = "; ".join(CONVENTIONS[f] for f in families)
+        table.add_row(name, r.reduction, value_text(r.value), str(r.rows))
+    families = {r.loss.family.name: r.loss.family for r in results}
+    table.caption = "; ".join(families[name].convention for name in sorted(families))
     Console(file=out).print(table)
 
 

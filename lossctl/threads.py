@@ -6,12 +6,11 @@ import os
 
 from lossctl.errors import UsageError
 
-MAX_WORKERS = 4
 MAX_THREADS = 256  # what $LOSSCTL_THREADS may ask for: each thread holds a block of work in memory
 
-
-def worker_count() -> int:
-    """The cores this process may run on, at most `MAX_WORKERS`; $LOSSCTL_THREADS overrides."""
+def worker_count(at_most: int | None = None) -> int:
+    """The cores this process may run on (all of them: reading keeps its memory bounded per
+    thread), at most `at_most` if given; $LOSSCTL_THREADS overrides both."""
     given = os.environ.get("LOSSCTL_THREADS", "").strip()
     if given:
         if not (given.isascii() and given.isdigit() and 1 <= int(given) <= MAX_THREADS):
@@ -22,4 +21,4 @@ def worker_count() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, min(MAX_WORKERS, cores))
+    return max(1, min(at_most or cores, cores))

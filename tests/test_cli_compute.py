@@ -129,7 +129,8 @@ def test_nan_drop(capsys, tmp_path):
         (["-l", "huber", "-p", "delta=abc"], "parameter delta: 'abc' is not a number"),
         (["-l", "mse", "--pred", "nope"], "y_pred: no column 'nope'"),
         (["-l", "mse", "-f", "xml"], "unknown format 'xml'"),
-        (["-l", "torch.mse_loss", "--weights", "y_true"], "--weights gives Keras sample weights"),
+        (["-l", "torch.mse_loss", "--weights", "y_true"],
+         "--weights gives sample weights; torch.mse_loss has none"),
     ],
 )
 def test_usage_errors_exit_2(capsys, args, message):
@@ -173,7 +174,7 @@ def test_probability_outside_unit_interval_for_torch_bce(capsys, tmp_path):
 
 def test_missing_file_directory_binary(capsys, tmp_path):
     assert "no such file" in run(capsys, "compute", "-l", "mse", str(tmp_path / "nope.csv"))[2]
-    assert "is a directory" in run(capsys, "compute", "-l", "mse", str(tmp_path))[2]
+    assert "is an empty folder" in run(capsys, "compute", "-l", "mse", str(tmp_path))[2]  # else: parts
     binary = tmp_path / "x.csv"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     code, _, err = run(capsys, "compute", "-l", "mse", str(binary))

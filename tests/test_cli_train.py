@@ -31,7 +31,7 @@ def test_train_piped_stdout_is_the_history_csv(tmp_path: Path) -> None:
     assert lines[0] == "epoch,loss,val_loss,accuracy,val_accuracy,lr,seconds"
     assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3"]
     assert "best epoch" in result.stderr
-    assert "loss curve" in result.stderr
+    assert "loss per epoch" in result.stderr
     assert "642 parameters" in result.stderr
     saved = history.read_text().splitlines()
     assert saved[0] == lines[0]

@@ -1,4 +1,4 @@
-"""The CSV block reader and column binding, on every reader (stdlib csv, pandas, pyarrow)."""
+"""The CSV block reader and column binding, on both paths (stdlib csv, pyarrow)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,13 @@ from lossctl.io.source import Source, open_source
 from lossctl.io.table import CsvTable
 
 
-@pytest.fixture(params=["stdlib", "pandas", "arrow"])
+@pytest.fixture(params=["stdlib", "arrow"])
 def reader(request, monkeypatch):
-    """Run a test on each reader: the large-input ones are forced by a tiny small-file limit, and
+    """Run a test on each path: the large-input one is forced by a tiny small-file limit, and
     tiny chunks make every few records a chunk of their own."""
     if request.param != "stdlib":
         monkeypatch.setattr(table_module, "SMALL_BYTES", 8)
         monkeypatch.setattr(table_module, "BLOCK_BYTES", 16)
-        monkeypatch.setenv("LOSSCTL_READER", request.param)
     return request.param
 
 

@@ -16,7 +16,7 @@ from lossctl.errors import InputValueError, UsageError
 from lossctl.losses import REGISTRY, get_loss
 from lossctl.losses.evaluate import evaluate, gradient
 
-KERAS = sorted(loss.name for loss in REGISTRY if loss.family == "keras")
+KERAS = sorted(loss.name for loss in REGISTRY if loss.family.name == "keras")
 TORCH_FUNCTIONS = {
     "l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
@@ -198,7 +198,7 @@ def test_aliases_resolve(name: str, qualified: str) -> None:
 
 def test_no_keras_alias_is_a_torch_name() -> None:
     for loss in REGISTRY:
-        if loss.family == "keras":
+        if loss.family.name == "keras":
             clash = {loss.name, *loss.aliases} & TORCH_FUNCTIONS
             assert not clash, f"{loss.qualified_name} claims torch name(s) {clash}"
 

@@ -1,4 +1,5 @@
-"""One rule for empty cells: `compute`'s readers and the training reader agree cell for cell."""
+"""One rule for missing cells: `compute`'s readers and the training reader agree cell for cell, and
+the message says which cell it was (an empty one, or a word such as NaN)."""
 
 from __future__ import annotations
 
@@ -50,8 +51,8 @@ def test_training_and_compute_agree_on_empty_cells(tmp_path: Path, cell: str, na
     verdict = compute_verdict(path, nan)
     assert training_verdict(path, nan) == verdict
     if cell in EMPTY:
-        assert verdict == ("2 rows" if nan == "drop" else
-                           f"{path}: line 3, column x: empty cell "
-                           "(use --nan drop to skip rows with empty cells)")
+        said = ("empty cell (use --nan drop to skip rows with empty cells)" if not cell.strip() else
+                f"{cell.strip()!r} (missing value; use --nan drop to skip rows with missing values)")
+        assert verdict == ("2 rows" if nan == "drop" else f"{path}: line 3, column x: {said}")
     else:
         assert verdict == "3 rows" or "is not a number" in verdict

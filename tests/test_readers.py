@@ -1,4 +1,4 @@
-"""Large-input readers: pyarrow and pandas give the csv module's numbers, lines and errors.
+"""The large-input reader (pyarrow, a chunk per core) gives the csv module's numbers, lines and errors.
 
 Inputs are small; a tiny small-file limit and tiny chunks force the large-input path, so chunk
 boundaries fall everywhere (inside quoted fields too).
@@ -15,14 +15,13 @@ import numpy as np
 import pytest
 
 from lossctl.cli import main
-from lossctl.errors import DataError, UsageError
+from lossctl.errors import DataError
 from lossctl.io import table as table_module
 from lossctl.io.chunks import Chunk, map_ahead, record_chunks
-from lossctl.io.parsers import reader_name
 from lossctl.io.source import Source
 from lossctl.io.table import CsvTable
 
-READERS = ["stdlib", "pandas", "arrow"]
+READERS = ["stdlib", "arrow"]
 
 TRICKY = [
     "0.1",
@@ -62,7 +61,6 @@ def read(text: str | bytes, columns: list[str], reader: str, nan: str = "error",
             nan=nan,
             block_rows=3,
             block_bytes=block_bytes,
-            reader=None if reader == "stdlib" else reader,
         )
         blocks = list(table.blocks(columns))
     except DataError as error:
@@ -120,8 +118,8 @@ def short(column: str, fields: int, width: int) -> str:
     [
         ("1,2\n3,oops\n", "line 23, column p: 'oops' is not a number"),
         ("1,2\n3,\n", "line 23, column p: empty cell"),
-        ("1,2\n\n3,NA\n", "line 24, column p: empty cell"),
-        ("1,2\n+nan,4\n", "line 23, column y: empty cell"),
+        ("1,2\n\n3,NA\n", "line 24, column p: 'NA' (missing value; use --nan drop"),
+        ("1,2\n+nan,4\n", "line 23, column y: '+nan' (missing value; use --nan drop"),
         ("1,2\n3,4,5\n", "line 23: has 3 fields but the header has 2"),
         ("1,2\n3\n", "line 23, " + short("p", 1, 2)),
         ("1,2\n3,1_000\n", "'1_000' is not a number"),
@@ -156,8 +154,7 @@ def test_errors_are_the_same_on_every_reader(body, message):
     ],
 )
 def test_short_row_among_quoted_fields(body, message, columns, nan, block_bytes):
-    """pandas fills a short row with NaN (and, given usecols, drops a long row's extra cells)
-    without a word: every reader must still name the row, as the csv module does."""
+    """Every reader names a short or long row among quoted fields, as the csv module does."""
     head = "name,y,p,z\n" + "".join(f'"r{i}",{i},{i},{i}\n' for i in range(20))
     result = same_everywhere(head + body + '"last",1,2,3\n', columns, nan=nan,
                              block_bytes=block_bytes)
@@ -211,16 +208,15 @@ def test_chunks_end_outside_quotes():
     assert [c.newlines for c in chunks] == [3, 1, 1]
 
 
-@pytest.mark.parametrize("reader", ["pandas", "arrow"])
 @pytest.mark.parametrize("body", ["", "7,x,8\n", "7,,8\n"])
-def test_threads_change_nothing(monkeypatch, reader, body):
+def test_threads_change_nothing(monkeypatch, body):
     rows = [f"{i},{i / 7!r},{-i}\n" for i in range(200)]
     rows[150:150] = ["\n", body]  # a blank line, then perhaps an error, late in the file
     text = "a,b,c\n" + "".join(rows)
     results = []
     for threads in ("1", "3"):
         monkeypatch.setenv("LOSSCTL_THREADS", threads)
-        results.append(read(text, ["c", "b"], reader, block_bytes=64))
+        results.append(read(text, ["c", "b"], "arrow", block_bytes=64))
     if isinstance(results[0], str):
         assert results[0] == results[1]
         assert "line 153" in results[0]  # header, 150 rows, a blank line
@@ -246,25 +242,12 @@ def test_map_ahead_keeps_order_and_stops_early():
     assert list(map_ahead(work, range(4), workers=1)) == [0, 1, 4, 9]
 
 
-def test_reader_choice(monkeypatch):
-    monkeypatch.setenv("LOSSCTL_READER", "pandas")
-    assert reader_name() == "pandas"
-    monkeypatch.setenv("LOSSCTL_READER", "fast")
-    with pytest.raises(UsageError, match="LOSSCTL_READER='fast'"):
-        reader_name()
-    monkeypatch.setitem(sys.modules, "pyarrow.csv", None)  # as if pyarrow were not installed
-    monkeypatch.setenv("LOSSCTL_READER", "auto")
-    assert reader_name() == "pandas"
-    with pytest.raises(UsageError, match=r"needs pyarrow: pip install 'lossctl\[arrow\]'"):
-        reader_name("arrow")
-
-
 def test_arrow_path_does_not_import_pandas(tmp_path: Path):
     path = tmp_path / "big.csv"
     path.write_text("y_true,y_pred\n" + "0.25,0.5\n" * 200_000)  # 1.8 MB: the large-input path
     code = (
         "import sys; from lossctl.io.source import open_source; from lossctl.io.table import CsvTable\n"
-        f"t = CsvTable(open_source({str(path)!r}), reader='arrow')\n"
+        f"t = CsvTable(open_source({str(path)!r}))\n"
         "n = sum(len(b.data) for b in t.blocks(['y_true', 'y_pred']))\n"
         "print(n, 'pandas' in sys.modules)"
     )
@@ -285,8 +268,9 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def frames(tmp_path: Path):
     """The same table as CSV and as Parquet, with an int label, a null-free float and a text column."""
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     rng = np.random.default_rng(0)
     n = 5000
     label = rng.integers(0, 3, n)
@@ -312,8 +296,9 @@ def test_parquet_matches_csv(capsys, frames, loss):
 
 
 def test_parquet_errors_name_the_row(capsys, tmp_path: Path):
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     pq.write_table(
         pa.table({"y_true": [1.0, None, 3.0], "y_pred": [1.0, 2.0, 3.0], "name": ["a", "b", "c"]}),
         tmp_path / "t.parquet",
@@ -331,8 +316,9 @@ def test_parquet_errors_name_the_row(capsys, tmp_path: Path):
 
 
 def test_parquet_numbers_as_text_follow_the_csv_rule(capsys, tmp_path: Path):
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     cells = [" 2.5 ", "NA", "+nan", "1e3", "1_000"]
     pq.write_table(pa.table({"y_true": cells, "y_pred": [0.0] * len(cells)}), tmp_path / "t.parquet")
     (tmp_path / "t.csv").write_text("y_true,y_pred\n" + "".join(f"{c},0\n" for c in cells))
@@ -348,16 +334,7 @@ def test_parquet_numbers_as_text_follow_the_csv_rule(capsys, tmp_path: Path):
     )
 
 
-def test_parquet_without_pyarrow_is_a_usage_error(capsys, frames, monkeypatch):
-    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-    path = str(frames / "data.parquet")
-    code, out, err = run(capsys, "compute", "-l", "mse", "--true", "p_0", "--pred", "p_1", path)
-    assert (code, out) == (2, "")
-    assert err == f"lossctl: error: {path}: reading Parquet needs pyarrow: pip install 'lossctl[arrow]'\n"
-
-
-@pytest.mark.parametrize("reader", ["pandas", "arrow"])
-def test_large_input_from_stdin(reader):
+def test_large_input_from_stdin():
     rng = np.random.default_rng(1)
     values = rng.random((120_000, 2))  # about 4.5 MB: the large-input path, several chunks
     text = "y_true,y_pred\n" + "".join(f"{a!r},{b!r}\n" for a, b in values.tolist())
@@ -367,7 +344,7 @@ def test_large_input_from_stdin(reader):
         capture_output=True,
         text=True,
         check=True,
-        env={**_env(), "LOSSCTL_READER": reader},
+        env=_env(),
     )
     assert float(done.stdout) == pytest.approx(((values[:, 0] - values[:, 1]) ** 2).sum(), rel=1e-12)
 
@@ -424,16 +401,12 @@ def test_first_error_in_file_order_with_threads(capsys, monkeypatch, tmp_path: P
     assert where in err
 
 
-@pytest.mark.parametrize("reader", ["pandas", "arrow"])
-def test_short_row_in_a_large_quoted_file_through_the_cli(capsys, monkeypatch, tmp_path: Path, reader):
-    if reader == "arrow":
-        pytest.importorskip("pyarrow")
+def test_short_row_in_a_large_quoted_file_through_the_cli(capsys, monkeypatch, tmp_path: Path):
     rows = [f'"r{i}",{i % 3},{i / 7!r},x\n' for i in range(300)]
     rows[250] = '"r250",1,0.5\n'  # no note
     path = tmp_path / "q.csv"
     path.write_text("name,y_true,y_pred,note\n" + "".join(rows))
     _tiny_chunks(monkeypatch, "2")
-    monkeypatch.setenv("LOSSCTL_READER", reader)
     for nan in ("error", "drop"):
         code, out, err = run(capsys, "compute", "-l", "mse", "--nan", nan, str(path))
         assert (code, out) == (1, "")

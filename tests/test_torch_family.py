@@ -17,7 +17,7 @@ from lossctl.errors import InputValueError, UsageError
 from lossctl.losses import REGISTRY, get_loss
 from lossctl.losses.evaluate import evaluate, gradient
 
-TORCH_LOSSES = [loss for loss in REGISTRY if loss.family == "torch"]
+TORCH_LOSSES = [loss for loss in REGISTRY if loss.family.name == "torch"]
 
 
 # --- central differences ------------------------------------------------------------------------

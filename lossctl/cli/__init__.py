@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 
-from lossctl.cli import compute_cmd, train_cmd  # noqa: F401  (attach the commands)
+from lossctl.cli import compute_cmd, plot_cmd, train_cmd  # noqa: F401  (attach the commands)
 from lossctl.cli.app import app
 from lossctl.errors import ExitCode, LossctlError
 

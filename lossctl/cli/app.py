@@ -8,16 +8,27 @@ app = typer.Typer(
     name="lossctl",
     help="Compute any Keras or PyTorch loss from a CSV, or train a small numpy MLP on one.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from lossctl import __version__
+
+        typer.echo(f"lossctl {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
     traceback: bool = typer.Option(
         False, "--traceback", help="On an error, show the Python traceback too (for bug reports)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print lossctl's version and exit."
     ),
 ) -> None:
     """Compute any Keras or PyTorch loss from a CSV, or train a small numpy MLP on one."""

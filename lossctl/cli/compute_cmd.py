@@ -7,8 +7,8 @@ import sys
 import typer
 
 from lossctl.cli.app import app
+from lossctl.cli.options import Delimiter, loss_params, pairs
 from lossctl.cli.options import names as split_names
-from lossctl.cli.options import pairs
 from lossctl.errors import UsageError
 
 
@@ -24,48 +24,50 @@ def _format(fmt: str | None) -> str:
 
 @app.command()
 def compute(
-    file: str = typer.Argument(..., help="CSV with a header row (or Parquet), or - for stdin."),
+    files: list[str] = typer.Argument(
+        ..., metavar="FILE...",
+        help="CSV with a header row (or TSV, Parquet; compressed or not), - for stdin, a folder of "
+        "parts or a quoted glob; several are read as one table.",
+    ),
     loss: str = typer.Option(
         ..., "--loss", "-l", help="Loss name(s), comma-separated: mse, keras.huber, torch.cross_entropy."
     ),
-    reduction: str = typer.Option(
-        "mean", "--reduction", "-r",
-        help="none, sum, mean; Keras: sum_over_batch_size, mean_with_sample_weight; torch: batchmean.",
+    reduction: str | None = typer.Option(
+        None, "--reduction", "-r",
+        help="none, sum, mean (the default); Keras: sum_over_batch_size, mean_with_sample_weight; "
+        "torch: batchmean; sklearn: metric (its default: the function's value), none.",
     ),
     true: str | None = typer.Option(None, "--true", help="y_true column(s): names or a glob."),
     pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
     col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),
-    weights: str | None = typer.Option(None, "--weights", help="Column of Keras sample weights."),
-    labels: str | None = typer.Option(None, "--labels", help="Take y_true from this CSV, row by row."),
+    weights: str | None = typer.Option(
+        None, "--weights", help="Column of sample weights (Keras, scikit-learn's sample_weight)."
+    ),
+    labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     fmt: str | None = typer.Option(
         None, "--format", "-f", help="plain, csv, json or table (default: table on a terminal, else plain)."
     ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error (default) or drop the row."),
     grad: bool = typer.Option(False, "--grad", help="Print d(loss)/d(y_pred) per row instead of the loss."),
+    delimiter: Delimiter = None,
 ) -> None:
     """Compute one or more losses of predictions against labels from a CSV."""
     from lossctl import render
     from lossctl.compute import Computation
-    from lossctl.io.source import open_source
-    from lossctl.io.table import open_table
+    from lossctl.io.reader import open_table
+    from lossctl.io.records import delimiter_option
     from lossctl.losses import get_loss
 
     output = _format(fmt)
     if nan not in ("error", "drop"):
         raise UsageError(f"--nan takes error or drop, got {nan!r}")
+    sep = delimiter_option(delimiter)
     names = split_names(loss)
     if not names:
         raise UsageError("--loss names no loss")
     chosen = [get_loss(name) for name in names]
-    given = pairs(param, "--param")
-    for key in given:  # a key must belong to at least one of the losses asked for
-        if not any(key in {p.name for p in lo.params} for lo in chosen):
-            valid = sorted({p.name for lo in chosen for p in lo.params})
-            raise UsageError(
-                f"unknown parameter {key!r} for {', '.join(lo.qualified_name for lo in chosen)} "
-                f"(valid: {', '.join(valid) or 'none'})"
-            )
+    per_loss = list(zip(chosen, loss_params(chosen, pairs(param, "--param")), strict=True))
     specs = pairs(col, "--col")
     if true:
         specs["y_true"] = true
@@ -76,17 +78,12 @@ def compute(
     else:
         reduction_for_grad = reduction
 
-    with open_source(file, parquet=True) as source:
-        label_source = open_source(labels, parquet=True) if labels else None
+    with open_table(files, nan, sep) as table:
+        label_table = open_table(labels, nan, sep) if labels else None
         try:
-            table = open_table(source, nan=nan)
-            label_table = open_table(label_source, nan=nan) if label_source else None
-            per_loss = [
-                (lo, {k: v for k, v in given.items() if k in {p.name for p in lo.params}})
-                for lo in chosen
-            ]
             job = Computation(
-                table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table
+                table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
+                nan,
             )
             out = sys.stdout
             if grad:
@@ -97,13 +94,13 @@ def compute(
             else:
                 render.reduced(job.reduced(), output, out, names)
         finally:
-            if label_source:
-                label_source.close()
+            if label_table is not None:
+                label_table.close()
 
 
 @app.command("list")
 def list_losses(
-    family: str | None = typer.Option(None, "--family", help="Only keras or torch."),
+    family: str | None = typer.Option(None, "--family", help="Only one family: keras, torch or sklearn."),
     fmt: str | None = typer.Option(None, "--format", "-f", help="plain or table (default by terminal)."),
 ) -> None:
     """List every loss: name, aliases, family, inputs, parameters with defaults."""
@@ -119,8 +116,15 @@ def list_losses(
 
 @app.command()
 def explain(name: str = typer.Argument(..., help="A loss name or alias.")) -> None:
-    """Show a loss's formula, inputs, parameters and a worked example."""
+    """Show a loss's formula with its valley, inputs, parameters and a worked example."""
     from lossctl.catalog import explain_text
+    from lossctl.cli.plot_cmd import terminal_picture
     from lossctl.losses import get_loss
+    from lossctl.plot.valley import valley_figure
 
-    sys.stdout.write(explain_text(get_loss(name)))
+    loss = get_loss(name)
+    try:
+        picture = terminal_picture(valley_figure(loss))
+    except UsageError as why:  # no single-prediction form (circle, ranking losses), var not given
+        picture = f"(no picture: {why})"
+    sys.stdout.write(explain_text(loss, picture))

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from lossctl.errors import UsageError
+
+# Options that several commands take, declared once (validated by the library: io.records).
+Delimiter = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        help="Field separator of CSV input: one character, or comma, tab, semicolon, pipe, space "
+        "(default: tab for .tsv/.tab, else sniffed from the header line).",
+    ),
+]
 
 
 def pairs(items: list[str], flag: str) -> dict[str, str]:
@@ -19,3 +33,16 @@ def pairs(items: list[str], flag: str) -> dict[str, str]:
 def names(text: str | None) -> list[str]:
     """A comma-separated list, without blanks."""
     return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+def loss_params(chosen: list, given: dict[str, str]) -> list[dict[str, str]]:
+    """`-p` texts split among the losses asked for: each loss gets the keys it has. A key that
+    no loss has is a usage error."""
+    for key in given:
+        if not any(key in {p.name for p in lo.params} for lo in chosen):
+            valid = sorted({p.name for lo in chosen for p in lo.params})
+            raise UsageError(
+                f"unknown parameter {key!r} for {', '.join(lo.qualified_name for lo in chosen)} "
+                f"(valid: {', '.join(valid) or 'none'})"
+            )
+    return [{k: v for k, v in given.items() if k in {p.name for p in lo.params}} for lo in chosen]

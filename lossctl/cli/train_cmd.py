@@ -119,6 +119,9 @@ def train(
     history: str | None = typer.Option(
         None, "--history", help="Write the per-epoch history CSV to this file."
     ),
+    plot: str | None = typer.Option(
+        None, "--plot", help="Draw the training curves into this .png or .svg file (needs lossctl[plot])."
+    ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table, progress or summary."),
 ) -> None:
@@ -146,6 +149,10 @@ def train(
         raise UsageError(f"--val-split must be in [0, 1), got {val_split:g}")
     if val is not None and val_split not in (None, 0.0):
         raise UsageError("--val and --val-split exclude each other")
+    if plot is not None:
+        from lossctl.plot.image import image_format
+
+        image_format(plot, "--plot")
     given = pairs(param, "--param")
 
     from lossctl.losses import get_loss
@@ -161,8 +168,8 @@ def train(
         check_trainable(chosen_loss)
         chosen_loss.resolve_params(given)
     with ExitStack() as outputs:  # opened first: a place that takes no files fails before training
-        save_to = outputs.enter_context(Output(save)) if save else None
-        history_to = outputs.enter_context(Output(history)) if history else None
+        save_to, history_to, plot_to = (outputs.enter_context(Output(path)) if path else None
+                                        for path in (save, history, plot))
         dataset = load_training(
             data, target=target, task=task, nan=nan,
             val_split=0.2 if val_split is None else val_split, val_path=val, seed=seed,
@@ -175,14 +182,14 @@ def train(
         model = build_model(dataset, the_loss, params, sizes, activation, seed=seed, dtype=dtype,
                             batch_size=batch_size)
         _run(model, the_loss, params, dataset, metric_list, save=save_to, history=history_to,
-             quiet=quiet, fit=fit, fit_args={
+             plot=plot_to, quiet=quiet, fit=fit, fit_args={
                  "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
                  "schedule": lr_schedule, "epochs": epochs, "batch_size": batch_size,
                  "patience": patience, "class_weight": class_weight, "seed": seed,
              })
 
 
-def _run(model, loss, params, dataset, metric_list, *, save, history, quiet, fit, fit_args) -> None:
+def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quiet, fit, fit_args) -> None:
     import signal
     import threading
     import time
@@ -245,6 +252,15 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, quiet, fit
         lines = [",".join(columns)] + [history_csv_line([r.row().get(c, "") for c in columns])
                                       for r in records]
         write_text_atomic(history, "\n".join(lines) + "\n")
+    if plot and records:
+        import os
+
+        from lossctl.plot.history import columns_of, history_figure
+        from lossctl.plot.image import write_image
+
+        title = f"Training on {os.path.basename(dataset.source)}: {loss.qualified_name}"
+        write_image(history_figure(columns_of([r.row() for r in records]), title), plot, "--plot")
+        summary["plotted"] = plot.path
     view.finish(summary)
     if stop.is_set():
         raise KeyboardInterrupt

@@ -7,7 +7,6 @@ live when stderr is a terminal, else printed once at the end.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from lossctl.nn.train import EpochRecord
 
@@ -108,8 +108,8 @@ class TrainView:
         if self.quiet:
             return
         self.console.print(self.table())
-        for line in curve(self.records):
-            self.console.print(line, markup=False)
+        if len(self.records) > 1:
+            self.console.print(self.curve(), markup=False, highlight=False)
         self.console.print(summary_text(summary), markup=False)
 
     # -- drawing ---------------------------------------------------------------------------
@@ -136,6 +136,15 @@ class TrainView:
             table.add_row(*cells)
         return table
 
+    def curve(self) -> Text:
+        """The loss panel of the training curves, as `lossctl plot` draws it."""
+        from lossctl.plot.history import columns_of, history_figure
+        from lossctl.plot.terminal import render
+
+        figure = history_figure(columns_of([r.row() for r in self.records]), self.title)
+        text = render(figure, self.console.width, color=self.console.is_terminal, panels=1)
+        return Text.from_ansi(text.rstrip("\n"))
+
     def _renderable(self) -> Group:
         height = max(self.console.size.height - 8, 5)
         return Group(self.table(last=height), self._progress)
@@ -153,41 +162,6 @@ def summary_text(s: dict[str, Any]) -> str:
     lines.append(f"time: {s['seconds']:.2f} s for {s['epochs']} epoch(s)")
     if s.get("saved"):
         lines.append(f"saved: {s['saved']}")
+    if s.get("plotted"):
+        lines.append(f"training curves: {s['plotted']}")
     return "\n".join(lines)
-
-
-def curve(records: Sequence[EpochRecord], width: int = 60, height: int = 8) -> list[str]:
-    """The loss curve as text: `o` train loss, `x` validation loss, `*` both."""
-    if len(records) < 2:
-        return []
-    series = [[r.loss for r in records]]
-    if records[0].val_loss is not None:
-        series.append([r.val_loss for r in records])  # type: ignore[misc]
-    values = [v for s in series for v in s if v is not None and math.isfinite(v)]
-    if not values:
-        return []
-    log = min(values) > 0 and max(values) / min(values) > 50
-    tr = (lambda v: math.log10(v)) if log else (lambda v: v)
-    lo, hi = tr(min(values)), tr(max(values))
-    span = (hi - lo) or 1.0
-    n = len(records)
-    cols = min(n, width)
-    grid = [[" "] * cols for _ in range(height)]
-    for mark, s in zip("ox", series, strict=False):
-        for c in range(cols):
-            v = s[min(n - 1, round(c * (n - 1) / max(cols - 1, 1)))]
-            if v is None or not math.isfinite(v):
-                continue
-            row = height - 1 - round((tr(v) - lo) / span * (height - 1))
-            grid[row][c] = "*" if grid[row][c] not in (" ", mark) else mark
-    top, bottom = fmt(max(values)), fmt(min(values))
-    label = max(len(top), len(bottom))
-    lines = [f"loss curve ({'log scale, ' if log else ''}o train"
-             + (", x val" if len(series) > 1 else "") + ")"]
-    for i, row in enumerate(grid):
-        tag = top if i == 0 else bottom if i == height - 1 else ""
-        lines.append(f"{tag:>{label}} |{''.join(row)}")
-    lines.append(" " * label + " +" + "-" * cols)
-    right = f"epoch {n}"
-    lines.append(" " * label + "  1" + " " * max(cols - 1 - len(right), 1) + right)
-    return lines

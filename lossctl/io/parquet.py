@@ -1,8 +1,9 @@
-"""Reading numeric columns of a Parquet file in blocks of rows, through pyarrow.
+"""Reading columns of a Parquet file in blocks of rows, through pyarrow (the `Table` protocol).
 
 Only the requested columns are read, a batch of rows at a time, so memory stays bounded. Integer,
-boolean and decimal columns become float64; a null is an empty cell. Errors name the row (1-based,
-not counting a header: Parquet has none) and the column.
+boolean and decimal columns become float64; a null is an empty cell, a float NaN a missing value.
+Text columns hold their cells as str (numbers as pyarrow writes them). Errors name the row
+(1-based, not counting a header: Parquet has none) and the column.
 """
 
 from __future__ import annotations
@@ -12,29 +13,27 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from lossctl.errors import DataError, UsageError
-from lossctl.io.cells import cell_number
-from lossctl.io.parsers import ARROW_HINT, float64_of
+from lossctl.errors import DataError
+from lossctl.io.block import Block, NanPolicy, Request, missing_message, shorten, with_rows
+from lossctl.io.cells import MISSING, cell_number
 from lossctl.io.source import Source
-from lossctl.io.table import BLOCK_ROWS, Block, NanPolicy
 
 BATCH_BYTES = 1 << 20  # of float64 values per batch
+BLOCK_ROWS = 1_000_000
 LARGE_ROWS = 100_000
 
 
 class ParquetTable:
-    """A Parquet input, read block by block; the same interface as `CsvTable`."""
+    """A Parquet input, read block by block."""
 
     where = "row"  # how an error names a row
 
     def __init__(self, source: Source, nan: NanPolicy = "error", block_rows: int = BLOCK_ROWS) -> None:
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise UsageError(f"{source.name}: reading Parquet needs pyarrow: {ARROW_HINT}") from None
+        import pyarrow.parquet as pq
+
         self.source, self.nan, self.block_rows = source, nan, block_rows
         stream = source.stream
-        if not stream.seekable():  # stdin: Parquet keeps its index at the end
+        if not stream.seekable():  # stdin, or compressed: Parquet keeps its index at the end
             stream = io.BytesIO(stream.read())
         try:
             # Buffered column reads, not whole row groups at once: memory stays near one batch.
@@ -51,39 +50,67 @@ class ParquetTable:
     def name(self) -> str:
         return self.source.name
 
-    def blocks(self, columns: Sequence[str]) -> Iterator[Block]:
-        """Yield the named columns as float64 blocks; at least one row in all, or DataError."""
-        columns = list(columns)
-        wanted = list(dict.fromkeys(columns))
+    def close(self) -> None:
+        self.source.close()
+
+    def __enter__(self) -> ParquetTable:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def blocks(
+        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None
+    ) -> Iterator[Block]:
+        """Yield the named columns as blocks; at least one row in all, or DataError."""
+        request = Request(self.name, self.header, numeric, text, nan or self.nan)
+        yield from with_rows(self.read(request), f"{self.name}: has no data rows")
+
+    def read(self, request: Request) -> Iterator[Block]:
+        """The blocks of a request, perhaps none (a part of a table may have no rows)."""
+        numeric, text = request.numeric, request.text
+        wanted = list(dict.fromkeys([*numeric, *text]))
         batch_rows = max(1, min(self.block_rows, BATCH_BYTES // (8 * max(1, len(wanted)))))
         first = 1
-        any_rows = False
         for batch in self._file.iter_batches(batch_size=batch_rows, columns=wanted, use_threads=False):
             rows = batch.num_rows
             lines = np.arange(first, first + rows, dtype=np.int64)
-            data = np.empty((rows, len(columns)), dtype=np.float64, order="F")
-            for j, name in enumerate(columns):
+            data = np.empty((rows, len(numeric)), dtype=np.float64, order="F")
+            missing = np.zeros(rows, dtype=bool)
+            for j, name in enumerate(numeric):
                 data[:, j] = self._numbers(batch.column(wanted.index(name)), name, first)
-            missing = np.isnan(data).any(axis=1)
-            if missing.any():
-                if self.nan == "error":
-                    row = int(np.argmax(missing))
-                    column = columns[int(np.argmax(np.isnan(data[row])))]
-                    raise DataError(
-                        f"{self.name}: row {lines[row]}, column {column}: empty cell "
-                        "(use --nan drop to skip rows with empty cells)"
-                    )
-                data, lines = data[~missing], lines[~missing]
+                missing |= np.isnan(data[:, j])
+            cells = {}
+            for name in text:
+                cells[name], empty = self._text(batch.column(wanted.index(name)))
+                missing |= empty
+            block = Block(data, lines, cells, self.name, self.where)
+            if missing.any() and request.nan == "error":
+                row = int(np.argmax(missing))
+                cell = self._missing(batch, wanted, request, row)
+                raise DataError(f"{self.name}: row {lines[row]}, {cell}")
+            if missing.any() and request.nan == "drop":
+                block = block.take(~missing)
             first += rows
-            if len(data):
-                any_rows = True
-                yield Block(data, lines)
-        if not any_rows:
-            raise DataError(f"{self.name}: has no data rows")
+            yield block
+
+    def _missing(self, batch, wanted: list[str], request: Request, row: int) -> str:
+        """'column x: empty cell ...' for the first missing cell of `row`, in the order asked for."""
+        for name in [*request.numeric, *request.text]:
+            value = batch.column(wanted.index(name))[row].as_py()
+            if value is None:
+                return f"column {name}: {missing_message('')}"
+            if isinstance(value, float) and value != value:
+                return f"column {name}: {missing_message('NaN')}"
+            if isinstance(value, str) and value.strip().lower() in MISSING:
+                return f"column {name}: {missing_message(value)}"
+        raise AssertionError("no missing cell in the row")  # pragma: no cover
 
     def _numbers(self, array, name: str, first: int) -> np.ndarray:
         import pyarrow as pa
         import pyarrow.compute as pc
+
+        from lossctl.io.parsers import float64_of
 
         kind = array.type
         if any(
@@ -104,7 +131,19 @@ class ParquetTable:
             try:
                 values[row] = cell_number(text or "")
             except ValueError:
-                raise DataError(
-                    f"{self.name}: row {first + row}, column {name}: {text.strip()[:40]!r} is not a number"
-                ) from None
+                raise DataError(f"{self.name}: row {first + row}, column {name}: "
+                                f"{shorten(text.strip())!r} is not a number") from None
         return values
+
+    def _text(self, array) -> tuple[np.ndarray, np.ndarray]:
+        """A column as stripped str (a null as ''), and which of its cells are missing."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from lossctl.io.parsers import text_of
+
+        if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+            array = pc.cast(array, pa.string())
+        cells, missing = text_of(pc.fill_null(array, ""))
+        return cells, (missing if missing is not None else np.zeros(len(cells), dtype=bool))
+

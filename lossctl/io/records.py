@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lossctl.errors import DataError
+from lossctl.errors import DataError, UsageError
 
 
 def decode_text(data: bytes, name: str, encoding: str = "utf-8") -> str:
@@ -41,3 +41,28 @@ def width_error(name: str, line: int, header: list[str], fields: int) -> DataErr
             f"(the row has {fields} of the header's {width} fields)"
         )
     return DataError(f"{name}: line {line}: has {fields} fields but the header has {width}")
+
+
+DELIMITERS = (",", "\t", ";", "|")  # sniffed from the header line, in this order of preference
+DELIMITER_NAMES = {"comma": ",", "tab": "\t", "\\t": "\t", "semicolon": ";", "pipe": "|", "space": " "}
+
+
+def delimiter_option(text: str | None) -> str | None:
+    """--delimiter's value as one character (None: sniff it); a UsageError for anything else."""
+    if text is None:
+        return None
+    delimiter = DELIMITER_NAMES.get(text.lower(), text)
+    if len(delimiter) != 1 or delimiter in "\"\r\n" or delimiter.isalnum():
+        raise UsageError(
+            f"--delimiter takes one character or a name (comma, tab, semicolon, pipe, space), "
+            f"got {text!r}"
+        )
+    return delimiter
+
+
+def sniff_delimiter(line: str) -> str:
+    """The most frequent of `DELIMITERS` outside quotes in a header line (a comma on a tie or
+    when none is there: a single column)."""
+    outside = "".join(line.split('"')[0::2])
+    counts = [outside.count(d) for d in DELIMITERS]
+    return DELIMITERS[counts.index(max(counts))]

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from lossctl.losses import keras_family, torch_family  # noqa: F401  (registers the losses)
+from lossctl.losses import keras_family, sklearn_family, torch_family  # noqa: F401  (registers the losses)
 from lossctl.losses.registry import REGISTRY, Input, Loss, LossValues, Param
 
 __all__ = ["REGISTRY", "Input", "Loss", "LossValues", "Param", "get_loss"]

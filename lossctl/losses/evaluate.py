@@ -69,17 +69,39 @@ def loss_values(loss: Loss, inputs: Mapping[str, np.ndarray], params: Mapping[st
         return loss.value(inputs, params)
 
 
+def batch_value(
+    loss: Loss,
+    inputs: Mapping[str, np.ndarray],
+    params: Mapping[str, Any],
+    reduction: str,
+    sample_weight: np.ndarray | None = None,
+) -> float | np.ndarray:
+    """The reduced value of one whole batch of checked inputs (its rows' values for `none`): the
+    loss's own `metric` where it has one, else the reduction of its values."""
+    if loss.metric is not None and reduction != "none":
+        with np.errstate(all="ignore"):
+            return loss.metric(inputs, params, sample_weight)
+    return reduce(loss, loss_values(loss, inputs, params), reduction, sample_weight)
+
+
 def evaluate(
     loss: Loss,
     arrays: Mapping[str, Any],
     params: Mapping[str, Any] | None = None,
-    reduction: str = "mean",
+    reduction: str | None = None,
     sample_weight: np.ndarray | None = None,
 ) -> float | np.ndarray:
-    """The reduced loss (a float, or an array for `none`)."""
+    """The reduced loss (a float, or an array for `none` or per-output values); the reduction
+    defaults to the family's."""
+    reduction = reduction or loss.family.default_reduction
     inputs, resolved = _prepare(loss, arrays, params, reduction)
-    lv = loss_values(loss, inputs, resolved)
-    return reduce(loss, lv, reduction, _weights(sample_weight))
+    return batch_value(loss, inputs, resolved, reduction, _weights(sample_weight))
+
+
+def check_gradient(loss: Loss) -> None:
+    """Raise a usage error for a loss without a gradient."""
+    if loss.grad is None:
+        raise UsageError(f"{loss.qualified_name} has no gradient (it is a metric, not a training loss)")
 
 
 def gradient(
@@ -90,6 +112,7 @@ def gradient(
     sample_weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """d(reduced loss)/d(y_pred), shaped (n, k) like y_pred. For `none`, the gradient of the sum."""
+    check_gradient(loss)
     inputs, resolved = _prepare(loss, arrays, params, reduction)
     sw = _weights(sample_weight)
     with np.errstate(all="ignore"):

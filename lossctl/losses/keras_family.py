@@ -28,7 +28,16 @@ import numpy as np
 
 from lossctl.errors import UsageError
 from lossctl.losses import numeric
-from lossctl.losses.registry import Arrays, Input, Loss, LossValues, Param, Params, register
+from lossctl.losses.registry import Arrays, Family, Input, Loss, LossValues, Param, Params, register
+
+KERAS = Family(
+    name="keras",
+    reductions=("none", "sum", "mean", "sum_over_batch_size", "mean_with_sample_weight"),
+    convention="Keras: each row's loss is averaged over its columns, then reduced over rows",
+    sample_weights=True,
+    denom_masks=True,
+    empty=0.0,  # Keras divides with divide_no_nan
+)
 
 EPS = 1e-7  # keras.backend.epsilon()
 # Keras builds some constants without a dtype; under floatx float64 they are still float32.
@@ -682,7 +691,7 @@ def _keras(
     example: dict | None = None, **extra: Any,
 ) -> Loss:  # type: ignore[no-untyped-def]
     return register(Loss(
-        name=value.__name__, family="keras", summary=summary, formula=formula, inputs=inputs,
+        name=value.__name__, family=KERAS, summary=summary, formula=formula, inputs=inputs,
         value=value, grad=grad, aliases=aliases, example=example or _REGRESSION_EXAMPLE, **extra,
     ))
 

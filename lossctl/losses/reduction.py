@@ -1,6 +1,6 @@
 """Reductions, validated and applied in one place for every loss.
 
-The two families differ in what they add up:
+What differs between families is read from their `Family` record (registry.py):
 
 * Keras reduces per-sample values (already averaged over the last axis by the loss), multiplied by
   the sample weights when given. `sum_over_batch_size` (alias `mean`) divides the sum by the
@@ -22,20 +22,26 @@ import numpy as np
 from lossctl.errors import UsageError
 from lossctl.losses.registry import Loss, LossValues
 
-REDUCTIONS: dict[str, tuple[str, ...]] = {
-    "keras": ("none", "sum", "mean", "sum_over_batch_size", "mean_with_sample_weight"),
-    "torch": ("none", "sum", "mean", "batchmean"),
-}
-
 
 def check_reduction(loss: Loss, reduction: str) -> str:
     """Return `reduction` if `loss`'s family defines it for this loss, else raise a usage error."""
+    if reduction == "none" and loss.no_rows:
+        raise UsageError(f"reduction 'none' is not defined for {loss.qualified_name}: {loss.no_rows}")
     if reduction not in loss.reductions:
         raise UsageError(
             f"reduction {reduction!r} is not defined for {loss.qualified_name} "
             f"(valid: {', '.join(loss.reductions)})"
         )
     return reduction
+
+
+def check_sample_weights(loss: Loss) -> None:
+    """Raise a usage error unless `loss`'s family takes sample weights."""
+    if not loss.family.sample_weights:
+        raise UsageError(
+            f"--weights gives sample weights; {loss.qualified_name} has none "
+            f"({loss.family.no_sample_weights})"
+        )
 
 
 @dataclass(frozen=True)
@@ -65,10 +71,10 @@ class Partial:
 
 
 def _weights(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None) -> np.ndarray | None:
-    """The per-row multiplier of the values: Keras's sample weights times its mask."""
-    if sample_weight is not None and loss.family != "keras":
-        raise UsageError(f"{loss.qualified_name}: sample weights are a Keras notion")
-    if loss.family != "keras" or lv.denom is None:
+    """The per-row multiplier of the values: the sample weights, times the mask where `denom` is one."""
+    if sample_weight is not None:
+        check_sample_weights(loss)
+    if not loss.family.denom_masks or lv.denom is None:
         return sample_weight
     return lv.denom if sample_weight is None else lv.denom * sample_weight
 
@@ -88,10 +94,8 @@ def partial(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None = None)
     values = _scale(loss, lv, sample_weight)
     rows = int(values.shape[0]) if values.ndim else 1
     total, elements = float(values.sum()), int(values.size)
-    if loss.family == "torch":
-        if lv.denom is not None:
-            return Partial(total, elements, rows, float(lv.denom.sum()), True)
-        return Partial(total, elements, rows)
+    if lv.denom is not None and not loss.family.denom_masks:  # each row's share of the divisor
+        return Partial(total, elements, rows, float(lv.denom.sum()), True)
     weights = _weights(loss, lv, sample_weight)
     weight = float(weights.sum()) if weights is not None else 0.0
     kept = float(lv.denom.sum()) if lv.denom is not None else 0.0
@@ -99,12 +103,12 @@ def partial(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None = None)
 
 
 def _divisor(loss: Loss, part: Partial, reduction: str) -> float:
-    """What `finish` divides the total by (nan: torch's 0/0; 0 stands for Keras's divide_no_nan)."""
+    """What `finish` divides the total by (0: the family's `empty` decides)."""
     if reduction == "sum":
         return 1.0
     if reduction == "batchmean":
         return float(part.rows)
-    if loss.family == "torch":
+    if not loss.family.denom_masks:  # the summed shares of the divisor, else the count
         return part.weight if part.weighted else float(part.elements)
     if reduction == "mean_with_sample_weight" and part.weighted:
         return part.weight
@@ -116,8 +120,9 @@ def _divisor(loss: Loss, part: Partial, reduction: str) -> float:
 def finish(loss: Loss, part: Partial, reduction: str) -> float:
     """Turn partial sums into the reduced loss."""
     divisor = _divisor(loss, part, reduction)
-    if loss.family == "keras" and divisor == 0:
-        return 0.0  # Keras divides with divide_no_nan
+    loss.family.check_divisor(divisor)
+    if divisor == 0 and loss.family.empty is not None:
+        return float(loss.family.empty)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.float64(part.total) / np.float64(divisor))
 
@@ -126,6 +131,8 @@ def reduce(
     loss: Loss, lv: LossValues, reduction: str, sample_weight: np.ndarray | None = None
 ) -> float | np.ndarray:
     """Reduce unreduced values; `none` returns the (weighted) values themselves."""
+    if reduction == "none" and not loss.family.weighted_rows:
+        return lv.values
     values = _scale(loss, lv, sample_weight)
     if reduction == "none" or values.ndim == 0:
         return values
@@ -156,8 +163,8 @@ def upstream(
     if part is None:
         part = partial(loss, lv, sample_weight)
     divisor = 1.0 if reduction == "none" else _divisor(loss, part, reduction)
-    if loss.family == "keras" and divisor == 0:
-        scale = 0.0
+    if divisor == 0 and loss.family.empty is not None:
+        scale = 0.0  # a constant: no gradient
     else:
         scale = 1.0 / divisor if divisor else float("nan")
     weights = _weights(loss, lv, sample_weight)

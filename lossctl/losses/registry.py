@@ -1,8 +1,11 @@
-"""The loss registry: one frozen record per loss, and name resolution with aliases.
+"""The loss registry: one frozen record per family and per loss, and name resolution with aliases.
 
 Every loss is registered under its qualified name `family.name` (`keras.huber`,
 `torch.huber_loss`). Bare names and aliases resolve where they name one loss only; an ambiguous
 name lists its candidates and an unknown one suggests the nearest names.
+
+What differs between the families' conventions is data in their `Family` record, which the
+reduction (`reduction.py`), the catalog and the renderers read; no module compares family names.
 """
 
 from __future__ import annotations
@@ -14,11 +17,42 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lossctl.errors import UnknownNameError, UsageError
+from lossctl.errors import DataError, UnknownNameError, UsageError
 
-Family = Literal["keras", "torch"]
 Arrays = Mapping[str, np.ndarray]  # role -> float64 array of shape (n, k)
 Params = Mapping[str, Any]  # parameter name -> parsed value
+
+
+@dataclass(frozen=True)
+class Family:
+    """A framework's conventions: how its losses are reduced and described."""
+
+    name: str  # the prefix of its qualified names: "keras" in keras.huber
+    reductions: tuple[str, ...]  # the reductions every loss of the family takes
+    convention: str  # one line on how it reduces, for tables and `explain`
+    # Whether a loss takes sample weights (`--weights`), and if not, what to use instead.
+    sample_weights: bool
+    no_sample_weights: str = ""
+    # Whether reduction none gives each row's value times its sample weight (Keras), or the
+    # row's own term, the weights weighing only the mean (scikit-learn).
+    weighted_rows: bool = True
+    # How `LossValues.denom` acts: True, a mask of the rows that count (multiplying the sample
+    # weights; Keras's ignore_class, circle); False, each row's share of the mean's divisor
+    # (torch's class weights and ignore_index).
+    denom_masks: bool = False
+    # What a mean over nothing (a zero divisor) gives: a number (Keras's divide_no_nan gives 0.0),
+    # None for the IEEE quotient (torch: nan for 0/0), or text: the message of the data error
+    # raised instead (scikit-learn's weighted averages).
+    empty: float | str | None = None
+    default_reduction: str = "mean"
+    # Its bare names and aliases resolve only where no family registered before it has them, so
+    # that adding the family never changes what a bare name means.
+    bare_names_new_only: bool = False
+
+    def check_divisor(self, divisor: float) -> None:
+        """Raise the family's data error for a zero divisor, where it has one."""
+        if divisor == 0 and isinstance(self.empty, str):
+            raise DataError(self.empty)
 
 
 @dataclass(frozen=True)
@@ -44,6 +78,9 @@ class Param:
     default: Any
     help: str
     choices: tuple[Any, ...] | None = None
+    # A check of the parsed value beyond its kind and choices, and what it requires, for the
+    # message: (lambda a: 0 <= a <= 1, "a number in [0, 1]").
+    check: tuple[Callable[[Any], bool], str] | None = None
 
     def parse(self, text: str) -> Any:
         """Turn the text of `-p name=text` into a typed, validated value."""
@@ -78,6 +115,8 @@ class Param:
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
             raise UsageError(f"parameter {self.name}: {text!r} is not one of {allowed}")
+        if self.check is not None and value is not None and not self.check[0](value):
+            raise UsageError(f"parameter {self.name}: {text!r} is not {self.check[1]}")
         return value
 
 
@@ -115,6 +154,9 @@ GradFn = Callable[[Arrays, Params, np.ndarray], np.ndarray]
 # derivative of each row's value with respect to its own y_pred row, shaped like y_pred, so that
 # grad(inputs, params, upstream) == upstream[:, None] * d. The trainer's steps call it.
 ValueGradFn = Callable[[Arrays, Params], tuple[LossValues, np.ndarray]]
+# The value of a metric over the whole batch, given its sample weights (None: unweighted): a
+# float, or one per output column (scikit-learn's multioutput="raw_values").
+MetricFn = Callable[[Arrays, Params, "np.ndarray | None"], "float | np.ndarray"]
 
 
 @dataclass(frozen=True)
@@ -127,7 +169,7 @@ class Loss:
     formula: str  # the unreduced formula, in plain text
     inputs: tuple[Input, ...]
     value: ValueFn
-    grad: GradFn
+    grad: GradFn | None  # None: it has no gradient (a metric: computed, not trained on)
     params: tuple[Param, ...] = ()
     aliases: tuple[str, ...] = ()  # other names in the family: "mse", "MeanSquaredError", ...
     # The value depends on the whole batch (Keras dice/tversky with axis=None, circle): it is
@@ -145,6 +187,15 @@ class Loss:
     # (TensorFlow caches them on the softmax or sigmoid output as `_keras_logits`); so does the
     # trainer, taking the last layer's output before the activation with from_logits=True.
     trains_on_logits: bool = False
+    # Reductions this loss takes beyond its family's (torch's batchmean for kl_div only).
+    extra_reductions: tuple[str, ...] = ()
+    # Why this loss has no per-row values, where its family has them (reduction none is then
+    # refused with this reason): scikit-learn's metrics that are no mean of per-row terms.
+    no_rows: str = ""
+    # The reduced value computed by the loss itself from the whole batch and its sample weights
+    # (scikit-learn's functions), instead of a reduction of `value`, which then gives the rows'
+    # terms for reduction none.
+    metric: MetricFn | None = None
     # An optional one-pass value and gradient (see ValueGradFn); it must agree with value and grad.
     value_and_grad: ValueGradFn | None = None
     # A small worked example for `lossctl explain`: role -> rows, and params.
@@ -153,16 +204,12 @@ class Loss:
 
     @property
     def qualified_name(self) -> str:
-        return f"{self.family}.{self.name}"
+        return f"{self.family.name}.{self.name}"
 
     @property
     def reductions(self) -> tuple[str, ...]:
-        from lossctl.losses.reduction import REDUCTIONS
-
-        names = REDUCTIONS[self.family]
-        if self.family == "torch" and self.name != "kl_div":
-            names = tuple(r for r in names if r != "batchmean")
-        return names
+        names = self.family.reductions + self.extra_reductions
+        return tuple(r for r in names if r != "none") if self.no_rows else names
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -188,15 +235,30 @@ class Registry:
     def __init__(self) -> None:
         self._losses: dict[str, Loss] = {}
         self._names: dict[str, set[str]] = {}  # any accepted name -> qualified names
+        self.families: dict[str, Family] = {}  # by name, in the order they registered
 
     def add(self, loss: Loss) -> Loss:
         qualified = loss.qualified_name
         if qualified in self._losses:
             raise ValueError(f"loss {qualified} registered twice")
+        if self.families.setdefault(loss.family.name, loss.family) is not loss.family:
+            raise ValueError(f"two families named {loss.family.name}")
         self._losses[qualified] = loss
-        for name in (qualified, loss.name, *loss.aliases, *(f"{loss.family}.{a}" for a in loss.aliases)):
+        prefix = loss.family.name
+        bare = [loss.name, *loss.aliases]
+        if loss.family.bare_names_new_only:
+            bare = [n for n in bare if not self._claimed(n, prefix)]
+        for name in (qualified, *bare, *(f"{prefix}.{a}" for a in loss.aliases)):
             self._names.setdefault(name, set()).add(qualified)
         return loss
+
+    def _claimed(self, name: str, family: str) -> bool:
+        """Whether another family's loss already answers to `name` (or to it in another case)."""
+        folded = name.casefold()
+        return any(
+            n.casefold() == folded and any(not q.startswith(family + ".") for q in owners)
+            for n, owners in self._names.items()
+        )
 
     def __iter__(self):
         return iter(self._losses.values())

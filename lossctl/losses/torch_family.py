@@ -23,7 +23,15 @@ import numpy as np
 
 from lossctl.errors import InputValueError, UsageError
 from lossctl.losses import numeric
-from lossctl.losses.registry import Arrays, Input, Loss, LossValues, Param, Params, register
+from lossctl.losses.registry import Arrays, Family, Input, Loss, LossValues, Param, Params, register
+
+TORCH = Family(
+    name="torch",
+    reductions=("none", "sum", "mean"),
+    convention="PyTorch: the reduction runs over every element",
+    sample_weights=False,
+    no_sample_weights="torch losses with per-element weights take --col weight=COL",
+)
 
 # aten's binary_cross_entropy_backward guards its denominator with a float32 1e-12.
 _BCE_GRAD_EPS = float(np.float32(1e-12))
@@ -696,7 +704,7 @@ _CLASS_WEIGHT = Param("weight", "floats", None, "one weight per class (y_pred co
 register(
     Loss(
         name="l1_loss",
-        family="torch",
+        family=TORCH,
         aliases=("L1Loss",),
         summary="Absolute error per element.",
         formula="l = w * |x - y|   (mean divides by sum(w) when weight is given)",
@@ -709,7 +717,7 @@ register(
 register(
     Loss(
         name="mse_loss",
-        family="torch",
+        family=TORCH,
         aliases=("MSELoss",),
         summary="Squared error per element.",
         formula="l = w * (x - y)^2   (mean divides by sum(w) when weight is given)",
@@ -722,7 +730,7 @@ register(
 register(
     Loss(
         name="huber_loss",
-        family="torch",
+        family=TORCH,
         aliases=("HuberLoss",),
         summary="Squared error near zero, delta-scaled absolute error beyond delta.",
         formula="l = w * (0.5 d^2 if |d| < delta else delta * (|d| - 0.5 delta)),  d = x - y",
@@ -736,7 +744,7 @@ register(
 register(
     Loss(
         name="smooth_l1_loss",
-        family="torch",
+        family=TORCH,
         aliases=("SmoothL1Loss",),
         summary="Huber loss divided by beta: squared near zero, absolute error beyond beta.",
         formula="l = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta,  d = x - y",
@@ -750,7 +758,7 @@ register(
 register(
     Loss(
         name="poisson_nll_loss",
-        family="torch",
+        family=TORCH,
         aliases=("PoissonNLLLoss",),
         summary="Negative log-likelihood of counts y under a Poisson rate exp(x) (or x).",
         formula="l = exp(x) - y x  (log_input)  or  x - y log(x + eps);  full adds Stirling's term",
@@ -768,7 +776,7 @@ register(
 register(
     Loss(
         name="gaussian_nll_loss",
-        family="torch",
+        family=TORCH,
         aliases=("GaussianNLLLoss",),
         summary="Negative log-likelihood of y under a normal of mean x and variance var.",
         formula="l = 0.5 (log v + (x - y)^2 / v) [+ 0.5 log(2 pi)],  v = max(var, eps)",
@@ -797,7 +805,7 @@ register(
 register(
     Loss(
         name="binary_cross_entropy",
-        family="torch",
+        family=TORCH,
         aliases=("BCELoss",),
         summary="Binary cross entropy of probabilities, logs clamped at -100.",
         formula="l = -w * (y max(log x, -100) + (1 - y) max(log(1 - x), -100))",
@@ -811,7 +819,7 @@ register(
 register(
     Loss(
         name="binary_cross_entropy_with_logits",
-        family="torch",
+        family=TORCH,
         aliases=("BCEWithLogitsLoss",),
         summary="Binary cross entropy of logits, through a stable log-sigmoid.",
         formula="l = -w * (pos_weight y log sigmoid(x) + (1 - y) log(1 - sigmoid(x)))",
@@ -825,7 +833,7 @@ register(
 register(
     Loss(
         name="soft_margin_loss",
-        family="torch",
+        family=TORCH,
         aliases=("SoftMarginLoss",),
         summary="Logistic loss of scores against labels -1 / 1.",
         formula="l = log(1 + exp(-y x)),  y in {-1, 1}",
@@ -839,7 +847,7 @@ register(
 register(
     Loss(
         name="multilabel_soft_margin_loss",
-        family="torch",
+        family=TORCH,
         aliases=("MultiLabelSoftMarginLoss",),
         summary="Binary cross entropy of logits averaged over the classes of each sample.",
         formula="l_i = -(1/C) sum_c w_c (y_c log sigmoid(x_c) + (1 - y_c) log sigmoid(-x_c))",
@@ -856,7 +864,7 @@ register(
 register(
     Loss(
         name="cross_entropy",
-        family="torch",
+        family=TORCH,
         aliases=("CrossEntropyLoss",),
         summary="Softmax cross entropy of logits against class indices or class probabilities.",
         formula=(
@@ -883,7 +891,7 @@ register(
 register(
     Loss(
         name="nll_loss",
-        family="torch",
+        family=TORCH,
         aliases=("NLLLoss",),
         summary="Negative log-likelihood of class indices, given log-probabilities.",
         formula="l_i = -w_t x_i,t,  t = class index of row i (0 for ignored rows)",
@@ -900,7 +908,7 @@ register(
 register(
     Loss(
         name="kl_div",
-        family="torch",
+        family=TORCH,
         aliases=("KLDivLoss",),
         summary="Pointwise Kullback-Leibler divergence of y from exp(x), x in log-probabilities.",
         formula="l = y (log y - x),  or exp(y) (y - x) with log_target",
@@ -908,6 +916,7 @@ register(
         value=kl_div_value,
         grad=kl_div_grad,
         trainable=False,  # y_pred must be log-probabilities (log_softmax)
+        extra_reductions=("batchmean",),
         params=(Param("log_target", "bool", False, "y_true is given as log-probabilities"),),
         example={"y_true": [[0.2, 0.8], [0.5, 0.5]], "y_pred": [[-1.2, -0.36], [-0.1, -2.4]]},
     )
@@ -915,7 +924,7 @@ register(
 register(
     Loss(
         name="multi_margin_loss",
-        family="torch",
+        family=TORCH,
         aliases=("MultiMarginLoss",),
         summary="Multi-class hinge loss of scores against a class index.",
         formula="l_i = (w_t / C) sum_{c != t} max(0, margin - x_t + x_c)^p,  t = class index",
@@ -934,7 +943,7 @@ register(
 register(
     Loss(
         name="multilabel_margin_loss",
-        family="torch",
+        family=TORCH,
         aliases=("MultiLabelMarginLoss",),
         summary="Multi-label hinge loss: every target class should outscore every other by 1.",
         formula="l_i = (1/C) sum_{j in targets} sum_{d not in targets} max(0, 1 - (x_j - x_d))",
@@ -954,7 +963,7 @@ register(
 register(
     Loss(
         name="hinge_embedding_loss",
-        family="torch",
+        family=TORCH,
         aliases=("HingeEmbeddingLoss",),
         summary="Distance x for similar pairs (y = 1), max(0, margin - x) for dissimilar (y = -1).",
         formula="l = x if y == 1;  max(0, margin - x) if y == -1",
@@ -971,7 +980,7 @@ register(
 register(
     Loss(
         name="margin_ranking_loss",
-        family="torch",
+        family=TORCH,
         aliases=("MarginRankingLoss",),
         summary="Hinge on the ranking of two scores: y = 1 wants x1 > x2, y = -1 wants x2 > x1.",
         formula="l = max(0, -y (x1 - x2) + margin),  x1 = y_pred, x2 = input2",
@@ -990,7 +999,7 @@ register(
 register(
     Loss(
         name="cosine_embedding_loss",
-        family="torch",
+        family=TORCH,
         aliases=("CosineEmbeddingLoss",),
         summary="1 - cos(x1, x2) for similar pairs (y = 1), max(0, cos - margin) for dissimilar.",
         formula="l_i = 1 - cos(x1_i, x2_i) if y_i == 1;  max(0, cos(x1_i, x2_i) - margin) if -1",
@@ -1013,7 +1022,7 @@ register(
 register(
     Loss(
         name="triplet_margin_loss",
-        family="torch",
+        family=TORCH,
         aliases=("TripletMarginLoss",),
         summary="The anchor should be nearer the positive than the negative by a margin.",
         formula="l_i = max(0, margin + ||a - p + eps||_p - ||a - n + eps||_p),  a = y_pred",

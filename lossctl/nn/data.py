@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lossctl.errors import DataError, UsageError
+from lossctl.io.block import missing_message
 from lossctl.io.cells import MISSING
 from lossctl.io.records import decode_text, header_names, is_blank, width_error
 from lossctl.io.source import open_source
@@ -229,10 +230,8 @@ def drop_missing(table: Table, columns: list[str], nan: str) -> Table:
         missing = _missing(table.frame[column].to_numpy())
         if missing.any() and nan != "drop":
             row = int(np.argmax(missing))
-            raise DataError(
-                f"{table.name}: line {table.lines[row]}, column {column}: empty cell "
-                "(use --nan drop to skip rows with empty cells)"
-            )
+            said = missing_message(table.frame[column].iloc[row])
+            raise DataError(f"{table.name}: line {table.lines[row]}, column {column}: {said}")
         bad |= missing
     if not bad.any():
         return table

@@ -29,7 +29,7 @@ from lossctl.nn.blas import blas_threads, get_threads, train_threads, warm_up
 from lossctl.nn.data import Dataset
 from lossctl.nn.model import MLP, check_memory
 from lossctl.nn.optimizers import Optimizer, make_optimizer
-from lossctl.nn.parallel import ShardedSteps, Workers
+from lossctl.nn.parallel import MAX_SHARDS, ShardedSteps, Workers
 from lossctl.nn.schedules import Schedule
 from lossctl.threads import worker_count
 
@@ -87,6 +87,11 @@ def resolve_metrics(names: Sequence[str], task: str) -> list[Metric]:
             out.append(Metric("accuracy"))
         else:
             loss = get_loss(name)
+            if loss.metric is not None:
+                raise UsageError(
+                    f"metric {loss.qualified_name} is computed over a whole set, not batch by batch: "
+                    "run lossctl compute on what lossctl predict writes"
+                )
             if any(not i.optional and i.role not in ("y_true", "y_pred") for i in loss.inputs):
                 raise UsageError(f"metric {loss.qualified_name} needs inputs other than y_true and y_pred")
             out.append(Metric(name, loss))
@@ -145,7 +150,7 @@ def workers_for(model: MLP, threads: int | None) -> Workers:
     warm_up(threads, widest, model.dtype)
     with blas_threads(threads):
         one_blas_thread = get_threads() == 1
-    return Workers(worker_count() if one_blas_thread else 1,
+    return Workers(worker_count(at_most=MAX_SHARDS) if one_blas_thread else 1,
                    initializer=lambda: warm_up(threads, widest, model.dtype))
 
 

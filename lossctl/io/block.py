@@ -1,0 +1,160 @@
+"""The reader's shared types: a block of rows, the policy for missing cells, the `Table` protocol.
+
+Every input (a CSV, a Parquet file, several part files read as one) is a `Table`: a name, a header,
+and `blocks(numeric, text)`, an iterator of `Block`s of the columns asked for. Implementations
+import this module, never each other.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+
+from lossctl.errors import DataError
+
+# What a missing cell (io.cells.MISSING) does: an error naming it, or its row is dropped. "keep"
+# leaves NaN (and, in a text column, the cell) in place, for a caller that drops rows itself, such
+# as a join that must drop a row of both inputs at once.
+NanPolicy = Literal["error", "drop", "keep"]
+NAN_POLICIES: tuple[str, ...] = ("error", "drop")  # the ones users choose with --nan
+
+
+@dataclass
+class Block:
+    """Rows of the requested columns.
+
+    `data`: float64 of shape (rows, numeric columns), in the order asked for. `text`: each text
+    column asked for, as an object array of str (stripped of surrounding spaces). `lines`: the
+    1-based file line of each row (the header is line 1), or for Parquet the 1-based row number
+    (`where` says which). `source`: the file the rows come from (a part's own name when the input
+    has several); `parts` is set only on a block joined from several parts (`Block.concat`).
+    """
+
+    data: np.ndarray
+    lines: np.ndarray
+    text: dict[str, np.ndarray] = field(default_factory=dict)
+    source: str = ""
+    where: str = "line"
+    parts: tuple[tuple[int, str], ...] = ()  # (first row, source), when rows come from several
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def line_of(self, row: int) -> int:
+        return int(self.lines[row])
+
+    def source_of(self, row: int) -> str:
+        if not self.parts:
+            return self.source
+        starts = [start for start, _ in self.parts]
+        return self.parts[bisect.bisect_right(starts, row) - 1][1]
+
+    def take(self, rows: np.ndarray | slice) -> Block:
+        """The rows at `rows` (indices, a boolean mask or a slice), each with its source."""
+        parts: tuple[tuple[int, str], ...] = ()
+        if self.parts:
+            index = np.arange(len(self))[rows]
+            which = np.searchsorted([start for start, _ in self.parts], index, side="right") - 1
+            firsts = np.flatnonzero(np.diff(which, prepend=-1))
+            parts = tuple((int(f), self.parts[which[f]][1]) for f in firsts)
+        return Block(self.data[rows], self.lines[rows], {k: v[rows] for k, v in self.text.items()},
+                     parts[0][1] if parts else self.source, self.where, parts if len(parts) > 1 else ())
+
+    def missing(self) -> np.ndarray:
+        """Which rows hold a missing cell: NaN, or a text cell in io.cells.MISSING (any case)."""
+        from lossctl.io.cells import MISSING
+
+        with np.errstate(invalid="ignore"):
+            rows = np.isnan(self.data).any(axis=1)
+        for cells in self.text.values():
+            rows |= np.fromiter((c.lower() in MISSING for c in cells), dtype=bool, count=len(cells))
+        return rows
+
+    @staticmethod
+    def concat(blocks: Sequence[Block]) -> Block:
+        """One block of all rows of `blocks`, in order (each row keeps its source and line)."""
+        parts: list[tuple[int, str]] = []
+        start = 0
+        for block in blocks:
+            for first, source in block.parts or ((0, block.source),):
+                if not parts or parts[-1][1] != source:
+                    parts.append((start + first, source))
+            start += len(block)
+        first = blocks[0]
+        return Block(
+            np.concatenate([b.data for b in blocks]),
+            np.concatenate([b.lines for b in blocks]),
+            {k: np.concatenate([b.text[k] for b in blocks]) for k in first.text},
+            first.source,
+            first.where,
+            tuple(parts) if len(parts) > 1 else (),
+        )
+
+
+class Request:
+    """What a `blocks` call asks for: numeric and text column names (each in the header), and the
+    missing-cell policy."""
+
+    def __init__(self, name: str, header: list[str], numeric: Sequence[str], text: Sequence[str],
+                 nan: NanPolicy) -> None:
+        self.numeric, self.text, self.nan = list(numeric), list(text), nan
+        unknown = [c for c in [*self.numeric, *self.text] if c not in header]
+        if unknown:
+            raise DataError(f"{name}: no column {unknown[0]!r} (columns: {', '.join(header)})")
+
+
+class Table(Protocol):
+    """An input read block by block (a CSV, a Parquet file, or several parts of one table).
+
+    `name`: the input as the user gave it, for messages. `header`: its column names. `large`: worth
+    computing on several threads. `where`: "line" (CSV) or "row" (Parquet), how errors name a row.
+    `blocks`: the columns asked for, float64 (`numeric`) and text (`text`), in blocks of rows in
+    file order, with at least one row in all (else a DataError); `nan` overrides the table's own
+    policy for missing cells. Errors name the file (the part), the line and the column.
+    """
+
+    name: str
+    header: list[str]
+    large: bool
+    where: str
+
+    def blocks(
+        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None
+    ) -> Iterator[Block]: ...
+
+    def read(self, request: Request) -> Iterator[Block]:
+        """`blocks` without the check for at least one row (a part of a table may have none)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Table: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def missing_message(cell: str) -> str:
+    """What an error says about a missing cell: 'empty cell ...' or "'NaN' (missing value; ...)"."""
+    text = cell.strip()
+    if not text:
+        return "empty cell (use --nan drop to skip rows with empty cells)"
+    return f"{shorten(text)!r} (missing value; use --nan drop to skip rows with missing values)"
+
+
+def shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def with_rows(blocks: Iterator[Block], empty: str) -> Iterator[Block]:
+    """`blocks` without empty ones; DataError(`empty`) if none has a row."""
+    any_rows = False
+    for block in blocks:
+        if len(block):
+            any_rows = True
+            yield block
+    if not any_rows:
+        raise DataError(empty)
