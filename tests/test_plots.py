@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from lossctl.cli import main
+from lossctl.errors import UsageError
 from lossctl.losses import REGISTRY, get_loss
 from lossctl.losses.evaluate import evaluate, gradient
 from lossctl.plot import valley
@@ -111,17 +112,41 @@ def test_the_slope_is_the_derivative_of_the_curve(capsys, name, column, params, 
         assert slope == pytest.approx((up - down) / (2 * h), rel=1e-5, abs=1e-7)
 
 
+NO_PICTURE = {  # besides the losses that compare predictions with each other (ranking losses)
+    "keras.circle", "sklearn.r2_score", "sklearn.explained_variance_score", "sklearn.d2_absolute_error_score",
+    "sklearn.d2_pinball_score", "sklearn.d2_tweedie_score", "sklearn.d2_log_loss_score",
+    "sklearn.zero_one_loss", "sklearn.hamming_loss", "sklearn.accuracy_score", "sklearn.hinge_loss",
+}
+
+
 @pytest.mark.parametrize("loss", list(REGISTRY), ids=lambda lo: lo.qualified_name)
 def test_every_loss_draws_or_says_why_not(loss) -> None:
     params = loss.resolve_params({"var": "1"} if loss.name == "gaussian_nll_loss" else {})
     ranking = any(not i.optional and i.role not in ("y_true", "y_pred") for i in loss.inputs)
-    if ranking or loss.name == "circle":
-        with pytest.raises(Exception, match="has no single-prediction form"):
+    if ranking or loss.qualified_name in NO_PICTURE:
+        with pytest.raises(UsageError, match="has no single-prediction form"):
             valley.curves([(loss, params)], None, None, 5)
         return
     result = valley.curves([(loss, params)], None, None, 5)
     assert len(result.values[0]) == 5
     assert np.isfinite(result.values[0]).sum() >= 3
+    assert np.isfinite(result.slopes[0]).all() == (loss.grad is not None)
+
+
+def test_scikit_learn_metrics_draw_their_values_where_they_are_defined(capsys) -> None:
+    header, table = points(capsys, "curve", "--loss", "sklearn.mean_poisson_deviance", "--true", "2",
+                           "--range", "-1,4", "--points", "6")
+    assert header == ["y_pred", "sklearn.mean_poisson_deviance"]
+    assert np.isnan(table[:2, 1]).all()  # y_pred <= 0: outside what the deviance takes
+    arrays = {"y_true": np.full((4, 1), 2.0), "y_pred": table[2:, :1]}
+    loss = get_loss("sklearn.mean_poisson_deviance")
+    np.testing.assert_allclose(table[2:, 1], [evaluate(loss, {k: v[i:i + 1] for k, v in arrays.items()})
+                                              for i in range(4)], rtol=RTOL)
+    _, table = points(capsys, "curve", "--loss", "sklearn.log_loss,bce", "--points", "5")
+    np.testing.assert_allclose(table[:-1, 1], table[:-1, 2], rtol=1e-6)  # the same -log p
+    code, _, err = run(capsys, "curve", "--loss", "sklearn.mean_gamma_deviance", "--range", "-3,-1")
+    assert code == 1
+    assert "can only be used on strictly positive y and y_pred" in err
 
 
 def test_json_points_name_their_columns(capsys) -> None:
@@ -229,6 +254,17 @@ def test_plot_history_in_the_terminal_and_its_errors(capsys, tmp_path: Path) -> 
                    "(columns: step, value)\n")
 
 
+def test_a_keras_csvlogger_history(capsys, tmp_path: Path) -> None:
+    history = tmp_path / "keras.csv"  # 0-based epochs, columns sorted, learning_rate logged
+    history.write_text("epoch,accuracy,learning_rate,loss,val_accuracy,val_loss\n"
+                       "0,0.6,0.001,1.2,0.55,1.3\n1,0.7,0.001,0.9,0.65,1.0\n2,0.8,0.001,0.7,0.7,0.95\n")
+    code, out, _ = run(capsys, "plot", str(history))
+    assert code == 0
+    assert [line.strip() for line in out.splitlines() if line.strip().endswith("per epoch")] == [
+        "loss per epoch", "accuracy per epoch"]
+    assert "best epoch 2 (val_loss 0.95)" in out
+
+
 # -- pictures: PNG and SVG -------------------------------------------------------------------------
 
 KINDS = {
@@ -290,7 +326,8 @@ def test_training_curves_from_train_and_from_a_history(capsys, tmp_path: Path, e
     (["curve", "--loss", "mse", "--range", "9,1"], "--range needs LOW < HIGH, got '9,1'"),
     (["curve", "--loss", "mse", "--range", "1"], "--range takes two numbers LOW,HIGH, got '1'"),
     (["curve", "--loss", "mse", "--range", "a,b"], "--range takes two numbers LOW,HIGH, got 'a,b'"),
-    (["curve", "--loss", "mse", "--points", "1"], "--points must be at least 2, got 1"),
+    (["curve", "--loss", "mse", "--points", "1"], "--points must be at least 2 and at most 10000, got 1"),
+    (["curve", "--loss", "mse", "--points", "10001"], "--points must be at least 2 and at most 10000"),
     (["curve", "--loss", "circle"], "keras.circle has no single-prediction form to draw: "
                                     "it compares the embeddings of a whole batch with each other"),
     (["curve", "--loss", "margin_ranking_loss"], "torch.margin_ranking_loss has no single-prediction "
@@ -307,6 +344,9 @@ def test_training_curves_from_train_and_from_a_history(capsys, tmp_path: Path, e
     (["descend", "--loss", "mse", "--start", "1", "--lr", "-1"], "--lr must be > 0, got -1"),
     (["descend", "--loss", "mse", "--start", "1", "--optimizer", "lbfgs"], "unknown optimizer 'lbfgs'"),
     (["descend", "--loss", "mse,mae", "--start", "1"], "descend takes one loss"),
+    (["descend", "--loss", "sklearn.log_loss", "--start", "0.5"], "sklearn.log_loss has no gradient"),
+    (["curve", "--loss", "sklearn.max_error", "--grad"], "sklearn.max_error has no gradient"),
+    (["curve", "--loss", "sklearn.r2_score"], "sklearn.r2_score has no single-prediction form to draw"),
     (["train", DRUG, "--plot", "curves.pdf"], "--plot curves.pdf: the file name must end in .png or .svg"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, args: list[str], message: str) -> None:
@@ -359,3 +399,17 @@ def test_version_and_completion(capsys) -> None:
     assert code == 0
     assert "_LOSSCTL_COMPLETE" in out
     assert "complete " in out
+
+
+# -- start-up: plotting libraries only where something is drawn ------------------------------------
+
+
+def test_plotting_libraries_are_imported_only_to_draw() -> None:
+    from test_startup import SAMPLE, imported_by
+
+    def plotting(args: list[str]) -> set[str]:
+        return {m.split(".")[0] for m in imported_by(args)} & {"uniplot", "matplotlib"}
+
+    assert plotting(["compute", "--loss", "mse", str(SAMPLE)]) == set()
+    assert plotting(["curve", "--loss", "mse", "--format", "csv"]) == set()
+    assert plotting(["curve", "--loss", "mse", "--format", "plot"]) == {"uniplot"}

@@ -89,7 +89,7 @@ def curve(
     loss: str = typer.Option(..., "--loss", "-l", help="Loss name(s), comma-separated: mse,mae,huber."),
     true: float | None = _true_option,
     span: str | None = _range_option,
-    points: int = typer.Option(200, "--points", help="Points along the x axis (at least 2)."),
+    points: int = typer.Option(200, "--points", help="Points along the x axis (2 to 10000)."),
     grad: bool = typer.Option(False, "--grad", help="Also the gradient dL/dx of each loss."),
     param: list[str] = _param_option,
     fmt: str | None = _format_option,
@@ -99,7 +99,7 @@ def curve(
     from lossctl.plot import valley
 
     output, chosen, bounds = _request(fmt, out, loss, param, span)
-    result = valley.curves(chosen, true, bounds, points)
+    result = valley.curves(chosen, true, bounds, points, grad)
     _show(valley.curve_figure(result, grad), out, output, result.columns(grad))
 
 

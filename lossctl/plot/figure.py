@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,4 +44,3 @@ class Figure:
 
     title: str
     panels: tuple[Panel, ...]
-    notes: tuple[str, ...] = field(default_factory=tuple)  # said under the picture

@@ -15,7 +15,8 @@ import numpy as np
 from lossctl.errors import DataError
 from lossctl.plot.figure import Figure, Mark, Panel, Series
 
-NOT_PLOTTED = ("epoch", "lr", "seconds")  # columns that are not a loss or a metric
+SCHEDULE = ("lr", "learning_rate", "seconds")  # columns that are not a loss or a metric (Keras
+# 3's CSVLogger writes learning_rate)
 
 
 def read_history(path: str) -> dict[str, np.ndarray]:
@@ -30,14 +31,14 @@ def read_history(path: str) -> dict[str, np.ndarray]:
                 f"{table.name}: not a training history: no {' and no '.join(missing)} column "
                 f"(columns: {', '.join(table.header)})"
             )
-        wanted = [c for c in table.header if c not in ("lr", "seconds")]
+        wanted = [c for c in table.header if c not in SCHEDULE]
         data = np.vstack([block.data for block in table.blocks(numeric=wanted)])
     return {name: data[:, j] for j, name in enumerate(wanted)}
 
 
 def columns_of(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
     """History rows (`EpochRecord.row()`) as columns, like `read_history` gives them."""
-    names = [n for n in rows[0] if n not in ("lr", "seconds")]
+    names = [n for n in rows[0] if n not in SCHEDULE]
     return {n: np.array([float(r[n]) for r in rows]) for n in names}
 
 
@@ -51,8 +52,7 @@ def best_epoch(columns: Mapping[str, np.ndarray]) -> tuple[str, int]:
 def history_figure(columns: Mapping[str, np.ndarray], title: str) -> Figure:
     epochs = columns["epoch"]
     monitor, best = best_epoch(columns)
-    metrics = [n for n in columns if n not in NOT_PLOTTED and not n.startswith("val_")]
-    metrics.remove("loss")
+    metrics = [n for n in columns if n not in ("epoch", "loss") and not n.startswith("val_")]
     panels = []
     for name in ["loss", *metrics]:
         series = [Series(name, epochs, columns[name])]

@@ -13,7 +13,7 @@ HEIGHT = 17  # rows of one panel's plotting area
 def render(figure: Figure, width: int = 80, color: bool = False, panels: int | None = None) -> str:
     """The figure's panels (the first `panels` of them) one under the other, `width` columns wide."""
     text = [_panel(p, width, color) for p in figure.panels[:panels]]
-    return "\n\n".join(text) + "".join(f"\n{note}" for note in figure.notes) + "\n"
+    return "\n\n".join(text) + "\n"
 
 
 def _panel(panel: Panel, width: int, color: bool) -> str:

@@ -10,17 +10,22 @@ is the registry's gradient by the chain rule. Every value is the registry's own,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from lossctl.errors import UsageError
-from lossctl.losses.evaluate import evaluate, gradient
+from lossctl.errors import DataError, UsageError
+from lossctl.losses.evaluate import check_gradient, evaluate, gradient
 from lossctl.losses.registry import Loss
 from lossctl.plot.figure import Figure, Mark, Panel, Series
 
+# Each point is computed as compute computes a one-row file (dice and tversky take the whole batch
+# as one, so rows are not independent): 10,000 points, about a second per loss, are more than any
+# screen or image shows.
+MAX_POINTS = 10_000
 Inputs = tuple[np.ndarray, np.ndarray, np.ndarray]  # y_true (n, k), y_pred (n, k), d y_pred / d x
 
 
@@ -48,6 +53,13 @@ class Form:
             "logit": "logit of the true class" + other.format("logit"),
             "score": "score of the true class" + other.format("score"),
         }[self.kind]
+
+    def params_for(self, loss: Loss, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`params`, with the two classes named where a loss asks for its labels (scikit-learn's
+        cannot infer them from one row)."""
+        if self.classes and "labels" in params and params["labels"] is None:
+            return {**params, "labels": (0.0, 1.0)}
+        return params
 
     def check_true(self, true: float) -> None:
         if self.classes and true not in (0, 1):
@@ -125,8 +137,25 @@ _CLASS_FORMS: dict[str, tuple[str, int, str]] = {
     "torch.nll_loss": ("log_probability", 2, "index"),
     "torch.multi_margin_loss": ("score", 2, "index"),
     "torch.multilabel_margin_loss": ("score", 2, "index_list"),
+    "sklearn.log_loss": ("probability", 2, "index"),
+    "sklearn.brier_score_loss": ("probability", 1, "binary"),
 }
-_NO_FORM = {"keras.circle": "it compares the embeddings of a whole batch with each other"}
+_NEEDS_ROWS = "it compares the errors with the spread of y_true over several rows"
+_LABELS = "it counts predicted labels that differ from the true ones: a step, not a valley"
+_NO_FORM = {
+    "keras.circle": "it compares the embeddings of a whole batch with each other",
+    "sklearn.r2_score": _NEEDS_ROWS,
+    "sklearn.explained_variance_score": _NEEDS_ROWS,
+    "sklearn.d2_absolute_error_score": _NEEDS_ROWS,
+    "sklearn.d2_pinball_score": _NEEDS_ROWS,
+    "sklearn.d2_tweedie_score": _NEEDS_ROWS,
+    "sklearn.d2_log_loss_score": _NEEDS_ROWS,
+    "sklearn.zero_one_loss": _LABELS,
+    "sklearn.hamming_loss": _LABELS,
+    "sklearn.accuracy_score": _LABELS,
+    "sklearn.hinge_loss": "scikit-learn takes the sign of each row from the labels of all rows (one row "
+                          "is always the negative class)",
+}
 _OPTIONAL_ROLES = ("y_true", "y_pred")
 
 
@@ -160,10 +189,13 @@ def forms_of(chosen: Sequence[tuple[Loss, Mapping[str, Any]]]) -> list[Form]:
 
 
 def point(loss: Loss, params: Mapping[str, Any], form: Form, true: float, x: float) -> tuple[float, float]:
-    """The loss at x and its slope dL/dx (the registry's gradient through the chain rule)."""
+    """The loss at x and its slope dL/dx (the registry's gradient through the chain rule; nan for
+    a metric without a gradient)."""
     y_true, y_pred, jac = form.inputs(np.array([float(x)]), true)
     arrays = {"y_true": y_true, "y_pred": y_pred}
-    value = float(evaluate(loss, arrays, params, "mean"))
+    value = float(evaluate(loss, arrays, params))  # the family's default reduction, as compute
+    if loss.grad is None:  # a metric (scikit-learn's): a value, no slope
+        return value, math.nan
     grad = gradient(loss, arrays, params, "mean")
     with np.errstate(invalid="ignore"):  # an input the loss ignores may have an infinite jac
         slope = float(np.sum(np.where(grad != 0, grad * jac, 0.0)))
@@ -194,11 +226,15 @@ class Curves:
 
 
 def curves(chosen: Sequence[tuple[Loss, Mapping[str, Any]]], true: float | None,
-           span: tuple[float, float] | None, points: int) -> Curves:
-    """Every loss of `chosen` (with its resolved parameters) at `points` evenly spaced x."""
-    if points < 2:
-        raise UsageError(f"--points must be at least 2, got {points}")
+           span: tuple[float, float] | None, points: int, grad: bool = False) -> Curves:
+    """Every loss of `chosen` (with its resolved parameters) at `points` evenly spaced x; with
+    `grad`, each must have a gradient."""
+    if not 2 <= points <= MAX_POINTS:
+        raise UsageError(f"--points must be at least 2 and at most {MAX_POINTS}, got {points}")
     forms = forms_of(chosen)
+    if grad:
+        for loss, _ in chosen:
+            check_gradient(loss)
     form = max(forms, key=lambda f: len(f.label))  # the axis label that says the most
     true = form.default_true() if true is None else true
     form.check_true(true)
@@ -206,10 +242,25 @@ def curves(chosen: Sequence[tuple[Loss, Mapping[str, Any]]], true: float | None,
     x = np.linspace(lo, hi, points)
     values, slopes = [], []
     for (loss, params), own in zip(chosen, forms, strict=True):
-        pairs = np.array([point(loss, params, own, true, v) for v in x]).reshape(points, 2)
+        pairs = _points(loss, own.params_for(loss, params), own, true, x)
         values.append(pairs[:, 0])
         slopes.append(pairs[:, 1])
     return Curves(form, true, x, tuple(loss for loss, _ in chosen), tuple(values), tuple(slopes))
+
+
+def _points(loss: Loss, params: Mapping[str, Any], form: Form, true: float, x: np.ndarray) -> np.ndarray:
+    """(value, slope) at each x; nan where x is outside what the loss takes (scikit-learn's
+    deviances refuse a y_pred <= 0), and the loss's own error if it takes no x at all."""
+    pairs = np.full((len(x), 2), np.nan)
+    first: DataError | None = None
+    for i, v in enumerate(x):
+        try:
+            pairs[i] = point(loss, params, form, true, v)
+        except DataError as error:
+            first = first or error
+    if first is not None and not np.isfinite(pairs[:, 0]).any():
+        raise first
+    return pairs
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -284,9 +335,11 @@ def descend(loss: Loss, params: Mapping[str, Any], true: float | None, start: fl
         raise UsageError(f"--lr must be > 0, got {lr:g}")
     from lossctl.nn.optimizers import make_optimizer
 
+    check_gradient(loss)
     form = form_of(loss, params)
     true = form.default_true() if true is None else true
     form.check_true(true)
+    params = form.params_for(loss, params)
     x = np.array([float(start)])
     opt = make_optimizer(optimizer, [x], lr=lr)
     xs, values, slopes = [], [], []
