@@ -242,3 +242,41 @@ def test_a_signal_during_training_removes_both_temporary_files(tmp_path: Path, s
     assert process.returncode == code
     assert stderr == f"lossctl: error: terminated ({signal.Signals(signum).name})\n"
     assert list(tmp_path.iterdir()) == []
+
+
+STUBBORN = """
+import sys, time
+from lossctl.cli import _Signals
+from lossctl.io.atomic import Output
+
+signals = _Signals()
+output = Output(sys.argv[1])
+print("ready", flush=True)
+while True:
+    try:
+        time.sleep(60)
+    except BaseException:  # swallows the exception the signal raised, as some library code does
+        pass
+"""
+
+
+@pytest.mark.skipif(not SIGNALS, reason="needs POSIX signals")
+@pytest.mark.parametrize("twice", [False, True], ids=["grace_runs_out", "second_signal"])
+def test_a_swallowed_signal_still_ends_lossctl(tmp_path: Path, twice: bool) -> None:
+    """Code that swallows the exception a signal raised cannot keep lossctl running: after the
+    grace period (or at once on a second signal) it removes its temporary files and exits."""
+    process = subprocess.Popen([sys.executable, "-c", STUBBORN, str(tmp_path / "out.csv")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert process.stdout.readline() == "ready\n"
+    assert len(_leftovers(tmp_path)) == 1
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    if twice:
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    elapsed = time.monotonic() - started
+    assert process.returncode == 143
+    assert stderr == "lossctl: error: terminated (SIGTERM)\n"
+    assert list(tmp_path.iterdir()) == []
+    assert elapsed < 2.5 if twice else elapsed >= 2.9

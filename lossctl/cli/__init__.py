@@ -14,6 +14,7 @@ import io
 import os
 import signal
 import sys
+from typing import Any
 
 from lossctl.cli import compute_cmd, plot_cmd, train_cmd  # noqa: F401  (attach the commands)
 from lossctl.cli.app import app
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     _fill_closed_streams()
     if not isinstance(sys.stdout, _PipeGuard):
         sys.stdout = _PipeGuard(sys.stdout)
-    previous = _catch_signals()
+    signals = _Signals()
     try:
         code = app(args=args, prog_name="lossctl", standalone_mode=False)
     except _Signalled as caught:
@@ -60,8 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         where = error.filename if error.filename is not None else "system error"
         _fail(f"{where}: {error.strerror or error}", ExitCode.DATA)
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        signals.restore()
     try:
         sys.stdout.flush()
     except (BrokenPipeError, _PipeClosed):
@@ -117,21 +117,50 @@ class _Signalled(BaseException):
 
 
 _SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+GRACE_SECONDS = 3.0  # to unwind after SIGTERM or SIGHUP, before lossctl exits regardless
 
 
-def _catch_signals() -> dict[int, object]:
-    """Raise _Signalled on SIGTERM and SIGHUP; the previous handlers, to restore."""
-    import threading
+class _Signals:
+    """SIGTERM and SIGHUP handled in the main thread: the first raises _Signalled; if that does
+    not end the process within GRACE_SECONDS (a library may swallow an exception raised in the
+    middle of its code), or a second signal comes, lossctl removes its temporary files and exits
+    at once with the same code and message."""
 
-    if threading.current_thread() is not threading.main_thread():
-        return {}
+    def __init__(self) -> None:
+        import threading
 
-    def unwind(signum: int, frame: object) -> None:
-        for other in _SIGNALS:  # once: a second signal must not cut the cleanup short
-            signal.signal(other, signal.SIG_IGN)
+        self.previous: dict[int, Any] = {}
+        self.timer: threading.Timer | None = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {signum: signal.signal(signum, self._unwind) for signum in _SIGNALS}
+
+    def _unwind(self, signum: int, frame: object) -> None:
+        import threading
+
+        if self.timer is not None:  # a second signal: no more waiting
+            _exit_now(signum)
+        self.timer = threading.Timer(GRACE_SECONDS, _exit_now, (signum,))
+        self.timer.daemon = True
+        self.timer.start()
         raise _Signalled(signum)
 
-    return {signum: signal.signal(signum, unwind) for signum in _SIGNALS}
+    def restore(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def _exit_now(signum: int) -> None:
+    from lossctl.io.atomic import remove_temporary_files
+
+    remove_temporary_files()
+    caught = _Signalled(signum)
+    try:
+        os.write(2, f"lossctl: error: {caught.message}\n".encode())
+    except OSError:
+        pass
+    os._exit(caught.code)
 
 
 class _ClosedInput(io.RawIOBase):

@@ -31,6 +31,17 @@ from lossctl.errors import OutputError
 
 _STREAM = re.compile(r"/dev/(?:std(in|out|err)|fd/(\d+))|/proc/(?:self|thread-self|(\d+))/fd/(\d+)")
 _STREAM_FDS = {"in": 0, "out": 1, "err": 2}
+_TEMPORARY: set[str] = set()  # the temporary files of the Outputs open now
+
+
+def remove_temporary_files() -> None:
+    """Remove every Output's temporary file, for an exit that cannot unwind (a signal the
+    program did not end on in time)."""
+    for tmp in list(_TEMPORARY):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 class Output:
@@ -57,6 +68,7 @@ class Output:
                 return
             self._target = os.path.realpath(path)  # through symlinks, to the file to replace
             fd, self._tmp = _temporary(path, os.path.dirname(self._target))
+            _TEMPORARY.add(self._tmp)
             self.handle = os.fdopen(fd, "wb")
             os.chmod(self._tmp, stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask())
         except OSError as error:
@@ -72,6 +84,7 @@ class Output:
             self.handle.close()
             if self._tmp is not None:
                 os.replace(self._tmp, self._target)
+                _TEMPORARY.discard(self._tmp)
                 self._tmp = None
         except OSError as error:
             self.discard()
@@ -90,6 +103,7 @@ class Output:
                 os.unlink(self._tmp)
             except OSError:
                 pass
+            _TEMPORARY.discard(self._tmp)
             self._tmp = None
 
     def __enter__(self) -> Output:
