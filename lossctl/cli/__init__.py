@@ -14,6 +14,8 @@ import io
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from lossctl.cli import compute_cmd, plot_cmd, train_cmd  # noqa: F401  (attach the commands)
@@ -33,7 +35,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout = _PipeGuard(sys.stdout)
     signals = _Signals()
     try:
-        code = app(args=args, prog_name="lossctl", standalone_mode=False)
+        with _no_runtime_warnings():
+            code = app(args=args, prog_name="lossctl", standalone_mode=False)
     except _Signalled as caught:
         _fail(caught.message, caught.code)
     except LossctlError as error:
@@ -104,6 +107,19 @@ class _PipeGuard:
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
+
+
+@contextmanager
+def _no_runtime_warnings() -> Iterator[None]:
+    """No numpy RuntimeWarning reaches a user (lossctl checks the values it reports), unless
+    RuntimeWarnings were made errors (`python -W error::RuntimeWarning`, the test suite)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        if not any(action == "error" and issubclass(RuntimeWarning, category)
+                   for action, _, category, _, _ in warnings.filters):
+            warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 class _Signalled(BaseException):

@@ -275,7 +275,10 @@ def _read_for_model(path: str, saved, nan: str):
     prep.check_columns(table)
     has_target = prep.target in table.frame.columns
     used = [f.name for f in prep.features] + ([prep.target] if has_target else [])
-    return drop_missing(table, used, nan), has_target
+    numeric = [f.name for f in prep.features if f.kind == "numeric"]
+    if has_target and prep.task == "regression":
+        numeric.append(prep.target)
+    return drop_missing(table, used, nan, numeric), has_target
 
 
 @app.command()

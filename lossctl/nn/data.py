@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -223,21 +224,26 @@ def _missing(values: np.ndarray) -> np.ndarray:
     return pd.Series(values, dtype=object).isin(_MISSING_FORMS).to_numpy()
 
 
-def drop_missing(table: Table, columns: list[str], nan: str) -> Table:
-    """Raise on the first empty cell among `columns`, or (nan="drop") drop rows that have one."""
+def drop_missing(table: Table, columns: list[str], nan: str, numeric: Sequence[str] = ()) -> Table:
+    """Raise on the first empty cell among `columns`, or infinite number among the `numeric`
+    ones, or (nan="drop") drop the rows that have one."""
     bad = np.zeros(len(table), dtype=bool)
     for column in columns:
         missing = _missing(table.frame[column].to_numpy())
-        if missing.any() and nan != "drop":
-            row = int(np.argmax(missing))
-            said = missing_message(table.frame[column].iloc[row])
+        infinite = np.isinf(table.floats(column)) if column in numeric else missing & False
+        if (missing.any() or infinite.any()) and nan != "drop":
+            row = int(np.argmax(missing | infinite))
+            cell = table.frame[column].iloc[row]
+            said = (missing_message(cell) if missing[row]
+                    else f"{cell!r} is not a finite number (use --nan drop to skip such rows)")
             raise DataError(f"{table.name}: line {table.lines[row]}, column {column}: {said}")
-        bad |= missing
+        bad |= missing | infinite
     if not bad.any():
         return table
     kept = table.take(np.flatnonzero(~bad))
     if len(kept) == 0:
-        raise DataError(f"{table.name}: no rows left after dropping rows with empty cells")
+        raise DataError(f"{table.name}: no rows left after dropping rows with empty cells or "
+                        "infinite numbers")
     return kept
 
 
@@ -279,6 +285,16 @@ def numbers(table: Table, column: str) -> np.ndarray:
         text = values[row] if len(values[row]) <= 40 else values[row][:37] + "..."
         raise DataError(f"{table.name}: line {table.lines[row]}, column {column}: {text!r} is not a number")
     return parsed
+
+
+def mean_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of finite numbers, without overflow: numbers near the
+    float64 limit (1e308) are scaled down first, as their squares would be infinite."""
+    scale = float(np.max(np.abs(values))) if len(values) else 0.0
+    if not 0 < scale < np.inf or 1e-100 < scale < 1e100:
+        return float(values.mean()), float(values.std())
+    scaled = values / scale
+    return float(scaled.mean() * scale), float(scaled.std() * scale)
 
 
 def is_numeric(table: Table, column: str) -> bool:
@@ -438,8 +454,8 @@ def fit_preprocessor(train: Table, target: str, task: Task) -> Preprocessor:
             continue
         if is_numeric(train, column):
             values = numbers(train, column)
-            std = float(values.std())
-            features.append(Feature(column, "numeric", float(values.mean()), std if std > 0 else 1.0))
+            mean, std = mean_std(values)
+            features.append(Feature(column, "numeric", mean, std if std > 0 else 1.0))
         else:
             levels = tuple(sorted(set(train.frame[column].tolist())))
             features.append(Feature(column, "categorical", levels=levels))
@@ -491,14 +507,15 @@ def load_training(
     target = choose_target(table.columns, target, table.name)
     if len(table.columns) < 2:
         raise DataError(f"{table.name}: has only the target column {target!r}, no features")
-    table = drop_missing(table, table.columns, nan)
+    numeric = [c for c in table.columns if is_numeric(table, c)]
+    table = drop_missing(table, table.columns, nan, numeric)
     chosen = _check_task(table, target, task)
     if val_path is not None:
         train, val = table, read_table(val_path)
         missing = [c for c in table.columns if c not in val.frame.columns]
         if missing:
             raise DataError(f"{val.name}: lacks the training column(s) {', '.join(missing)}")
-        val = drop_missing(val, table.columns, nan)
+        val = drop_missing(val, table.columns, nan, numeric)
     else:
         train_rows, val_rows = split_rows(len(table), val_split, seed, table.name)
         train = table.take(train_rows)
