@@ -4,6 +4,7 @@
     python datagen.py scce ROWS OUT.csv          label,p_0..p_9 (probabilities summing to ~1)
     python datagen.py parquet ROWS OUT.parquet   y_true,y_pred as float64 columns
     python datagen.py mlp ROWS TRAIN.csv VAL.csv x0..x19,label from a random teacher network, 80/20
+    python datagen.py features ROWS OUT.csv      x0..x19,label of the same kind, one file (tiled)
 
 Large files repeat one formatted block of up to 1e6 rows, so 5e7 rows take seconds. Values are
 integers divided by 1e6 (or 1e5), so the CSV text is exact and every reader gets the same doubles.
@@ -110,8 +111,9 @@ def parquet(rows: int, path: str) -> None:
     _write_expected(path, "mse", _tiled_mean((y_pred - y_true) ** 2, rows))
 
 
-def mlp(rows: int, train_path: str, val_path: str) -> None:
-    """Features N(0, 1); the label is the argmax of a random tanh teacher network's outputs."""
+def _teacher_lines(rows: int) -> tuple[str, list[str]]:
+    """Header and rows: features N(0, 1); the label is the argmax of a random tanh teacher network's
+    outputs."""
     rng = np.random.default_rng(SEED)
     x = np.round(rng.normal(0, 1, (rows, MLP_FEATURES)) * 1e5) / 1e5
     w1 = rng.normal(0, 1 / np.sqrt(MLP_FEATURES), (MLP_FEATURES, MLP_TEACHER))
@@ -119,15 +121,34 @@ def mlp(rows: int, train_path: str, val_path: str) -> None:
     labels = np.argmax(np.tanh(x @ w1) @ w2, axis=1)
     header = ",".join(f"x{j}" for j in range(MLP_FEATURES)) + ",label"
     rows_text = (",".join(f"{v:.5f}" for v in row) for row in x.tolist())
-    lines = [f"{text},{lab}" for text, lab in zip(rows_text, labels.tolist(), strict=True)]
+    return header, [f"{text},{lab}" for text, lab in zip(rows_text, labels.tolist(), strict=True)]
+
+
+def mlp(rows: int, train_path: str, val_path: str) -> None:
+    header, lines = _teacher_lines(rows)
     cut = rows * 4 // 5
     _write_tiled(val_path, header, lines[cut:], rows - cut)
     _write_tiled(train_path, header, lines[:cut], cut)
 
 
+def features(rows: int, path: str) -> None:
+    """The mlp rows, one file of any length: a block of up to 100,000 rows repeated."""
+    header, lines = _teacher_lines(min(rows, 100_000))
+    block = len(lines)
+    text = ("\n".join(lines) + "\n").encode()
+    with open(path + ".tmp", "wb") as out:
+        out.write((header + "\n").encode())
+        for _ in range(rows // block):
+            out.write(text)
+        if rows % block:
+            out.write(("\n".join(lines[: rows % block]) + "\n").encode())
+    os.replace(path + ".tmp", path)
+    _write_expected(path, "rows", float(rows))
+
+
 def main(argv: list[str]) -> None:
     kind, rows, *paths = argv
-    makers = {"mse": mse, "scce": scce, "parquet": parquet, "mlp": mlp}
+    makers = {"mse": mse, "scce": scce, "parquet": parquet, "mlp": mlp, "features": features}
     makers[kind](int(float(rows)), *paths)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA_VERSION = "v1"  # bump when datagen.py changes what it writes
-BYTES_PER_ROW = {"mse": 20, "scce": 90, "parquet": 17, "mlp": 190}  # rough upper estimates
+BYTES_PER_ROW = {"mse": 20, "scce": 90, "parquet": 17, "mlp": 190, "features": 170}  # rough upper estimates
 DISK_MARGIN = 1 << 30
 
 
@@ -52,6 +52,24 @@ def data_file(config: Config, kind: str, rows: int, suffix: str = ".csv") -> Pat
         return path
     _generate(config, kind, rows, [path])
     return path
+
+
+def gzipped(config: Config, path: Path) -> Path:
+    """`path` compressed by gzip (level 6) beside it, made once in a child process; the same
+    expected value."""
+    target = path.with_name(path.name + ".gz")
+    if target.exists() and Path(f"{target}.json").exists():
+        return target
+    if shutil.disk_usage(path.parent).free < path.stat().st_size // 2 + DISK_MARGIN:
+        raise NoRoom(f"gzipping {path.name} needs ~{path.stat().st_size / 2**31:.1f} GiB")
+    print(f"gzipping {path.name} ...", file=sys.stderr, flush=True)
+    code = ("import gzip, shutil, sys\n"
+            "with open(sys.argv[1], 'rb') as src, gzip.open(sys.argv[2], 'wb', compresslevel=6) as out:\n"
+            "    shutil.copyfileobj(src, out, 1 << 20)")
+    subprocess.run([config.python, "-c", code, str(path), f"{target}.tmp"], check=True)
+    Path(f"{target}.tmp").replace(target)
+    shutil.copyfile(f"{path}.json", f"{target}.json")
+    return target
 
 
 def mlp_files(config: Config, rows: int) -> tuple[Path, Path]:

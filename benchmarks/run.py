@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import output
 import startup
 import throughput
 import training
@@ -32,6 +33,7 @@ SECTIONS: dict[str, Callable[[Config], list[Table]]] = {
     "startup": startup.run,
     "throughput": throughput.run,
     "training": training.run,
+    "output": output.run,
 }
 
 

@@ -1,17 +1,18 @@
-"""Throughput and memory of `lossctl compute` on large files against hand-written pandas scripts.
+"""Throughput and memory of `lossctl compute` on large files against DuckDB, polars and pandas.
 
-Targets: lossctl's wall time at most the pandas script's, peak RSS under 200 MiB, time linear in
-rows and memory flat.
+Targets: lossctl's wall time at most the reference's (DuckDB's SQL when DuckDB is installed, else
+the pandas script), peak RSS under 200 MiB, time linear in rows and memory flat.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import sys
 from pathlib import Path
 
 from harness import Contender, Outcome, run_interleaved
-from inputs import Config, NoRoom, data_file, expected_value, script
+from inputs import Config, NoRoom, data_file, expected_value, gzipped, script
 from report import Table, mib, ratio, rounds, seconds, spread, verdict
 
 RSS_LIMIT_MIB = 200
@@ -32,9 +33,25 @@ HEADERS = [
 
 def run(config: Config) -> list[Table]:
     tables = _csv_mse(config)
+    tables.append(_gzip_mse(config))
     tables.append(_scce(config))
     tables.append(_parquet(config))
     return tables
+
+
+def _peers(config: Config, loss: str, path: Path) -> list[Contender]:
+    """DuckDB's SQL and polars on the same file, where they are installed (DuckDB first: the
+    reference of the issue's targets)."""
+    return [
+        Contender(label, [config.python, script("peers.py"), tool, loss, str(path)], parse=_value)
+        for tool, label in (("duckdb", "DuckDB SQL"), ("polars", "polars"))
+        if importlib.util.find_spec(tool) is not None
+    ]
+
+
+def _reference_note(contenders: list[Contender], fallback: str) -> str:
+    first = contenders[0].label
+    return f"Reference: {first}" + ("" if first.startswith("DuckDB") else f" ({fallback}: no DuckDB)")
 
 
 def rows_label(rows: int) -> str:
@@ -48,15 +65,18 @@ def _value(stdout: str) -> dict[str, float]:
     return {"value": float(stdout.strip().splitlines()[-1])}
 
 
-def _lossctl(config: Config, loss: str, path: Path) -> list[Contender]:
+def _lossctl(config: Config, loss: str, path: Path, one_thread: bool = False) -> list[Contender]:
+    """lossctl on all cores, and (`one_thread`) with LOSSCTL_THREADS=1 to show what the cores add."""
     argv = [*config.lossctl, "compute", "--loss", loss, str(path)]
-    return [Contender("lossctl", argv, parse=_value)]
+    single = [Contender("lossctl, LOSSCTL_THREADS=1", argv, {"LOSSCTL_THREADS": "1"}, parse=_value)]
+    return [Contender("lossctl", argv, parse=_value), *(single if one_thread else [])]
 
 
 def _csv_mse(config: Config) -> list[Table]:
     table = Table("Throughput: `lossctl compute --loss mse` on y_true,y_pred CSVs", HEADERS)
     table.notes.append(
-        f"Reference: `pandas.read_csv` + numpy; target for lossctl rows: ≤ 1x the reference "
+        "Reference: DuckDB's `select avg((y_pred - y_true) ^ 2) from read_csv(FILE)` when DuckDB is "
+        f"installed, else `pandas.read_csv` + numpy; target for lossctl rows: ≤ 1x the reference "
         f"and peak RSS < {RSS_LIMIT_MIB} MiB. {rounds(config.repeats).capitalize()}."
     )
     by_size: dict[int, list[Outcome]] = {}
@@ -67,13 +87,14 @@ def _csv_mse(config: Config) -> list[Table]:
             table.notes.append(f"{rows_label(rows)} rows skipped: {error}.")
             continue
         contenders = [
+            *_peers(config, "mse", path),
             Contender("pandas read_csv", [config.python, script("mse_pandas.py"), str(path)], parse=_value),
             Contender(
                 "pandas read_csv(chunksize=1e6)",
                 [config.python, script("mse_pandas.py"), str(path), "--chunksize", "1000000"],
                 parse=_value,
             ),
-            *_lossctl(config, "mse", path),
+            *_lossctl(config, "mse", path, one_thread=True),
         ]
         print(f"throughput: mse, {rows_label(rows)} rows", file=sys.stderr, flush=True)
         outcomes = run_interleaved(contenders, config.repeats)
@@ -196,8 +217,8 @@ def _scce(config: Config) -> Table:
         HEADERS,
     )
     table.notes.append(
-        "Reference: `pandas.read_csv` + numpy computing Keras's formula (normalise, clip to "
-        "[1e-7, 1 - 1e-7], -log of the true class)."
+        "Reference: DuckDB's SQL when installed, else `pandas.read_csv` + numpy, computing Keras's "
+        "formula (normalise, clip to [1e-7, 1 - 1e-7], -log of the true class)."
     )
     try:
         path = data_file(config, "scce", rows)
@@ -205,10 +226,35 @@ def _scce(config: Config) -> Table:
         table.notes.append(f"skipped: {error}.")
         return table
     contenders = [
+        *_peers(config, "scce", path),
         Contender("pandas script", [config.python, script("scce_pandas.py"), str(path)], parse=_value),
         *_lossctl(config, "sparse_categorical_crossentropy", path),
     ]
     print(f"throughput: scce, {rows_label(rows)} rows", file=sys.stderr, flush=True)
+    table.rows += _rows(rows, run_interleaved(contenders, config.repeats), expected_value(path))
+    return table
+
+
+def _gzip_mse(config: Config) -> Table:
+    """The same MSE on the largest CSV gzipped (at most 1e7 rows): decompressed as it is read."""
+    table = Table("Throughput: `lossctl compute --loss mse` on a gzipped CSV", HEADERS)
+    rows = max([n for n in config.sizes if n <= 10_000_000], default=None)
+    if rows is None:
+        table.notes.append("skipped: no size up to 1e7 rows.")
+        return table
+    try:
+        path = gzipped(config, data_file(config, "mse", rows))
+    except NoRoom as error:
+        table.notes.append(f"skipped: {error}.")
+        return table
+    contenders = [
+        *_peers(config, "mse", path),
+        Contender("pandas read_csv", [config.python, script("mse_pandas.py"), str(path)], parse=_value),
+        *_lossctl(config, "mse", path),
+    ]
+    note = _reference_note(contenders, "pandas")
+    table.notes.append(f"{note}; gzip level 6; same targets as the CSV rows.")
+    print(f"throughput: mse .csv.gz, {rows_label(rows)} rows", file=sys.stderr, flush=True)
     table.rows += _rows(rows, run_interleaved(contenders, config.repeats), expected_value(path))
     return table
 

@@ -16,7 +16,7 @@ from lossctl.render import number, value_text
 def losses_of(family: str | None = None) -> list[Loss]:
     names = list(REGISTRY.families)
     if family is not None and family not in names:
-        raise UsageError(f"--family takes {' or '.join(names)}, got {family!r}")
+        raise UsageError(f"--family takes {', '.join(names[:-1])} or {names[-1]}, got {family!r}")
     return [loss for loss in REGISTRY if family in (None, loss.family.name)]
 
 
@@ -68,6 +68,8 @@ def explain_text(loss: Loss, picture: str = "") -> str:
     else:
         lines += ["", "Formula (per sample or element, before reduction):"]
     lines += [f"  {line}" for line in loss.formula.strip().splitlines()]
+    if loss.reference:
+        lines += ["", "Reference:", f"  {loss.reference}"]
     if picture:
         lines += ["", *picture.rstrip("\n").splitlines()]
     lines += ["", "Inputs:"]
@@ -82,7 +84,8 @@ def explain_text(loss: Loss, picture: str = "") -> str:
     lines += ["", f"Reductions: {', '.join(loss.reductions)} (default {loss.family.default_reduction})"]
     lines.append(f"Convention: {loss.family.convention}.")
     if loss.batchwise and loss.metric is None:
-        lines.append("This loss is computed over the whole batch at once (one value, not per row).")
+        lines.append("This loss is computed on every row at once: `none` gives one value per row, or "
+                     "one for the whole batch where the loss has one (dice, tversky with axis=none).")
     if loss.example:
         lines += ["", "Example:"]
         for role, rows in loss.example.items():
@@ -94,7 +97,7 @@ def explain_text(loss: Loss, picture: str = "") -> str:
         for reduction in shown:
             value = evaluate(loss, loss.example, loss.resolve_params({}) | params, reduction)
             lines.append(f"  {reduction:<5} -> {value_text(value)}")
-        if "none" in loss.reductions and (not loss.batchwise or loss.metric is not None):
+        if "none" in loss.reductions:
             per_row = np.atleast_1d(evaluate(loss, loss.example, loss.resolve_params({}) | params, "none"))
             shown = ", ".join(number(v) for v in np.ravel(per_row))
             lines.append(f"  none  -> {shown}")

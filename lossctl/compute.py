@@ -11,7 +11,7 @@ value depends on the whole batch (`Loss.batchwise`) and gradients read every row
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ from lossctl.errors import DataError, InputValueError, UsageError
 from lossctl.io.block import Block, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
-from lossctl.io.join import join_by_position
+from lossctl.io.join import join_by_key, join_by_position
 from lossctl.losses.evaluate import as_inputs, batch_value, check_gradient, loss_values
 from lossctl.losses.reduction import (
     Partial,
@@ -69,8 +69,13 @@ class Computation:
         weights: str | None = None,
         labels: Table | None = None,
         nan: str = "error",
+        key: str | None = None,
     ) -> None:
         self.table, self.labels, self.reduction, self.nan = table, labels, reduction, nan
+        self.key = key  # join the labels' rows by this column, not by position
+        if key is not None and labels is None:
+            raise UsageError("--on joins the --labels file by a key column: give --labels too")
+        self._read: tuple[np.ndarray, list[np.ndarray]] | None = None  # rows whole_batch() read
         specs = dict(specs or {})
         # No reduction given: each loss takes its family's default.
         self.jobs = [
@@ -91,14 +96,20 @@ class Computation:
 
     def _bind(self, job: Job, specs: dict[str, str]) -> None:
         # An optional input also given as a constant (-p var=0.5) is not looked for in the CSV.
-        roles = [(i.role, i.optional) for i in job.loss.inputs
-                 if not (i.optional and job.params.get(i.role) is not None)]
+        constant = {i.role for i in job.loss.inputs if i.optional and job.params.get(i.role) is not None}
+        both = sorted(constant & set(specs))
+        if both:
+            raise UsageError(
+                f"{job.loss.qualified_name}: give {both[0]} as a column (--col) or as -p {both[0]}=..., "
+                "not both"
+            )
+        roles = [(i.role, i.optional) for i in job.loss.inputs if i.role not in constant]
         wide = job.loss.class_index_target or job.loss.output_activation == "softmax"
         if self.labels is not None:
             main_roles = [r for r in roles if r[0] != "y_true"]
             main_specs = {k: v for k, v in specs.items() if k != "y_true"}
             job.columns = bind_roles(main_roles, self.table.header, main_specs, self.table.name, wide)
-            label_header = self.labels.header
+            label_header = [c for c in self.labels.header if c != self.key]
             if "y_true" in specs or len(label_header) > 1:
                 job.columns |= {
                     f"labels:{k}": v
@@ -133,7 +144,11 @@ class Computation:
                 yield block, {name: block.data[:, j] for j, name in enumerate(main)}, None
             return
         label_names = self._label_columns()
-        for block, labels in join_by_position(self.table, self.labels, main, label_names, self.nan):
+        if self.key is None:
+            pairs = join_by_position(self.table, self.labels, main, label_names, self.nan)
+        else:
+            pairs = join_by_key(self.table, self.labels, self.key, main, label_names, self.nan)
+        for block, labels in pairs:
             columns = {name: block.data[:, j] for j, name in enumerate(main)}
             columns |= {f"labels:{n}": labels.data[:, j] for j, n in enumerate(label_names)}
             yield block, columns, labels
@@ -185,7 +200,8 @@ class Computation:
             block, columns, labels = item
             weights = self._weights(columns)
             return [
-                (self._arrays(job, columns), weights)  # batch-wise losses keep their inputs
+                # batch-wise losses keep their inputs, and where their rows are for errors
+                (self._arrays(job, columns), weights, _lines_only(block), _lines_only(labels))
                 if job.loss.batchwise
                 else partial(job.loss, self._values(job, columns, block, labels)[1], weights)
                 for job in self.jobs
@@ -193,7 +209,7 @@ class Computation:
 
         sums = [Partial() for _ in self.jobs]
         gathered: list[list] = [[] for _ in self.jobs]
-        for per_job in map_ahead(block_sums, self._blocks(), self._workers()):
+        for per_job in map_ahead(block_sums, self._blocks(), self.workers()):
             for k, job in enumerate(self.jobs):  # added in file order: the same sums every run
                 if job.loss.batchwise:
                     gathered[k].append(per_job[k])
@@ -210,8 +226,9 @@ class Computation:
             results.append(Result(job.loss, job.params, job.reduction, value, rows))
         return results
 
-    def _workers(self) -> int:
-        """Threads for the losses of blocks (numpy releases the GIL): large inputs only."""
+    def workers(self) -> int:
+        """Threads for the blocks' losses and their per-row text (numpy and Arrow release the GIL):
+        large inputs only."""
         return worker_count() if self.table.large else 1
 
     def _whole_batch(self, job: Job, parts: list, reduction: str) -> float | np.ndarray:
@@ -219,30 +236,54 @@ class Computation:
         weights = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
         try:
             return batch_value(job.loss, inputs, job.params, reduction, weights)
-        except InputValueError as error:  # no line numbers for a whole batch: say the role
-            raise DataError(f"{self.table.name}: {error.message} ({job.loss.qualified_name})") from None
+        except InputValueError as error:
+            labels = Block.concat([p[3] for p in parts]) if parts[0][3] is not None else None
+            raise self._explain(error, job, Block.concat([p[2] for p in parts]), labels) from None
+        except DataError as error:  # about the batch as a whole: say which input and loss
+            raise DataError(f"{self.table.name}: {error} ({job.loss.qualified_name})") from None
+
+    def whole_batch(self) -> list[Result] | None:
+        """For reduction `none` with a batch-wise loss (Keras dice, tversky, circle), which reads
+        every row first: the results when each loss gives one value for the whole batch (dice or
+        tversky with axis=None and no sample weights, as Keras returns it), else None, and
+        `rows()` then yields the per-row values from the rows read here. None, reading nothing,
+        when no loss is batch-wise."""
+        if not any(job.loss.batchwise for job in self.jobs):
+            return None
+        lines, values = self._row_values(self._whole(), shaped=False)
+        whole = [job.loss.qualified_name for job, v in zip(self.jobs, values, strict=True) if v.ndim == 0]
+        n = len(lines)
+        if len(whole) == len(self.jobs):
+            return [Result(job.loss, job.params, "none", float(v), n)
+                    for job, v in zip(self.jobs, values, strict=True)]
+        if whole:
+            raise UsageError(
+                f"reduction none: {', '.join(whole)} gives one value for the whole batch and the "
+                "other losses one per row; ask for them separately"
+            )
+        self._read = (lines, [v.reshape(n, -1) for v in values])
+        return None
 
     def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
         """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
-        array of their values (width 1 but for losses that keep a value per column)."""
-        refused = [j.loss.qualified_name for j in self.jobs if j.loss.batchwise and j.loss.metric is None]
-        if refused:
-            raise UsageError(
-                f"reduction none: {', '.join(refused)} gives one value for the whole batch; use mean or sum"
-            )
-        if any(job.loss.batchwise for job in self.jobs):  # their rows' terms need every row first
-            yield self._row_values(self._whole())
+        array of their values (width 1 but for losses that keep a value per column). With a
+        batch-wise loss, call `whole_batch()` first: its rows come as one block."""
+        if any(job.loss.batchwise for job in self.jobs):  # their rows' values need every row first
+            if self._read is None and self.whole_batch() is not None:
+                raise UsageError("reduction none: one value for the whole batch; use whole_batch()")
+            yield self._read
         else:
-            yield from map_ahead(self._row_values, self._blocks(), self._workers())
+            yield from map_ahead(self._row_values, self._blocks(), self.workers())
 
-    def _row_values(self, item) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _row_values(self, item, shaped: bool = True) -> tuple[np.ndarray, list[np.ndarray]]:
+        """A block's lines and each job's `none` values, as (rows, width) arrays when `shaped`."""
         block, columns, labels = item
         weights = self._weights(columns)
         per_job = []
         for job in self.jobs:
             _, lv = self._values(job, columns, block, labels)
-            values = reduce(job.loss, lv, "none", weights)
-            per_job.append(values.reshape(len(block.lines), -1))
+            values = np.asarray(reduce(job.loss, lv, "none", weights))
+            per_job.append(values.reshape(len(block.lines), -1) if shaped else values)
         return block.lines, per_job
 
     def _whole(self) -> tuple[Block, dict[str, np.ndarray], Block | None]:
@@ -265,3 +306,7 @@ class Computation:
         with np.errstate(all="ignore"):
             return job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
 
+
+def _lines_only(block: Block | None) -> Block | None:
+    """`block` without its data: where its rows come from, for an error's line numbers."""
+    return None if block is None else replace(block, data=np.empty((len(block), 0)), text={})

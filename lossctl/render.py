@@ -1,23 +1,22 @@
 """Rendering compute results: plain numbers for shells, CSV and JSON for programs, a rich table.
 
-Numbers are printed with Python's repr: the shortest text that reads back as the same float64.
-The renderers write to a text stream; `csv_lines` and `csv_cell`, which `predict` writes with
-too, return text. rich is imported only for `table`.
+Reduced values are printed with Python's repr: the shortest text that reads back as the same
+float64. Per-row values (`rows`, `gradient`) go through the one writer, `io.writer`, in its style
+of numbers, as bytes. rich is imported only for `table`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import itertools
 import json
 import math
-import operator
 from collections.abc import Iterable, Sequence
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import numpy as np
 
 from lossctl.compute import Result
+from lossctl.io.writer import csv_cell
 from lossctl.losses.registry import Loss
 
 FORMATS = ("plain", "csv", "json", "table")
@@ -70,7 +69,7 @@ def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str]) -> None
     table = Table(show_edge=False, header_style="bold")
     table.add_column("loss")
     table.add_column("reduction")
-    table.add_column("value", justify="right", style="bold cyan")
+    table.add_column("value", justify="right", style="bold cyan", overflow="fold")
     table.add_column("rows", justify="right")
     for k, r in enumerate(results):
         name = r.loss.qualified_name
@@ -91,79 +90,40 @@ def row_header(losses: Sequence[Loss], widths: Sequence[int]) -> list[str]:
 
 
 def rows(
-    stream: Iterable[tuple[np.ndarray, list[np.ndarray]]], losses: Sequence[Loss], fmt: str, out: TextIO
+    stream: Iterable[tuple[np.ndarray, list[np.ndarray]]], losses: Sequence[Loss], fmt: str,
+    out: BinaryIO, workers: int = 1,
 ) -> None:
-    """Per-row values (reduction none), written a slice of rows at a time as blocks come."""
-    header: list[str] | None = None
-    for block_lines, values in stream:
-        if header is None:
-            header = row_header(losses, [v.shape[1] for v in values])
-            keys = [json.dumps(h) for h in header]
-            if fmt == "csv":
-                out.write("line," + ",".join(header) + "\n")
-        block = np.hstack(values) if len(values) > 1 else values[0]
-        for start in range(0, len(block), ROWS_PER_WRITE):
-            table = block[start : start + ROWS_PER_WRITE].tolist()  # Python floats: repr is `number`
-            lines = block_lines[start : start + ROWS_PER_WRITE].tolist()
-            if fmt in ("plain", "table"):
-                text = csv_lines(table)
-            elif fmt == "csv":
-                text = csv_lines([[line, *row] for line, row in zip(lines, table, strict=True)])
-            else:
-                text = "".join(
-                    f'{{"line": {line}, '
-                    + ", ".join(f"{k}: {_json_text(repr(v))}" for k, v in zip(keys, row, strict=True))
-                    + "}\n"
-                    for line, row in zip(lines, table, strict=True)
-                )
-            out.write(text)
+    """Per-row values (reduction none) through the one writer, as blocks come: numbers alone, or
+    after each row's file line (csv), or JSON lines."""
+    from lossctl.io.writer import csv_layout, json_layout, write_rows
 
-
-ROWS_PER_WRITE = 1 << 16  # rows formatted and written at a time
-
-
-def csv_lines(
-    rows: list[list], before: Sequence[str] | None = None, after: Sequence[str] | None = None,
-) -> str:
-    """Rows of Python numbers as CSV lines, each number as its repr.
-
-    `repr` of the whole list runs in C, three times faster than joining the reprs one by one; no
-    int or float repr holds a comma or a bracket, so the separators are safe to rewrite. `before`
-    and `after`, when given, hold one text per row, put in front of and behind its numbers: text
-    cells already in CSV form (`csv_cell`) with their separating commas.
-    """
-    if not rows:
-        return ""
-    text = repr(rows)[2:-2].replace("], [", "\n").replace(", ", ",")
-    if before is None and after is None:
-        return text + "\n"
-    lines = text.split("\n")
-    if before is not None:
-        lines = list(map(operator.add, before, lines))
-    if after is not None:
-        lines = list(map(operator.add, lines, after))
-    return "\n".join(lines) + "\n"
-
-
-def csv_cell(text: str) -> str:
-    """`text` as one cell of a CSV row, as `csv.writer` writes it (quoted where it must be)."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([text, ""])  # two cells: "" stays empty
-    return buffer.getvalue()[:-2]
-
-
-def _json_text(text: str) -> str:
-    """A number as `number` printed it, in JSON (which has no inf or nan: null)."""
-    return text if text not in ("nan", "inf", "-inf") else "null"
-
-
-def gradient(grad: np.ndarray, pred_columns: Sequence[str], fmt: str, out: TextIO) -> None:
-    """d(loss)/d(y_pred), one line per input row."""
-    if fmt == "json":
-        out.write(json.dumps([[_json_number(v) for v in row] for row in grad]) + "\n")
+    blocks = iter(stream)
+    first = next(blocks, None)
+    if first is None:
         return
-    if fmt == "csv":
-        out.write(",".join(f"grad_{c}" for c in pred_columns) + "\n")
+    header = row_header(losses, [v.shape[1] for v in first[1]])
+    numbered = fmt in ("csv", "json")
+
+    def columns(item: tuple[np.ndarray, list[np.ndarray]]) -> list[np.ndarray]:
+        lines, values = item
+        cells = [v[:, j] for v in values for j in range(v.shape[1])]
+        return [lines, *cells] if numbered else cells
+
+    layout = json_layout(["line", *header]) if fmt == "json" else csv_layout(len(header) + numbered)
+    head = "line," + ",".join(header) + "\n" if fmt == "csv" else ""
+    write_rows(out, map(columns, itertools.chain([first], blocks)), layout, head=head, workers=workers)
+
+
+def gradient(grad: np.ndarray, pred_columns: Sequence[str], fmt: str, out: BinaryIO,
+             workers: int = 1) -> None:
+    """d(loss)/d(y_pred), one row per input row, through the one writer (JSON: one array of rows)."""
+    from lossctl.io.writer import Layout, csv_layout, write_rows
+
     grad = grad.reshape(len(grad), -1)
-    for start in range(0, len(grad), ROWS_PER_WRITE):
-        out.write(csv_lines(grad[start : start + ROWS_PER_WRITE].tolist()))
+    columns = [[grad[:, j] for j in range(grad.shape[1])]]
+    if fmt == "json":
+        layout = Layout(("[",) + (", ",) * (grad.shape[1] - 1), end="]", sep=", ", json=True)
+        write_rows(out, columns, layout, head="[", tail="]\n", workers=workers)
+        return
+    head = ",".join(f"grad_{c}" for c in pred_columns) + "\n" if fmt == "csv" else ""
+    write_rows(out, columns, csv_layout(grad.shape[1]), head=head, workers=workers)

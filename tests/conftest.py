@@ -28,3 +28,15 @@ def train_drug_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int]
         return made[epochs]
 
     return train
+
+
+@pytest.fixture(params=["stdlib", "arrow"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on both paths of the CSV reader: the csv module (small inputs), and pyarrow,
+    forced by a tiny small-file limit, with tiny chunks that make every few records a chunk."""
+    if request.param == "arrow":
+        from lossctl.io import table as table_module
+
+        monkeypatch.setattr(table_module, "SMALL_BYTES", 8)
+        monkeypatch.setattr(table_module, "BLOCK_BYTES", 16)
+    return request.param

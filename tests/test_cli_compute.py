@@ -51,7 +51,7 @@ def test_sum_and_none(capsys):
     path = str(SAMPLES / "regression.csv")
     assert run(capsys, "compute", "-l", "mse", "-r", "sum", path)[1] == "579.0\n"
     out = run(capsys, "compute", "-l", "mse", "-r", "none", path)[1]
-    assert out.splitlines() == ["400.0", "9.0", "36.0", "16.0", "0.0", "36.0", "81.0", "1.0"]
+    assert out.splitlines() == ["400", "9", "36", "16", "0", "36", "81", "1"]  # per-row style
 
 
 def test_keras_and_torch_sum_differ_on_multi_column(capsys):
@@ -104,7 +104,7 @@ def test_weights_are_keras_sample_weights(capsys, tmp_path):
 
 def test_grad(capsys, tmp_path):
     path = write(tmp_path, "y_true,y_pred\n1,3\n2,2\n")
-    assert run(capsys, "compute", "-l", "mse", "--grad", path)[1] == "2.0\n0.0\n"  # 2 * (p - t) / n
+    assert run(capsys, "compute", "-l", "mse", "--grad", path)[1] == "2\n0\n"  # 2 * (p - t) / n
 
 
 def test_nan_drop(capsys, tmp_path):
@@ -228,4 +228,82 @@ def test_closed_pipe_ends_quietly(tmp_path):
     shell = f"{sys.executable} -m lossctl compute -l mse -r none {path} | head -n 1"
     done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True,
                           check=False)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "1.0\n", "")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "1\n", "")
+
+
+# -- reduction none for batch-wise losses ---------------------------------------------------------
+
+DICE = ("y_true_0,y_true_1,y_true_2,y_true_3,y_pred_0,y_pred_1,y_pred_2,y_pred_3\n"
+        "1,1,0,0,0,1,0,1\n1,1,0,0,0.4,0,0,0.9\n")  # Keras's own dice test, flattened to rows
+
+
+def test_dice_rows_with_axis_1_are_keras_values(capsys, tmp_path):
+    code, out, _ = run(capsys, "compute", "-l", "dice", "-r", "none", "-p", "axis=1", write(tmp_path, DICE))
+    assert code == 0
+    assert [float(v) for v in out.split()] == pytest.approx([0.5, 0.75757575], rel=1e-7)
+    mean = run(capsys, "compute", "-l", "dice", "-p", "axis=1", write(tmp_path, DICE))[1]
+    assert float(mean) == pytest.approx(sum(float(v) for v in out.split()) / 2, rel=1e-15)
+
+
+def test_dice_over_the_batch_prints_one_value(capsys, tmp_path):
+    path = write(tmp_path, DICE)
+    code, out, _ = run(capsys, "compute", "-l", "dice", "-r", "none", path)
+    assert code == 0
+    assert out == run(capsys, "compute", "-l", "dice", path)[1]  # one number, as Keras returns
+    assert float(out) == pytest.approx(0.6164384, rel=1e-7)
+    csv = run(capsys, "compute", "-l", "dice,tversky", "-r", "none", "-f", "csv", path)[1]
+    assert csv.splitlines()[0] == "loss,reduction,value,rows"
+    assert csv.splitlines()[1].startswith("keras.dice,none,0.616438")
+
+
+def test_circle_rows(capsys, tmp_path):
+    path = write(tmp_path, "label,e0,e1\n0,1,0\n0,0.8,0.6\n1,0,1\n1,0.6,0.8\n")
+    args = ("compute", "-l", "circle", "--true", "label", "--pred", "e*", "-p", "gamma=2", path)
+    code, out, _ = run(capsys, *args, "-r", "none", "-f", "csv")
+    rows = out.splitlines()
+    assert (code, rows[0], len(rows)) == (0, "line,keras.circle", 5)
+    values = [float(r.split(",")[1]) for r in rows[1:]]
+    assert float(run(capsys, *args)[1]) == pytest.approx(sum(values) / 4, rel=1e-15)
+
+
+def test_one_value_and_rows_together_is_a_usage_error(capsys, tmp_path):
+    code, out, err = run(capsys, "compute", "-l", "dice,mse", "-r", "none", write(tmp_path, DICE))
+    assert (code, out) == (2, "")
+    assert "keras.dice gives one value for the whole batch" in err
+
+
+# -- losses added with issue 12 -------------------------------------------------------------------
+
+
+def test_a_parameter_and_a_column_for_one_input_is_a_usage_error(capsys):
+    path = str(SAMPLES / "multilabel.csv")
+    code, _, err = run(capsys, "compute", "-l", "BCELoss", "-p", "weight=2,1,1,1",
+                       "--col", "weight=y_true_*", path)
+    assert code == 2
+    assert "give weight as a column (--col) or as -p weight=..., not both" in err
+
+
+def test_bce_weight_list_from_the_command_line(capsys):
+    path = str(SAMPLES / "multilabel.csv")
+    plain = float(run(capsys, "compute", "-l", "BCELoss", "-r", "sum", path)[1])
+    doubled = float(run(capsys, "compute", "-l", "BCELoss", "-r", "sum", "-p", "weight=2", path)[1])
+    assert doubled == pytest.approx(2 * plain, rel=1e-15)
+
+
+def test_ctc_label_error_names_line_and_column(capsys, tmp_path):
+    header = "y_true_0,y_true_1," + ",".join(f"y_pred_{j}" for j in range(6))
+    frames = ",".join(["-1"] * 6)
+    path = write(tmp_path, f"{header}\n1,2,{frames}\n0,2,{frames}\n")
+    code, _, err = run(capsys, "compute", "-l", "torch.ctc_loss", "-p", "classes=3", path)
+    assert code == 1
+    assert "line 3, column y_true_1: label 2 follows a blank" in err
+
+
+def test_paper_family_is_listed_and_cited(capsys):
+    code, out, _ = run(capsys, "list", "--family", "paper", "--format", "plain")
+    assert code == 0
+    assert [line.split("\t")[0] for line in out.splitlines()[1:]] == [
+        "paper.smape", "paper.wmape", "paper.jensen_shannon", "paper.crps_gaussian", "paper.quantile_loss"]
+    out = run(capsys, "explain", "crps")[1]
+    assert "Reference:" in out
+    assert "Gneiting and Raftery" in out

@@ -15,16 +15,6 @@ from lossctl.io.source import Source, open_source
 from lossctl.io.table import CsvTable
 
 
-@pytest.fixture(params=["stdlib", "arrow"])
-def reader(request, monkeypatch):
-    """Run a test on each path: the large-input one is forced by a tiny small-file limit, and
-    tiny chunks make every few records a chunk of their own."""
-    if request.param != "stdlib":
-        monkeypatch.setattr(table_module, "SMALL_BYTES", 8)
-        monkeypatch.setattr(table_module, "BLOCK_BYTES", 16)
-    return request.param
-
-
 def table_of(text: str, nan: str = "error", block_rows: int = 2) -> CsvTable:
     stream = io.BufferedReader(io.BytesIO(text.encode()))
     return CsvTable(Source("data.csv", stream), nan=nan, block_rows=block_rows)

@@ -92,6 +92,11 @@ def _circle(rng):
             "y_pred": x / np.linalg.norm(x, axis=1, keepdims=True)}
 
 
+def _ctc(rng):  # N sequences of 4 frames x 3 classes (blank 0), one or two labels each
+    labels = np.array([[1.0, 2.0], [2.0, 0.0], [1.0, 1.0], [2.0, 1.0], [1.0, 0.0]])
+    return {"y_true": labels, "y_pred": rng.normal(scale=1.5, size=(N, 12))}
+
+
 # (loss, params as typed, input maker): every Keras loss, and the variants that change the math.
 GRAD_CASES: list[tuple[str, dict[str, str], Maker]] = [
     ("mean_squared_error", {}, _real),
@@ -128,6 +133,7 @@ GRAD_CASES: list[tuple[str, dict[str, str], Maker]] = [
     ("dice", {"axis": "1"}, _binary),
     ("tversky", {"alpha": "0.7", "beta": "0.3"}, _binary),
     ("tversky", {"axis": "-1"}, _binary),
+    ("ctc", {"classes": "3"}, _ctc),
     ("circle", {"gamma": "2"}, _circle),
     ("circle", {"gamma": "3", "margin": "0.25", "remove_diagonal": "false"}, _circle),
 ]
@@ -335,10 +341,18 @@ def test_perfect_prediction_scores_zero(name: str, y: np.ndarray) -> None:
 
 
 @given(y=rows.flatmap(lambda n: arrays(np.float64, (n, 2), elements=finite)))
-def test_log_cosh_of_a_perfect_prediction_is_keras_float32_log2_off_zero(y: np.ndarray) -> None:
-    # Keras subtracts log(2) rounded to float32, so its float64 log_cosh(0) is -1.9e-9, not 0.
+def test_log_cosh_of_a_perfect_prediction_is_zero(y: np.ndarray) -> None:
+    # log(2) in float64 (TensorFlow's float32 constant would leave -1.9e-9)
     values = evaluate(get_loss("keras.log_cosh"), {"y_true": y, "y_pred": y}, reduction="none")
-    np.testing.assert_allclose(values, np.log(2.0) - float(np.float32(np.log(2.0))), rtol=1e-6)
+    assert np.all(values == 0.0)
+
+
+def test_focal_alpha_list_is_not_rounded_to_float32() -> None:
+    loss = get_loss("keras.categorical_focal_crossentropy")
+    inputs = {"y_true": [[0.0, 1.0]], "y_pred": [[0.5, 0.5]]}
+    listed = evaluate(loss, inputs, loss.resolve_params({"alpha": "0.1,0.1", "gamma": "0"}), "none")
+    single = evaluate(loss, inputs, loss.resolve_params({"alpha": "0.1", "gamma": "0"}), "none")
+    assert listed[0] == single[0] == 0.1 * np.log(2.0)
 
 
 @given(p=rows.flatmap(lambda n: arrays(np.float64, (n, 3), elements=st.floats(-50, 50))),
@@ -358,6 +372,26 @@ def test_hinge_maps_01_labels_only_when_all_labels_are_binary() -> None:
     kept = evaluate(loss, {"y_true": [[0.0], [-1.0]], "y_pred": pred}, reduction="none")
     np.testing.assert_allclose(mapped, [1.5, 0.5])  # 0 -> -1
     np.testing.assert_allclose(kept, [1.0, 1.5])  # 0 stays 0
+
+
+def test_ctc_needs_its_layout() -> None:
+    loss = get_loss("keras.ctc")
+    inputs = _ctc(np.random.default_rng(0))
+    with pytest.raises(UsageError, match="classes=C"):
+        evaluate(loss, inputs)
+    with pytest.raises(UsageError, match="whole number of frames"):
+        evaluate(loss, inputs, {"classes": 5})
+
+
+@pytest.mark.parametrize(
+    ("labels", "message", "column"),
+    [([[0.0, 1.0]], "follows a blank", 1), ([[3.0, 0.0]], "not a class index", 0),
+     ([[1.5, 0.0]], "not a class index", 0)],
+)
+def test_ctc_labels_are_checked(labels, message: str, column: int) -> None:
+    with pytest.raises(InputValueError, match=message) as info:
+        evaluate(get_loss("keras.ctc"), {"y_true": labels, "y_pred": np.zeros((1, 6))}, {"classes": 3})
+    assert (info.value.row, info.value.role, info.value.column) == (0, "y_true", column)
 
 
 def test_dice_over_the_batch_is_one_number() -> None:

@@ -10,13 +10,20 @@ import numpy as np
 import pytest
 
 from lossctl.errors import DataError, TrainingDiverged, UsageError
+from lossctl.io.reader import open_table
 from lossctl.losses import get_loss
 from lossctl.nn import build_model, fit, load_training, modelfile, resolve_metrics
-from lossctl.nn.data import read_table
+from lossctl.nn.data import Rows, read_rows
 from lossctl.nn.train import loss_value, predict_raw, scores
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
 DRUG = str(SAMPLES / "drug_trial.csv")
+
+
+def rows_for_model(prep, path: str) -> Rows:
+    with open_table(path) as table:
+        numeric, text, _ = prep.request(table.name, table.header)
+        return read_rows(table, numeric, text)
 
 
 def _train(path: str, loss_name: str, metrics=("accuracy",), hidden=(16, 32), **kwargs):
@@ -33,7 +40,7 @@ def test_drug_trial_reaches_keras_tutorial_accuracy() -> None:
     data, loss, params, model, records = _train(DRUG, "sparse_categorical_crossentropy", epochs=30)
     assert records[-1].metrics["val_accuracy"] > 0.90
     test = load_training(str(SAMPLES / "drug_trial_test.csv"), val_split=0)
-    x = data.prep.inputs(read_table(str(SAMPLES / "drug_trial_test.csv")))
+    x = data.prep.inputs(rows_for_model(data.prep, str(SAMPLES / "drug_trial_test.csv")))
     _, found = scores(model, loss, params, resolve_metrics(["accuracy"], "binary"), "binary", 2,
                       x, test.y_train)
     assert found["accuracy"] > 0.90

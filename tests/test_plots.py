@@ -113,7 +113,8 @@ def test_the_slope_is_the_derivative_of_the_curve(capsys, name, column, params, 
 
 
 NO_PICTURE = {  # besides the losses that compare predictions with each other (ranking losses)
-    "keras.circle", "sklearn.r2_score", "sklearn.explained_variance_score", "sklearn.d2_absolute_error_score",
+    "keras.circle", "keras.ctc", "torch.ctc_loss",
+    "sklearn.r2_score", "sklearn.explained_variance_score", "sklearn.d2_absolute_error_score",
     "sklearn.d2_pinball_score", "sklearn.d2_tweedie_score", "sklearn.d2_log_loss_score",
     "sklearn.zero_one_loss", "sklearn.hamming_loss", "sklearn.accuracy_score", "sklearn.hinge_loss",
 }

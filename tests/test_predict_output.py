@@ -1,5 +1,6 @@
-"""`lossctl predict` output: the text a row-by-row csv.writer would write, streamed a block of rows
-at a time, and with --output a whole file or none (never half of one)."""
+"""`lossctl predict` output: the text a row-by-row csv.writer would write (numbers as the one
+writer prints them), streamed a block of rows at a time through `io.writer`, and with --output a
+whole file or none (never half of one)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from lossctl import render
 from lossctl.cli import app, main
-from lossctl.cli.train_cmd import _prediction_csv
 from lossctl.errors import DataError
+from lossctl.io import writer
 from lossctl.io.atomic import open_atomic, open_text_atomic
+from lossctl.io.reader import open_table
+from lossctl.io.writer import number_text
 from lossctl.nn import modelfile, targets
-from lossctl.nn.data import Preprocessor
+from lossctl.nn.data import Preprocessor, read_rows
+from lossctl.nn.predict import write_predictions
 from lossctl.nn.train import predict_raw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,21 +40,21 @@ LABELS = ("a,b", 'say "hi"', "two\nlines", "plain", " spaced ")
 
 
 def row_by_row(saved, out: np.ndarray, y: np.ndarray | None) -> str:
-    """The text predict wrote before it wrote blocks: csv.writer, one row at a time."""
+    """csv.writer, one row at a time, each number as `number_text` prints it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     prep = saved.prep
     if prep.task == "regression":
         writer.writerow(["y_pred"] + (["y_true"] if y is not None else []))
         for i in range(len(out)):
-            writer.writerow([repr(float(out[i, 0]))] + ([repr(float(y[i]))] if y is not None else []))
+            writer.writerow([number_text(out[i, 0])] + ([number_text(y[i])] if y is not None else []))
         return buffer.getvalue()
     act = saved.model.output_activation.name
     probs, index = targets.probabilities(out, act), targets.predicted_index(out, act)
     writer.writerow(["y_pred"] + [f"p_{j}" for j in range(len(prep.classes))]
                     + (["label_true", "y_true"] if y is not None else []))
     for i in range(len(out)):
-        row = [prep.classes[index[i]]] + [repr(float(p)) for p in probs[i]]
+        row = [prep.classes[index[i]]] + [number_text(p) for p in probs[i]]
         if y is not None:
             row += [prep.classes[y[i]], str(int(y[i]))]
         writer.writerow(row)
@@ -63,10 +66,21 @@ def fake_model(task: str, classes: tuple[str, ...] = (), activation: str = "line
                            model=SimpleNamespace(output_activation=SimpleNamespace(name=activation)))
 
 
-@pytest.fixture(params=[3, 1 << 16], ids=["blocks_of_3", "one_block"])
+@pytest.fixture(params=[(3, 0), (1 << 16, 0), (3, 1 << 30)], ids=["arrow_3", "arrow_one", "python_3"])
 def block_rows(request, monkeypatch) -> int:
-    monkeypatch.setattr(render, "ROWS_PER_WRITE", request.param)
-    return request.param
+    """Rows per piece, each piece formatted by Arrow or by Python."""
+    rows, small = request.param
+    monkeypatch.setattr(writer, "ROWS_PER_WRITE", rows)
+    monkeypatch.setattr(writer, "SMALL_VALUES", small)
+    return rows
+
+
+def predicted(saved, out: np.ndarray, y: np.ndarray | None) -> str:
+    """What predict writes, in blocks of 5 rows, on two threads."""
+    stream = io.BytesIO()
+    blocks = [(out[i:i + 5], None if y is None else y[i:i + 5]) for i in range(0, len(out), 5)]
+    write_predictions(stream, saved, blocks, y is not None, workers=2)
+    return stream.getvalue().decode()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -75,7 +89,7 @@ def test_regression_text_is_the_row_by_row_text(block_rows, dtype, labelled) -> 
     saved = fake_model("regression")
     out = np.array(ODD, dtype=dtype)[:, None]
     y = np.array(ODD[::-1]) if labelled else None
-    assert "".join(_prediction_csv(saved, out, y)) == row_by_row(saved, out, y)
+    assert predicted(saved, out, y) == row_by_row(saved, out, y)
 
 
 @pytest.mark.parametrize("labelled", [True, False])
@@ -85,7 +99,7 @@ def test_softmax_text_is_the_row_by_row_text(block_rows, labelled) -> None:
     out = rng.dirichlet(np.ones(len(LABELS)), size=23).astype(np.float32)
     out[4] = [1.0, 0.0, -0.0, 5e-45, 0.0]  # a float32 subnormal
     y = rng.integers(0, len(LABELS), size=len(out)) if labelled else None
-    text = "".join(_prediction_csv(saved, out, y))
+    text = predicted(saved, out, y)
     assert text == row_by_row(saved, out, y)
     assert '"a,b"' in text
     assert '"say ""hi"""' in text
@@ -95,20 +109,20 @@ def test_sigmoid_binary_text_is_the_row_by_row_text(block_rows) -> None:
     saved = fake_model("binary", ("no", "yes"), "sigmoid")
     out = np.array([[0.25], [0.5], [0.75], [1.0], [0.0], [np.nan], [0.1]], dtype=np.float32)
     y = np.array([0, 1, 1, 1, 0, 0, 1])
-    assert "".join(_prediction_csv(saved, out, y)) == row_by_row(saved, out, y)
+    assert predicted(saved, out, y) == row_by_row(saved, out, y)
 
 
 def test_text_written_out() -> None:
     """The layout itself, spelled out, so that a change on both sides above cannot pass."""
     saved = fake_model("multiclass", ("cat", "a,b", "dog"), "softmax")
     out = np.array([[0.25, 0.5, 0.25], [0.0, 0.0, 1.0]])
-    assert "".join(_prediction_csv(saved, out, np.array([1, 0]))) == (
+    assert predicted(saved, out, np.array([1, 0])) == (
         "y_pred,p_0,p_1,p_2,label_true,y_true\n"
         '"a,b",0.25,0.5,0.25,"a,b",1\n'
-        "dog,0.0,0.0,1.0,cat,0\n"
+        "dog,0,0,1,cat,0\n"
     )
     saved = fake_model("regression")
-    assert "".join(_prediction_csv(saved, np.array([[2.5], [np.inf]], np.float32), None)) == (
+    assert predicted(saved, np.array([[2.5], [np.inf]], np.float32), None) == (
         "y_pred\n2.5\ninf\n"
     )
 
@@ -119,17 +133,18 @@ def drug_model(train_drug_model) -> str:
 
 
 def expected_cli_text(model: str, data: str) -> str:
-    from lossctl.cli.train_cmd import _read_for_model
-
+    """The whole file read at once, predicted at once, written row by row."""
     saved = modelfile.load(model)
-    table, _ = _read_for_model(data, saved, "error")
-    out = predict_raw(saved.model, saved.prep.inputs(table))
-    return row_by_row(saved, out, saved.prep.targets(table))
+    with open_table(data) as table:
+        numeric, text, labelled = saved.prep.request(table.name, table.header)
+        rows = read_rows(table, numeric, text)
+    out = predict_raw(saved.model, saved.prep.inputs(rows))
+    return row_by_row(saved, out, saved.prep.targets(rows) if labelled else None)
 
 
 def test_cli_stdout_and_file_are_the_row_by_row_text(drug_model: str, tmp_path: Path,
                                                       monkeypatch) -> None:
-    monkeypatch.setattr(render, "ROWS_PER_WRITE", 64)  # 400 rows: several blocks
+    monkeypatch.setattr(writer, "ROWS_PER_WRITE", 64)  # 400 rows: several pieces
     expected = expected_cli_text(drug_model, DRUG_TEST)
     result = runner.invoke(app, ["predict", drug_model, DRUG_TEST])
     assert result.exit_code == 0, result.output
@@ -144,9 +159,10 @@ def test_cli_stdout_and_file_are_the_row_by_row_text(drug_model: str, tmp_path: 
 
 
 def fail_on_second_block(monkeypatch, error: BaseException, seen: list[str], folder: Path) -> None:
-    """render.csv_lines raises when asked for the second block of rows; by then the first block
-    has been written (to stdout, or to the temporary file, which is recorded in `seen`)."""
-    real = render.csv_lines
+    """writer.format_rows raises when asked for the second piece of rows; by then the first piece
+    has been written (to stdout, or to the temporary file, which is recorded in `seen`): one
+    thread, so that the pieces are formatted one after the other."""
+    real = writer.format_rows
     calls = []
 
     def failing(*args, **kwargs):
@@ -156,8 +172,9 @@ def fail_on_second_block(monkeypatch, error: BaseException, seen: list[str], fol
             raise error
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(render, "ROWS_PER_WRITE", 100)
-    monkeypatch.setattr(render, "csv_lines", failing)
+    monkeypatch.setenv("LOSSCTL_THREADS", "1")
+    monkeypatch.setattr(writer, "ROWS_PER_WRITE", 100)
+    monkeypatch.setattr(writer, "format_rows", failing)
 
 
 @pytest.mark.parametrize(

@@ -9,20 +9,11 @@ import numpy as np
 import pytest
 
 from lossctl.errors import DataError
-from lossctl.io import table as table_module
 from lossctl.io.block import Block
 from lossctl.io.join import join_by_position
 from lossctl.io.reader import open_table
 from lossctl.io.source import Source
 from lossctl.io.table import CsvTable
-
-
-@pytest.fixture(params=["stdlib", "arrow"])
-def path_kind(request, monkeypatch):
-    if request.param == "arrow":
-        monkeypatch.setattr(table_module, "SMALL_BYTES", 8)
-        monkeypatch.setattr(table_module, "BLOCK_BYTES", 16)
-    return request.param
 
 
 def csv_table(text: str) -> CsvTable:
@@ -38,7 +29,7 @@ def read(text: str, numeric: list[str], words: list[str], nan: str = "error"):
 TEXT = 'name,x,label\n a ,1,yes\n"b, c",2,NA\n\nd,,no\ne,5,"yes "\n'
 
 
-def test_text_columns_beside_numbers(path_kind):
+def test_text_columns_beside_numbers(reader):
     data, lines, text = read(TEXT, ["x"], ["name", "label"], nan="keep")
     assert lines == [2, 3, 5, 6]
     assert text == {"name": ["a", "b, c", "d", "e"], "label": ["yes", "NA", "no", "yes"]}
@@ -46,7 +37,7 @@ def test_text_columns_beside_numbers(path_kind):
     assert [row[0] for row in data if row[0] == row[0]] == [1, 2, 5]
 
 
-def test_missing_text_cells_follow_nan(path_kind):
+def test_missing_text_cells_follow_nan(reader):
     assert read(TEXT, ["x"], ["label"], nan="drop")[1] == [2, 6]
     with pytest.raises(DataError, match=r"d.csv: line 3, column label: 'NA' \(missing value; use --nan"):
         read(TEXT, [], ["label"])
@@ -85,3 +76,76 @@ def test_a_joined_block_knows_each_rows_part():
     later = whole.take(np.array([False, True, True, False, True]))
     assert [(later.source_of(r), later.line_of(r)) for r in range(3)] == [
         ("a.csv", 3), ("b.csv", 2), ("b.csv", 4)]
+
+
+GUESS = ("x,kind,label,n\n" + "".join(f"{i / 4!r},{'ab'[i % 2]},{i % 3},{i}\n" for i in range(30))
+         + " 7.5 ,c,NA,30\n1e3,a,yes,31\n")
+
+
+def test_guessed_columns_are_numbers_where_every_cell_is(reader):
+    blocks = list(csv_table(GUESS).blocks(guess=["x", "kind", "label", "n"], nan="keep"))
+    whole = Block.concat(blocks)
+    assert whole.text["x"].astype(float).tolist() == [i / 4 for i in range(30)] + [7.5, 1000.0]
+    assert whole.text["kind"].tolist() == ["ab"[i % 2] for i in range(30)] + ["c", "a"]
+    assert whole.text["label"][-1] == "yes"
+    assert float(whole.text["label"][4]) == 1.0
+    for block in blocks:  # per block: all numbers, or text as written
+        assert block.text["x"].dtype == np.float64
+        assert block.text["kind"].dtype == object
+        label = block.text["label"]
+        assert label.dtype == object if "yes" in label.tolist() else label.dtype == np.float64
+    assert whole.lines.tolist() == list(range(2, 34))
+
+
+def test_guessed_columns_follow_nan(reader):
+    with pytest.raises(DataError, match=r"line 32, column label: 'NA' \(missing value"):
+        list(csv_table(GUESS).blocks(guess=["label"]))
+    assert Block.concat(list(csv_table(GUESS).blocks(guess=["label"], nan="drop"))).lines[-1] == 33
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    from lossctl.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return done.value.code, out, err
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ("id,y\na,1\nc,2\nb,2\n", (0, [0.0, 0.25, 1.0], "")),
+        ("id,y\na,1\nb,2\n", (1, [], "lossctl: error: {p}: line 4, column id: key 'c' is not in {y}\n")),
+        ("id,y\na,1\nb,2\n a ,3\nc,1\n",
+         (1, [], "lossctl: error: {y}: line 4, column id: key 'a' appears twice\n")),
+    ],
+    ids=["joined", "key not found", "key twice"],
+)
+def test_labels_joined_by_key(capsys, tmp_path: Path, labels: str, expected):
+    preds, truth = tmp_path / "p.csv", tmp_path / "y.csv"
+    preds.write_text("id,pred\nb,2\na,1.5\nc,3\n")
+    truth.write_text(labels)
+    code, out, err = run(capsys, "compute", "-l", "mse", "-r", "none", "--labels", str(truth), "--on", "id",
+                         str(preds))
+    values = [float(v) for v in out.split()]  # per-row values in the predictions' order
+    assert (code, values, err) == (expected[0], expected[1], expected[2].format(p=preds, y=truth))
+
+
+def test_key_join_drops_rows_with_missing_cells(capsys, tmp_path: Path):
+    preds, truth = tmp_path / "p.csv", tmp_path / "y.csv"
+    preds.write_text("id,pred\nb,2\na,1.5\n,7\nc,3\n")
+    truth.write_text("id,y\na,1\nc,\nb,2\n")
+    assert run(capsys, "compute", "-l", "mse", "--nan", "drop", "--labels", str(truth), "--on", "id",
+               str(preds)) == (0, "0.125\n", "")
+
+
+def test_reading_threads_are_the_cores(monkeypatch):
+    from lossctl import threads
+
+    monkeypatch.delenv("LOSSCTL_THREADS", raising=False)
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert threads.worker_count() == 16  # no longer capped at 4
+    assert threads.worker_count(at_most=4) == 4  # training's shards
+    monkeypatch.setenv("LOSSCTL_THREADS", "3")
+    assert threads.worker_count() == threads.worker_count(at_most=2) == 3

@@ -190,3 +190,23 @@ def test_no_gradient(cli) -> None:
                         "--pred", "y_pred_0")
     assert code == 2
     assert "has no gradient" in err
+
+
+def test_no_keras_or_torch_name_moves_to_sklearn() -> None:
+    for loss in REGISTRY:
+        if loss.family.name != "sklearn":
+            for name in (loss.name, *loss.aliases, loss.name.upper()):
+                try:
+                    assert get_loss(name).family.name != "sklearn", name
+                except UsageError:  # ambiguous between keras and torch before sklearn came
+                    pass
+
+
+def test_whole_batch_errors_name_the_line(cli, tmp_path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("y_true,p_0,p_1,p_2\n1,0.2,0.3,0.5\n4,0.2,0.3,0.5\n")
+    for reduction in ("metric", "none"):
+        code, _, err = cli("compute", "-l", "sklearn.log_loss", "-p", "labels=0,1,2", "-r", reduction,
+                           str(path))
+        assert code == 1
+        assert f"{path}: line 3, column y_true: y_true contains values [4.0] not belonging" in err

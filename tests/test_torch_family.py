@@ -226,6 +226,29 @@ def _grad_cases():
         )
 
 
+    yield (
+        "bce-weight-list",
+        "binary_cross_entropy",
+        {"weight": "0.5,2,1"},
+        {"y_true": rng.uniform(0, 1, (n, k)), "y_pred": rng.uniform(0.05, 0.95, (n, k))},
+    )
+    yield (
+        "bcelogits-weight-list",
+        "binary_cross_entropy_with_logits",
+        {"weight": "0.5,2,1", "pos_weight": "2,1,0.5"},
+        {"y_true": rng.uniform(0, 1, (n, k)), "y_pred": normal(n, k, scale=2.0)},
+    )
+    for params in ({}, {"distance": "cosine", "margin": "2"}, {"distance": "cosine", "swap": "true"},
+                   {"swap": "true", "margin": "3"}):
+        label = "-".join(f"{key}{value}" for key, value in params.items())
+        yield (
+            f"tripletdist-{label}",
+            "triplet_margin_with_distance_loss",
+            params,
+            {"y_pred": normal(n, k), "positive": normal(n, k), "negative": normal(n, k)},
+        )
+
+
 GRAD_CASES = list(_grad_cases())
 
 
@@ -255,8 +278,43 @@ def test_gradient_matches_central_differences(name, params, inputs, reduction) -
 
 
 def test_every_torch_loss_has_a_gradient_check() -> None:
-    checked = {name for _, name, _, _ in GRAD_CASES}
+    checked = {name for _, name, _, _ in GRAD_CASES} | {"ctc_loss"}  # ctc_loss: the next test
     assert checked == {loss.name for loss in TORCH_LOSSES}
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize("params", [{}, {"blank": "2", "input_length": "4"}, {"target_length": "1"}])
+def test_ctc_gradient_through_a_log_softmax_matches_central_differences(params, reduction) -> None:
+    # torch's ctc backward assumes its input came out of a log_softmax (exp(x) - posterior, not
+    # -posterior); through that log_softmax it is the derivative with respect to the logits.
+    rng = np.random.default_rng(11)
+    n, steps, classes = 3, 5, 4
+    logits = rng.normal(size=(n, steps * classes))
+    y_true = np.array([[1.0, 3.0], [3.0, 3.0], [1.0, 0.0]]) if not params.get("blank") else \
+        np.array([[1.0, 3.0], [3.0, 0.0], [1.0, 2.0]])
+    loss = get_loss("torch.ctc_loss")
+    resolved = loss.resolve_params({"classes": str(classes), **params})
+
+    def log_softmax(z):
+        z = z.reshape(n, steps, classes)
+        shifted = z - z.max(axis=2, keepdims=True)
+        return (shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))).reshape(n, -1)
+
+    g = gradient(loss, {"y_true": y_true, "y_pred": log_softmax(logits)}, resolved, reduction)
+    g = g.reshape(n, steps, classes)
+    probs = np.exp(log_softmax(logits)).reshape(n, steps, classes)
+    chained = (g - probs * g.sum(axis=2, keepdims=True)).reshape(n, -1)
+    h = 1e-6
+    expected = np.zeros_like(logits)
+    for index in np.ndindex(logits.shape):
+        up, down = logits.copy(), logits.copy()
+        up[index] += h
+        down[index] -= h
+        expected[index] = (
+            evaluate(loss, {"y_true": y_true, "y_pred": log_softmax(up)}, resolved, reduction)
+            - evaluate(loss, {"y_true": y_true, "y_pred": log_softmax(down)}, resolved, reduction)
+        ) / (2 * h)
+    np.testing.assert_allclose(chained, expected, rtol=1e-5, atol=1e-7)
 
 
 # --- names --------------------------------------------------------------------------------------
@@ -486,3 +544,56 @@ def test_kl_div_batchmean_divides_by_rows() -> None:
         evaluate(
             get_loss("torch.mse_loss"), {"y_true": [[0.0]], "y_pred": [[1.0]]}, None, "batchmean"
         )
+
+
+def test_bce_weight_list_rescales_each_column() -> None:
+    loss = get_loss("torch.binary_cross_entropy")
+    inputs = {"y_true": [[1.0, 0.0], [0.0, 1.0]], "y_pred": [[0.8, 0.3], [0.4, 0.6]]}
+    listed = evaluate(loss, inputs, loss.resolve_params({"weight": "2,0.5"}), "none")
+    column = evaluate(loss, {**inputs, "weight": [[2.0, 0.5], [2.0, 0.5]]}, loss.resolve_params({}), "none")
+    np.testing.assert_array_equal(listed, column)
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "binary_cross_entropy_with_logits"])
+def test_bce_weight_as_column_and_list_is_a_usage_error(name: str) -> None:
+    loss = get_loss(f"torch.{name}")
+    inputs = {"y_true": [[1.0, 0.0]], "y_pred": [[0.8, 0.3]], "weight": [[1.0, 2.0]]}
+    with pytest.raises(UsageError, match="not both"):
+        evaluate(loss, inputs, loss.resolve_params({"weight": "2,0.5"}))
+    with pytest.raises(UsageError, match="one per column"):
+        evaluate(loss, {"y_true": [[1.0, 0.0]], "y_pred": [[0.8, 0.3]]},
+                 loss.resolve_params({"weight": "1,2,3"}))
+
+
+def test_ctc_mean_divides_each_loss_by_its_target_length() -> None:
+    loss = get_loss("torch.ctc_loss")
+    rng = np.random.default_rng(2)
+    log_probs = np.log(rng.dirichlet(np.ones(3), (2, 4))).reshape(2, 12)
+    inputs = {"y_true": [[1.0, 2.0], [2.0, 0.0]], "y_pred": log_probs}
+    params = loss.resolve_params({"classes": "3"})
+    rows = evaluate(loss, inputs, params, "none")
+    assert evaluate(loss, inputs, params, "mean") == pytest.approx((rows[0] / 2 + rows[1] / 1) / 2, rel=1e-14)
+    assert evaluate(loss, inputs, params, "sum") == pytest.approx(rows.sum(), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("extra", "params", "message"),
+    [({"input_length": [[6.0], [2.0]]}, {}, "input_length 6.0 is not a whole number in 1..4"),
+     ({"target_length": [[1.0], [3.0]]}, {}, "target_length 3.0"),
+     ({"input_length": [[2.0], [2.0]]}, {"input_length": "2"}, "not both"),
+     ({}, {"blank": "3"}, "blank 3 is not a class")],
+)
+def test_ctc_lengths_are_checked(extra, params, message: str) -> None:
+    loss = get_loss("torch.ctc_loss")
+    inputs = {"y_true": [[1.0, 2.0], [2.0, 0.0]], "y_pred": np.full((2, 12), np.log(1 / 3)), **extra}
+    with pytest.raises((UsageError, InputValueError), match=message):
+        evaluate(loss, inputs, loss.resolve_params({"classes": "3", **params}))
+
+
+def test_ctc_zero_infinity() -> None:
+    loss = get_loss("torch.ctc_loss")
+    inputs = {"y_true": [[1.0, 1.0]], "y_pred": np.full((1, 6), np.log(1 / 3))}  # 2 frames, 3 needed
+    assert evaluate(loss, inputs, loss.resolve_params({"classes": "3"}), "sum") == np.inf
+    params = loss.resolve_params({"classes": "3", "zero_infinity": "true"})
+    assert evaluate(loss, inputs, params, "sum") == 0.0
+    assert np.all(gradient(loss, inputs, params, "sum") == 0.0)

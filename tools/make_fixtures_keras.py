@@ -8,8 +8,10 @@ Why the TensorFlow backend: on the torch and JAX backends Keras silently compute
 whatever the inputs are, which would make the references useless at rtol 1e-9. On TensorFlow,
 with `keras.config.set_floatx("float64")` and float64 tensors, every loss computes in float64
 (this script checks the dtype of every result). A few Keras constants are still built in float32
-under floatx float64 (log(2) in log_cosh, eps in mean_squared_logarithmic_error); lossctl
-reproduces those, so they are part of the reference on purpose.
+under floatx float64 (log(2) in log_cosh, eps in mean_squared_logarithmic_error, a list of alphas):
+that rounding is no part of the formula, and lossctl computes them in float64. So does this
+script: the losses module sees `keras.ops` through `Float64Constants`, which makes a Python float
+given without a dtype a float64 tensor, and list parameters are given as float64 arrays.
 
 Each case runs the Keras loss *class* with the case's reduction and sample weights, so the
 reduction is Keras's own; the gradient is tf.GradientTape's d(reduced)/d(y_pred) (for `none`,
@@ -55,6 +57,7 @@ CLASSES = {
     "dice": "Dice",
     "tversky": "Tversky",
     "circle": "Circle",
+    "ctc": "CTC",
 }
 
 SW3 = [1.0, 0.0, 2.5]
@@ -73,12 +76,67 @@ def _text(value) -> str:
     return repr(value)
 
 
+def ctc_loss_float64(target, output, target_length, output_length, mask_index=0):
+    """Keras's TensorFlow ctc_loss, with its CTC kernel computing in float64.
+
+    Keras casts float64 logits to float32 there, because tf.nn.ctc_loss fails in float64 on dense
+    labels; TensorFlow's float64 CTCLoss kernel (sparse labels) runs, but agrees with itself
+    only to about 6e-9 relative. So the kernel is torch's F.ctc_loss in float64 on
+    log_softmax(logits), the same formula, with Keras's arguments (its label lengths, all T
+    frames, blank = mask_index); its gradient reaches the logits through torch's autograd.
+    Everything around the kernel (label lengths, reductions, sample weights) stays Keras's.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    targets = torch.tensor(target.numpy(), dtype=torch.long)
+    label_lengths = torch.tensor(target_length.numpy(), dtype=torch.long)
+    frame_lengths = torch.tensor(output_length.numpy(), dtype=torch.long)
+
+    @tf.custom_gradient
+    def kernel(logits):
+        x = torch.tensor(logits.numpy(), dtype=torch.float64, requires_grad=True)
+        log_probs = torch.log_softmax(x, dim=-1).transpose(0, 1)
+        loss = F.ctc_loss(log_probs, targets, frame_lengths, label_lengths, blank=mask_index,
+                          reduction="none")
+
+        def grad(upstream):
+            (d,) = torch.autograd.grad(loss, x, torch.tensor(upstream.numpy()), retain_graph=True)
+            return tf.constant(d.numpy())
+
+        return tf.constant(loss.detach().numpy()), grad
+
+    return kernel(tf.cast(output, tf.float64))
+
+
+class Float64Constants:
+    """`keras.ops` for keras/src/losses/losses.py, with its dtype-less float constants in float64
+    (`ops.log(2.0)`, `ops.convert_to_tensor(backend.epsilon())`); everything else is keras.ops."""
+
+    def __init__(self, ops) -> None:
+        self._ops = ops
+
+    def __getattr__(self, name: str):
+        return getattr(self._ops, name)
+
+    def log(self, x):
+        return self._ops.log(np.float64(x) if isinstance(x, float) else x)
+
+    def convert_to_tensor(self, x, dtype=None, **kwargs):
+        if dtype is None and isinstance(x, float):
+            dtype = "float64"
+        return self._ops.convert_to_tensor(x, dtype=dtype, **kwargs)
+
+
 def _number(x):
     return [_number(v) for v in x] if isinstance(x, list) else float(x)
 
 
 def run(loss: str, inputs: dict, params: dict, reduction: str, sample_weight):
     cls = getattr(keras.losses, CLASSES[loss])
+    # A list parameter (alpha) as a float64 array: Keras would make a list a float32 tensor.
+    params = {k: np.asarray(v, np.float64) if isinstance(v, list) else v for k, v in params.items()}
+    classes = params.pop("classes", None)  # lossctl's layout of ctc's y_pred, not a Keras argument
     obj = cls(reduction=reduction, **params)
     y_true = tf.constant(np.asarray(inputs["y_true"], dtype=np.float64))
     if loss == "categorical_generalized_cross_entropy":
@@ -86,6 +144,9 @@ def run(loss: str, inputs: dict, params: dict, reduction: str, sample_weight):
         # (n, 1, k), which broadcasts against y_pred into an (n, n) matrix. Give it (n,).
         y_true = tf.reshape(y_true, [-1])
     y_pred = tf.constant(np.asarray(inputs["y_pred"], dtype=np.float64))
+    flat_pred = y_pred
+    if classes is not None:  # ctc: one sequence per row, T x C logits frame by frame
+        y_pred = tf.reshape(y_pred, (y_pred.shape[0], -1, classes))
     sw = None if sample_weight is None else tf.constant(np.asarray(sample_weight, np.float64))
     with tf.GradientTape() as tape:
         tape.watch(y_pred)
@@ -94,7 +155,7 @@ def run(loss: str, inputs: dict, params: dict, reduction: str, sample_weight):
     if value.dtype != tf.float64:
         sys.exit(f"{loss}: Keras computed in {value.dtype.name}, not float64")
     grad = tape.gradient(total, y_pred)
-    grad = None if grad is None else tf.convert_to_tensor(grad)
+    grad = None if grad is None else tf.reshape(tf.convert_to_tensor(grad), flat_pred.shape)
     if grad is not None and grad.dtype != tf.float64:
         sys.exit(f"{loss}: gradient in {grad.dtype.name}, not float64")
     return value.numpy().tolist(), (None if grad is None else grad.numpy().tolist())
@@ -268,6 +329,9 @@ def build() -> None:
     pd = [[0.9, 0.2, 0.6], [0.1, 0.0, 0.7], [0.4, 0.8, 0.3]]
     both("batch", "dice", td, pd, sample_weight=SW3)
     both("rows", "dice", td, pd, {"axis": 1}, sample_weight=SW3)
+    # Keras's own test (losses_test.py): two rows with axis=1 give [0.5, 0.75757575].
+    case("keras-test", "dice", [[1.0, 1.0, 0.0, 0.0]] * 2, [[0.0, 1.0, 0.0, 1.0], [0.4, 0.0, 0.0, 0.9]],
+         {"axis": 1}, reductions=("none", "mean"))
     case("rows-empty", "dice", [[0.0, 0.0], [1.0, 0.0]], [[0.0, 0.0], [1.0, 0.0]],
          {"axis": -1}, reductions=("none",))
     both("batch", "tversky", td, pd, sample_weight=SW3)
@@ -289,9 +353,32 @@ def build() -> None:
          sample_weight=[1.0, 0.5, 2.0])
 
 
+def ctc_logits(rng: np.random.Generator, n: int, steps: int, classes: int) -> list[list[float]]:
+    return np.round(rng.normal(0.0, 1.5, (n, steps * classes)), 4).tolist()
+
+
+def build_ctc() -> None:
+    rng = np.random.default_rng(12)
+    labels = [[1.0, 2.0, 0.0], [3.0, 3.0, 0.0], [2.0, 0.0, 0.0], [1.0, 2.0, 3.0]]
+    both("4x5x4", "ctc", labels, ctc_logits(rng, 4, 5, 4), {"classes": 4},
+         sample_weight=[1.0, 0.5, 2.0, 0.0])
+    case("no-labels", "ctc", [[0.0, 0.0], [2.0, 0.0]], ctc_logits(rng, 2, 3, 3), {"classes": 3},
+         reductions=("none", "mean"))
+    case("large-logits", "ctc", [[1.0], [2.0]], [[50.0, -50.0, 0.0, 0.0, 50.0, -50.0],
+                                                 [0.0, 0.0, 40.0, 10.0, -30.0, 30.0]],
+         {"classes": 3}, reductions=("none",))
+
+
 def main() -> None:
     keras.config.set_floatx("float64")
+    from keras.src.losses import losses as keras_losses
+
+    keras_losses.ops = Float64Constants(keras_losses.ops)
+    from keras.src.backend.tensorflow import nn as tensorflow_nn
+
+    tensorflow_nn.ctc_loss = ctc_loss_float64
     build()
+    build_ctc()
     ids = [c["id"] for c in CASES]
     if len(ids) != len(set(ids)):
         sys.exit("duplicate case ids")

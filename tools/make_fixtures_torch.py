@@ -67,7 +67,10 @@ def parse(text: str):
         return lowered == "true"
     if "," in text:
         return [float(part) for part in text.split(",")]
-    number = float(text)
+    try:
+        number = float(text)
+    except ValueError:
+        return text  # a name: triplet_margin_with_distance_loss's distance
     return int(number) if number.is_integer() and "." not in text and "e" not in lowered else number
 
 
@@ -93,10 +96,21 @@ def _elementwise(fn, weight_ok: bool):
     return call
 
 
+def _bce(x, inputs, params, reduction):
+    kwargs = {}
+    if "weight" in inputs:
+        kwargs["weight"] = tensor(inputs["weight"])
+    if "weight" in params:  # a list broadcast over the rows (or one number)
+        kwargs["weight"] = tensor(params["weight"])
+    return F.binary_cross_entropy(x, tensor(inputs["y_true"]), reduction=reduction, **kwargs)
+
+
 def _bce_logits(x, inputs, params, reduction):
     kwargs = {}
     if "weight" in inputs:
         kwargs["weight"] = tensor(inputs["weight"])
+    if "weight" in params:
+        kwargs["weight"] = tensor(params["weight"])
     if "pos_weight" in params:
         kwargs["pos_weight"] = tensor(params["pos_weight"])
     return F.binary_cross_entropy_with_logits(
@@ -171,6 +185,38 @@ def _triplet(x, inputs, params, reduction):
     )
 
 
+def _triplet_distance(x, inputs, params, reduction):
+    kwargs = dict(params)
+    distance = kwargs.pop("distance", "euclidean")
+    if distance == "cosine":
+        kwargs["distance_function"] = lambda u, v: 1.0 - F.cosine_similarity(u, v)
+    return F.triplet_margin_with_distance_loss(
+        x, tensor(inputs["positive"]), tensor(inputs["negative"]), reduction=reduction, **kwargs
+    )
+
+
+def _ctc(x, inputs, params, reduction):
+    """y_pred (N, T*C) -> torch's (T, N, C); lengths from the columns, the parameters, or else T
+    frames and the labels before the blank padding."""
+    kwargs = dict(params)
+    classes = kwargs.pop("classes")
+    blank = kwargs.get("blank", 0)
+    n = x.shape[0]
+    log_probs = x.reshape(n, -1, classes).transpose(0, 1)
+    targets = torch.tensor(inputs["y_true"], dtype=torch.long)
+
+    def lengths(role, default):
+        if role in inputs:
+            return torch.tensor([int(r[0]) for r in inputs[role]], dtype=torch.long)
+        if role in kwargs:
+            return torch.full((n,), kwargs.pop(role), dtype=torch.long)
+        return default
+
+    input_lengths = lengths("input_length", torch.full((n,), log_probs.shape[0], dtype=torch.long))
+    target_lengths = lengths("target_length", (targets != blank).sum(dim=1))
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, reduction=reduction, **kwargs)
+
+
 def _kl(x, inputs, params, reduction):
     return F.kl_div(x, tensor(inputs["y_true"]), reduction=reduction, **params)
 
@@ -180,7 +226,7 @@ CALLS = {
     "mse_loss": _elementwise(F.mse_loss, True),
     "huber_loss": _elementwise(F.huber_loss, True),
     "smooth_l1_loss": _elementwise(F.smooth_l1_loss, False),
-    "binary_cross_entropy": _elementwise(F.binary_cross_entropy, True),
+    "binary_cross_entropy": _bce,
     "binary_cross_entropy_with_logits": _bce_logits,
     "poisson_nll_loss": _elementwise(F.poisson_nll_loss, False),
     "soft_margin_loss": _elementwise(F.soft_margin_loss, False),
@@ -195,6 +241,8 @@ CALLS = {
     "margin_ranking_loss": _margin_ranking,
     "cosine_embedding_loss": _cosine,
     "triplet_margin_loss": _triplet,
+    "triplet_margin_with_distance_loss": _triplet_distance,
+    "ctc_loss": _ctc,
 }
 
 
@@ -777,8 +825,98 @@ def specs():
     )
 
 
+def ctc_inputs(n: int, steps: int, classes: int) -> list[list[float]]:
+    """n rows of T x C log-probabilities (log_softmax of normal logits), frame by frame."""
+    logits = RNG.normal(0.0, 1.5, (n, steps, classes))
+    shifted = logits - logits.max(axis=2, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+    return log_probs.reshape(n, steps * classes).tolist()
+
+
+def more_specs():
+    """The cases added with issue 12: BCE's weight list, CTC, the distance triplet loss."""
+    r = REDUCTIONS
+    y3, p3 = binary(3, 3), uniform(3, 3, 0.05, 0.95)
+    yield "bce-weight-list", "binary_cross_entropy", {"weight": "0.5,2,1"}, {"y_true": y3, "y_pred": p3}, r
+    yield "bce-weight-one", "binary_cross_entropy", {"weight": "1.5"}, {"y_true": y3, "y_pred": p3}, r
+    yield (
+        "bce-weight-list-edges",
+        "binary_cross_entropy",
+        {"weight": "2,0.25"},
+        {"y_true": [[1.0, 0.0], [0.0, 1.0]], "y_pred": [[0.0, 1.0], [1e-15, 1.0]]},
+        r,
+    )
+    yield (
+        "bcelogits-weight-list",
+        "binary_cross_entropy_with_logits",
+        {"weight": "0.5,2,1"},
+        {"y_true": y3, "y_pred": normal(3, 3, 2.0)},
+        r,
+    )
+    yield (
+        "bcelogits-weight-list-posw",
+        "binary_cross_entropy_with_logits",
+        {"weight": "3,0.5", "pos_weight": "2,0.25"},
+        {"y_true": uniform(3, 2), "y_pred": [[1000.0, -2.0], [0.5, -1000.0], [0.0, 3.0]]},
+        r,
+    )
+
+    # CTC: 4 rows of T = 5 frames x C = 4 classes; a repeated label needs a blank between.
+    steps, classes = 5, 4
+    targets = [[1.0, 2.0, 0.0], [3.0, 3.0, 0.0], [2.0, 0.0, 0.0], [1.0, 2.0, 3.0]]
+    yield "ctc", "ctc_loss", {"classes": "4"}, {"y_true": targets, "y_pred": ctc_inputs(4, steps, classes)}, r
+    yield (
+        "ctc-length-columns",
+        "ctc_loss",
+        {"classes": "4"},
+        {
+            "y_true": [[1.0, 2.0, 2.0], [3.0, 1.0, 9.0], [2.0, 2.0, 2.0]],
+            "y_pred": ctc_inputs(3, steps, classes),
+            "input_length": [[5.0], [3.0], [4.0]],
+            "target_length": [[3.0], [2.0], [0.0]],
+        },
+        r,
+    )
+    yield (
+        "ctc-length-params-blank",
+        "ctc_loss",
+        {"classes": "3", "blank": "2", "input_length": "4", "target_length": "1"},
+        {"y_true": [[0.0, 1.0], [1.0, 0.0]], "y_pred": ctc_inputs(2, 6, 3)},
+        r,
+    )
+    # Row 1 cannot fit: 3, 3 needs 3 frames, and it has 2. zero_infinity makes it 0.
+    impossible = {
+        "y_true": [[1.0, 0.0], [3.0, 3.0]],
+        "y_pred": ctc_inputs(2, 2, classes),
+    }
+    yield "ctc-impossible-zero-inf", "ctc_loss", {"classes": "4", "zero_infinity": "true"}, impossible, r
+    yield "ctc-impossible", "ctc_loss", {"classes": "4"}, impossible, ("none", "sum")
+
+    triplet = {"y_pred": normal(4, 3), "positive": normal(4, 3), "negative": normal(4, 3)}
+    name = "triplet_margin_with_distance_loss"
+    yield "tripletdist", name, {}, triplet, r
+    yield "tripletdist-cosine", name, {"distance": "cosine", "margin": "0.5"}, triplet, r
+    yield "tripletdist-cosine-swap", name, {"distance": "cosine", "swap": "true"}, triplet, r
+    swap = {"distance": "euclidean", "swap": "true", "margin": "2"}
+    yield "tripletdist-euclid-swap", name, swap, triplet, r
+    yield (
+        "tripletdist-cosine-zeros",
+        name,
+        {"distance": "cosine", "margin": "2"},
+        {
+            # a zero anchor, a tiny anchor (norm below 1e-8), an anchor equal to its positive
+            "y_pred": [[0.0, 0.0], [1e-9, 0.0], [1.0, 2.0]],
+            "positive": [[1.0, 2.0], [1.0, 1.0], [1.0, 2.0]],
+            "negative": [[2.0, -1.0], [0.0, 3.0], [-1.0, 0.5]],
+        },
+        r,
+    )
+
+
 def run_case(case_id, name, params_text, inputs, reduction):
     params = {key: parse(text) for key, text in params_text.items()}
+    if name in ("binary_cross_entropy", "binary_cross_entropy_with_logits") and "weight" in params:
+        params["weight"] = [float(v) for v in np.atleast_1d(params["weight"])]
     if name == "triplet_margin_loss" and "p" in params:
         params["p"] = float(params["p"])
     if name == "cross_entropy" and "label_smoothing" in params:
@@ -801,7 +939,7 @@ def run_case(case_id, name, params_text, inputs, reduction):
 def main() -> None:
     torch.set_default_dtype(DT)
     cases = []
-    for spec in specs():
+    for spec in (*specs(), *more_specs()):
         case_id, name, params_text, inputs, reductions = spec
         for reduction in reductions:
             cases.append(run_case(case_id, name, params_text, inputs, reduction))

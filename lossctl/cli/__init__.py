@@ -84,26 +84,22 @@ class _StdoutFailed(Exception):
 
 class _PipeGuard:
     """sys.stdout, with a closed pipe raised as _PipeClosed from any write or flush, and any
-    other system error as _StdoutFailed."""
+    other system error as _StdoutFailed. `buffer` is its binary side, guarded the same way (the
+    per-row writer writes bytes), with the text written before it flushed first."""
 
     def __init__(self, stream) -> None:
         self._stream = stream
 
-    def write(self, text: str) -> int:
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError:
-            raise _PipeClosed from None
-        except OSError as error:
-            raise _StdoutFailed(error.strerror or str(error)) from None
+    def write(self, data):
+        return _guarded(self._stream.write, data)
 
     def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise _PipeClosed from None
-        except OSError as error:
-            raise _StdoutFailed(error.strerror or str(error)) from None
+        _guarded(self._stream.flush)
+
+    @property
+    def buffer(self) -> _PipeGuard:
+        self.flush()
+        return _PipeGuard(self._stream.buffer)
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
@@ -209,6 +205,15 @@ def _fill_closed_streams() -> None:
         sys.stdin = io.TextIOWrapper(io.BufferedReader(_ClosedInput()))
     if 1 in closed:
         _fail("standard output is closed", ExitCode.DATA)
+
+
+def _guarded(call, *args):
+    try:
+        return call(*args)
+    except BrokenPipeError:
+        raise _PipeClosed from None
+    except OSError as error:
+        raise _StdoutFailed(error.strerror or str(error)) from None
 
 
 def _fail(message: str, code: int) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import BinaryIO
+
 import typer
 
 app = typer.Typer(
@@ -35,3 +38,9 @@ def _root(
     from lossctl.threads import worker_count
 
     worker_count()  # $LOSSCTL_THREADS is checked before any command starts
+
+
+def stdout_bytes() -> BinaryIO:
+    """Standard output's binary side, for the per-row writer; the text written so far goes first."""
+    sys.stdout.flush()
+    return sys.stdout.buffer

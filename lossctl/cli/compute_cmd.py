@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from lossctl.cli.app import app
+from lossctl.cli.app import app, stdout_bytes
 from lossctl.cli.options import Delimiter, loss_params, pairs
 from lossctl.cli.options import names as split_names
 from lossctl.errors import UsageError
@@ -44,6 +44,9 @@ def compute(
         None, "--weights", help="Column of sample weights (Keras, scikit-learn's sample_weight)."
     ),
     labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
+    on: str | None = typer.Option(
+        None, "--on", help="Pair --labels rows by this key column (in both files), not by position."
+    ),
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     fmt: str | None = typer.Option(
         None, "--format", "-f", help="plain, csv, json or table (default: table on a terminal, else plain)."
@@ -83,16 +86,20 @@ def compute(
         try:
             job = Computation(
                 table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
-                nan,
+                nan, on,
             )
-            out = sys.stdout
             if grad:
                 result = job.gradient()
-                render.gradient(result, job.jobs[0].columns["y_pred"], output, out)
+                render.gradient(result, job.jobs[0].columns["y_pred"], output, stdout_bytes(),
+                                job.workers())
             elif reduction == "none":
-                render.rows(job.rows(), chosen, output, out)
+                whole = job.whole_batch()  # batch-wise losses: read every row first
+                if whole is not None:
+                    render.reduced(whole, output, sys.stdout, names)
+                else:
+                    render.rows(job.rows(), chosen, output, stdout_bytes(), job.workers())
             else:
-                render.reduced(job.reduced(), output, out, names)
+                render.reduced(job.reduced(), output, sys.stdout, names)
         finally:
             if label_table is not None:
                 label_table.close()

@@ -63,10 +63,14 @@ def terminal_picture(figure: Figure) -> str:
 
 
 def _write_points(header: list[str], table: list[list], fmt: str) -> None:
-    from lossctl.render import csv_lines
+    if fmt == "csv":  # through the one writer of per-row output, in its style of numbers
+        import numpy as np
 
-    if fmt == "csv":
-        sys.stdout.write(",".join(header) + "\n" + csv_lines(table))
+        from lossctl.cli.app import stdout_bytes
+        from lossctl.io.writer import csv_layout, write_rows
+
+        columns = list(np.array(table, dtype=np.float64).reshape(len(table), len(header)).T)
+        write_rows(stdout_bytes(), [columns], csv_layout(len(header)), head=",".join(header) + "\n")
     else:
         rows = [{h: (v if math.isfinite(v) else None) for h, v in zip(header, row, strict=True)}
                 for row in table]

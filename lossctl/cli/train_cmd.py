@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
-from lossctl.cli.app import app
+from lossctl.cli.app import app, stdout_bytes
 from lossctl.cli.options import names as split_names
 from lossctl.cli.options import pairs
 from lossctl.errors import DataError, UsageError
-from lossctl.io.atomic import Output, open_text_atomic, write_text_atomic
-
-if TYPE_CHECKING:  # the CLI imports numpy and the trainer only in the commands that need them
-    import numpy as np
-
-    from lossctl.nn.modelfile import SavedModel
+from lossctl.io.atomic import Output, open_atomic, write_text_atomic
+from lossctl.threads import worker_count
 
 DEFAULT_LOSS = {
     "regression": "keras.mean_squared_error",
@@ -266,21 +261,6 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quie
         raise KeyboardInterrupt
 
 
-def _read_for_model(path: str, saved, nan: str):
-    from lossctl.nn.data import drop_missing, read_table
-
-    _choice(nan, ("error", "drop"), "--nan")
-    table = read_table(path)
-    prep = saved.prep
-    prep.check_columns(table)
-    has_target = prep.target in table.frame.columns
-    used = [f.name for f in prep.features] + ([prep.target] if has_target else [])
-    numeric = [f.name for f in prep.features if f.kind == "numeric"]
-    if has_target and prep.task == "regression":
-        numeric.append(prep.target)
-    return drop_missing(table, used, nan, numeric), has_target
-
-
 @app.command()
 def predict(
     model: str = typer.Argument(..., help="Model file written by `lossctl train --save`."),
@@ -292,55 +272,21 @@ def predict(
 ) -> None:
     """Predict with a saved model. Columns: regression y_pred[,y_true]; classification
     y_pred (the label),p_0..p_{k-1}[,label_true,y_true] (y_true = class index, in the p_ order)."""
+    from lossctl.io.reader import open_table
     from lossctl.nn import modelfile
-    from lossctl.nn.train import predict_raw
+    from lossctl.nn.predict import predicted_blocks, write_predictions
 
+    _choice(nan, ("error", "drop"), "--nan")
     with ExitStack() as outputs:  # opened first; Ctrl-C or an error leaves no partial file
         to = outputs.enter_context(Output(output)) if output else None
         saved = modelfile.load(model)
-        table, has_target = _read_for_model(data, saved, nan)
-        out = predict_raw(saved.model, saved.prep.inputs(table))
-        y = saved.prep.targets(table) if has_target else None
-        if to is not None:
-            with open_text_atomic(to) as handle:
-                for text in _prediction_csv(saved, out, y):
-                    handle.write(text)
-            return
-        for text in _prediction_csv(saved, out, y):
-            sys.stdout.write(text)
-
-
-def _prediction_csv(saved: SavedModel, out: np.ndarray, y: np.ndarray | None) -> Iterator[str]:
-    """predict's CSV text: the header line, then blocks of rows (each number as its repr)."""
-    import numpy as np
-
-    from lossctl.nn import targets
-    from lossctl.render import ROWS_PER_WRITE, csv_cell, csv_lines
-
-    prep = saved.prep
-    step = ROWS_PER_WRITE
-    if prep.task == "regression":
-        yield "y_pred" + (",y_true" if y is not None else "") + "\n"
-        columns = [out[:, 0]] + ([y] if y is not None else [])
-        for start in range(0, len(out), step):
-            block = np.empty((min(step, len(out) - start), len(columns)), dtype=np.float64)
-            for j, column in enumerate(columns):
-                block[:, j] = column[start : start + step]
-            yield csv_lines(block.tolist())  # Python floats: the repr of each is the float64's
-        return
-    act = saved.model.output_activation.name
-    probs = targets.probabilities(out, act)
-    index = targets.predicted_index(out, act)
-    k = len(prep.classes)
-    yield ",".join(["y_pred"] + [f"p_{j}" for j in range(k)]
-                   + (["label_true", "y_true"] if y is not None else [])) + "\n"
-    # the label cells and the trailing label_true,y_true cells depend on a class only: one text each
-    labels = np.array([csv_cell(c) + "," for c in prep.classes], dtype=object)
-    tails = np.array([f",{csv_cell(c)},{j}" for j, c in enumerate(prep.classes)], dtype=object)
-    for start in range(0, len(out), step):
-        rows = slice(start, start + step)
-        yield csv_lines(probs[rows].tolist(), before=labels[index[rows]].tolist(),
-                        after=tails[y[rows]].tolist() if y is not None else None)
+        with open_table(data, nan) as table:
+            labelled, blocks = predicted_blocks(saved, table, nan)
+            if to is not None:
+                with open_atomic(to) as handle:
+                    write_predictions(handle, saved, blocks, labelled, worker_count())
+            else:
+                write_predictions(stdout_bytes(), saved, blocks, labelled, worker_count())
 
 
 @app.command()
@@ -354,33 +300,39 @@ def evaluate(
     nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
 ) -> None:
     """Print the model's loss and metrics on a labelled CSV (name,value CSV when piped)."""
+    from lossctl.io.reader import open_table
     from lossctl.losses import get_loss
     from lossctl.nn import modelfile, resolve_metrics
-    from lossctl.nn.train import scores
+    from lossctl.nn.predict import predicted_blocks
+    from lossctl.nn.train import Scoring
 
+    _choice(nan, ("error", "drop"), "--nan")
     saved = modelfile.load(model)
     prep = saved.prep
-    table, has_target = _read_for_model(data, saved, nan)
-    if not has_target:
-        raise DataError(f"{table.name}: has no target column {prep.target!r} to evaluate against")
     metric_list = resolve_metrics(
         split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]], prep.task)
     loss = get_loss(saved.loss)
-    params = loss.resolve_params({}) | saved.params
-    value, found = scores(saved.model, loss, params, metric_list, prep.task, len(prep.classes),
-                          prep.inputs(table), prep.targets(table))
+    scoring = Scoring(loss, saved.params, metric_list, prep.task, len(prep.classes),
+                      saved.model.output_activation.name)
+    with open_table(data, nan) as table:
+        name = table.name
+        if prep.target not in table.header:
+            raise DataError(f"{name}: has no target column {prep.target!r} to evaluate against")
+        for out, y in predicted_blocks(saved, table, nan)[1]:
+            scoring.add(out, y)
+    value, found = scoring.result()
     rows = [(loss.qualified_name, value), *found.items()]
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
 
-        out = Table(title=f"{model} on {table.name} ({len(table)} rows)", title_justify="left")
-        out.add_column("metric")
-        out.add_column("value", justify="right")
-        for name, v in rows:
-            out.add_row(name, repr(v))
-        Console().print(out)
+        shown = Table(title=f"{model} on {name} ({scoring.rows} rows)", title_justify="left")
+        shown.add_column("metric")
+        shown.add_column("value", justify="right")
+        for metric, v in rows:
+            shown.add_row(metric, repr(v))
+        Console().print(shown)
     else:
         print("metric,value")
-        for name, v in rows:
-            print(f"{name},{v!r}")
+        for metric, v in rows:
+            print(f"{metric},{v!r}")

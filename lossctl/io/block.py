@@ -1,7 +1,7 @@
 """The reader's shared types: a block of rows, the policy for missing cells, the `Table` protocol.
 
 Every input (a CSV, a Parquet file, several part files read as one) is a `Table`: a name, a header,
-and `blocks(numeric, text)`, an iterator of `Block`s of the columns asked for. Implementations
+and `blocks(numeric, text, guess=...)`, an iterator of `Block`s of the columns asked for. Implementations
 import this module, never each other.
 """
 
@@ -28,7 +28,9 @@ class Block:
     """Rows of the requested columns.
 
     `data`: float64 of shape (rows, numeric columns), in the order asked for. `text`: each text
-    column asked for, as an object array of str (stripped of surrounding spaces). `lines`: the
+    column asked for, as an object array of str (stripped of surrounding spaces); and each column
+    asked for by `guess`, as float64 when all its cells in this block are numbers or missing (NaN),
+    else as text. `lines`: the
     1-based file line of each row (the header is line 1), or for Parquet the 1-based row number
     (`where` says which). `source`: the file the rows come from (a part's own name when the input
     has several); `parts` is set only on a block joined from several parts (`Block.concat`).
@@ -71,7 +73,10 @@ class Block:
         with np.errstate(invalid="ignore"):
             rows = np.isnan(self.data).any(axis=1)
         for cells in self.text.values():
-            rows |= np.fromiter((c.lower() in MISSING for c in cells), dtype=bool, count=len(cells))
+            if cells.dtype.kind == "f":  # a guessed column of numbers
+                rows |= np.isnan(cells)
+            else:
+                rows |= np.fromiter((c.lower() in MISSING for c in cells), dtype=bool, count=len(cells))
         return rows
 
     @staticmethod
@@ -96,13 +101,13 @@ class Block:
 
 
 class Request:
-    """What a `blocks` call asks for: numeric and text column names (each in the header), and the
-    missing-cell policy."""
+    """What a `blocks` call asks for: numeric, text and guessed column names (each in the header),
+    and the missing-cell policy."""
 
     def __init__(self, name: str, header: list[str], numeric: Sequence[str], text: Sequence[str],
-                 nan: NanPolicy) -> None:
-        self.numeric, self.text, self.nan = list(numeric), list(text), nan
-        unknown = [c for c in [*self.numeric, *self.text] if c not in header]
+                 nan: NanPolicy, guess: Sequence[str] = ()) -> None:
+        self.numeric, self.text, self.nan, self.guess = list(numeric), list(text), nan, list(guess)
+        unknown = [c for c in [*self.numeric, *self.text, *self.guess] if c not in header]
         if unknown:
             raise DataError(f"{name}: no column {unknown[0]!r} (columns: {', '.join(header)})")
 
@@ -114,7 +119,9 @@ class Table(Protocol):
     computing on several threads. `where`: "line" (CSV) or "row" (Parquet), how errors name a row.
     `blocks`: the columns asked for, float64 (`numeric`) and text (`text`), in blocks of rows in
     file order, with at least one row in all (else a DataError); `nan` overrides the table's own
-    policy for missing cells. Errors name the file (the part), the line and the column.
+    policy for missing cells. `guess`: columns whose kind the caller does not know yet (training's
+    features): numbers where a block's cells all are, else text, never an error for a cell that is
+    not a number. Errors name the file (the part), the line and the column.
     """
 
     name: str
@@ -123,7 +130,8 @@ class Table(Protocol):
     where: str
 
     def blocks(
-        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None
+        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
+        guess: Sequence[str] = (),
     ) -> Iterator[Block]: ...
 
     def read(self, request: Request) -> Iterator[Block]:

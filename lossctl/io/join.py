@@ -1,8 +1,10 @@
 """Reading two tables side by side: row i of one with row i of the other (`--labels`, and the
-comparison of two prediction files).
+comparison of two prediction files), or the rows of one with the rows of the other that have the
+same key (`--labels FILE --on COL`).
 
-Both are read block by block in bounded memory; the second is cut to the first's block sizes. A
-row with a missing cell in either is dropped from both under `--nan drop`, so the rows stay paired.
+By position, both are read block by block in bounded memory; the second is cut to the first's
+block sizes. A row with a missing cell in either is dropped from both under `--nan drop`, so the
+rows stay paired.
 """
 
 from __future__ import annotations
@@ -66,3 +68,60 @@ class _Rows:
     def expect_end(self, main: str, other: str) -> None:
         if self._have or next(self._blocks, None) is not None:
             raise DataError(f"{other} has more rows than {main}")
+
+
+def join_by_key(
+    left: Table,
+    right: Table,
+    key: str,
+    left_numeric: Sequence[str] = (),
+    right_numeric: Sequence[str] = (),
+    nan: NanPolicy = "error",
+) -> Iterator[tuple[Block, Block]]:
+    """Pairs of blocks with the same number of rows: each row of `left` beside the row of `right`
+    with the same `key` cell (compared as text, spaces around it ignored). `right` is read whole
+    (its key and columns; memory as its size), `left` block by block. A key of `left` missing from
+    `right`, or a key twice in `right`, is a DataError naming the file, line and key."""
+    for table in (left, right):
+        if key not in table.header:
+            raise DataError(f"{table.name}: has no key column {key!r} (columns: {', '.join(table.header)})")
+    read = "keep" if nan == "drop" else nan
+    whole = _keyed(Block.concat(list(right.blocks(right_numeric, [key], nan=read))), key, nan)
+    keys = whole.text[key].astype(str)
+    order = np.argsort(keys, kind="stable")
+    known = keys[order]
+    twice = np.flatnonzero(known[1:] == known[:-1])
+    if len(twice):
+        row = int(order[twice[0] + 1])
+        raise DataError(f"{whole.source_of(row)}: {whole.where} {whole.line_of(row)}, column {key}: "
+                        f"key {str(known[twice[0]])!r} appears twice")
+    kept = False
+    for block in left.blocks(left_numeric, [key], nan=read):
+        block = _keyed(block, key, nan)
+        wanted = block.text[key].astype(str)
+        at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
+        found = known[at] == wanted
+        if not found.all():
+            row = int(np.argmax(~found))
+            raise DataError(f"{block.source_of(row)}: {block.where} {block.line_of(row)}, column {key}: "
+                            f"key {str(wanted[row])!r} is not in {right.name}")
+        other = whole.take(order[at])
+        if nan == "drop":
+            missing = block.missing() | other.missing()
+            if missing.any():
+                block, other = block.take(~missing), other.take(~missing)
+        if len(block):
+            kept = True
+            yield block, other
+    if not kept:
+        raise DataError(f"{left.name}: no rows left after dropping rows with missing cells")
+
+
+def _keyed(block: Block, key: str, nan: NanPolicy) -> Block:
+    """`block` without the rows whose key is missing, under --nan drop (else they have a key)."""
+    if nan != "drop":
+        return block
+    from lossctl.io.cells import MISSING
+
+    missing = np.array([cell.lower() in MISSING for cell in block.text[key]], dtype=bool)
+    return block.take(~missing) if missing.any() else block

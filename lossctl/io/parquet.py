@@ -60,15 +60,16 @@ class ParquetTable:
         self.close()
 
     def blocks(
-        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None
+        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
+        guess: Sequence[str] = (),
     ) -> Iterator[Block]:
         """Yield the named columns as blocks; at least one row in all, or DataError."""
-        request = Request(self.name, self.header, numeric, text, nan or self.nan)
+        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess)
         yield from with_rows(self.read(request), f"{self.name}: has no data rows")
 
     def read(self, request: Request) -> Iterator[Block]:
         """The blocks of a request, perhaps none (a part of a table may have no rows)."""
-        numeric, text = request.numeric, request.text
+        numeric, text = request.numeric, [*request.text, *request.guess]
         wanted = list(dict.fromkeys([*numeric, *text]))
         batch_rows = max(1, min(self.block_rows, BATCH_BYTES // (8 * max(1, len(wanted)))))
         first = 1
@@ -82,7 +83,7 @@ class ParquetTable:
                 missing |= np.isnan(data[:, j])
             cells = {}
             for name in text:
-                cells[name], empty = self._text(batch.column(wanted.index(name)))
+                cells[name], empty = self._text(batch.column(wanted.index(name)), name in request.guess)
                 missing |= empty
             block = Block(data, lines, cells, self.name, self.where)
             if missing.any() and request.nan == "error":
@@ -96,7 +97,7 @@ class ParquetTable:
 
     def _missing(self, batch, wanted: list[str], request: Request, row: int) -> str:
         """'column x: empty cell ...' for the first missing cell of `row`, in the order asked for."""
-        for name in [*request.numeric, *request.text]:
+        for name in [*request.numeric, *request.text, *request.guess]:
             value = batch.column(wanted.index(name))[row].as_py()
             if value is None:
                 return f"column {name}: {missing_message('')}"
@@ -113,16 +114,7 @@ class ParquetTable:
         from lossctl.io.parsers import float64_of
 
         kind = array.type
-        if any(
-            test(kind)
-            for test in (
-                pa.types.is_floating,
-                pa.types.is_integer,
-                pa.types.is_boolean,
-                pa.types.is_decimal,
-                pa.types.is_null,
-            )
-        ):
+        if _holds_numbers(kind):
             return float64_of(pc.cast(array, pa.float64(), safe=False))
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             raise DataError(f"{self.name}: column {name} holds {kind}, not numbers")
@@ -135,15 +127,27 @@ class ParquetTable:
                                 f"{shorten(text.strip())!r} is not a number") from None
         return values
 
-    def _text(self, array) -> tuple[np.ndarray, np.ndarray]:
-        """A column as stripped str (a null as ''), and which of its cells are missing."""
+    def _text(self, array, guess: bool) -> tuple[np.ndarray, np.ndarray]:
+        """A column as stripped str (a null as ''), or for `guess` a column of numbers (or of text
+        holding only numbers) as float64; and which of its cells are missing."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from lossctl.io.parsers import text_of
+        from lossctl.io.parsers import guess_of, text_of
 
+        if guess and _holds_numbers(array.type):
+            values = self._numbers(array, "", 1)
+            return values, np.isnan(values)
         if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
             array = pc.cast(array, pa.string())
-        cells, missing = text_of(pc.fill_null(array, ""))
+        cells, missing = (guess_of if guess else text_of)(pc.fill_null(array, ""))
         return cells, (missing if missing is not None else np.zeros(len(cells), dtype=bool))
 
+
+def _holds_numbers(kind) -> bool:
+    """Whether a Parquet column type becomes float64 (integers, booleans and decimals too)."""
+    import pyarrow as pa
+
+    tests = (pa.types.is_floating, pa.types.is_integer, pa.types.is_boolean, pa.types.is_decimal,
+             pa.types.is_null)
+    return any(test(kind) for test in tests)

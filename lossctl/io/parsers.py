@@ -9,6 +9,7 @@ any error: both give the same numbers and the same errors by construction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,39 +42,63 @@ class ArrowParser:
     numeric columns."""
 
     def __init__(self, header: Sequence[str], numeric: Sequence[str], text: Sequence[str],
-                 delimiter: str = ",") -> None:
+                 delimiter: str = ",", guess: Sequence[str] = ()) -> None:
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
-        self._pa, self._read_csv = pa, pcsv.read_csv
-        self.numeric, self.text = list(numeric), list(text)
-        wanted = list(dict.fromkeys([*numeric, *text]))
-        types = dict.fromkeys(numeric, pa.float64()) | dict.fromkeys(text, pa.string())
+        self._pa, self._pcsv, self._read_csv = pa, pcsv, pcsv.read_csv
+        self.header, self.numeric = list(header), list(numeric)
+        self.text, self.guess = list(text), list(guess)
+        # Guessed columns are parsed as numbers until a chunk shows one holds text; from then on
+        # that one is parsed as text (and each chunk's cells still become numbers if they all are).
+        self._as_text: frozenset[str] = frozenset()
+        self._conversions: dict[frozenset[str], list] = {}
         # One thread per chunk: chunks are parsed side by side instead (chunks.map_ahead), which
         # is about 20% faster than pyarrow's own threads over smaller blocks.
         self._read = pcsv.ReadOptions(column_names=list(header), use_threads=False, block_size=16 << 20)
-        # Without null tokens first (about 10% faster): a chunk with an empty cell fails that
-        # pass and is parsed again with them. Text cells are never null: they are kept as written.
-        self._conversions = [
-            pcsv.ConvertOptions(include_columns=wanted, column_types=types, null_values=nulls,
-                                quoted_strings_can_be_null=bool(nulls), strings_can_be_null=False)
-            for nulls in ([], _null_tokens())
-        ]
         self._parse = {
             quotes: pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=quotes)
             for quotes in (False, True)
         }
 
+    def _converts(self, as_text: frozenset[str]) -> list:
+        """Conversion options: without null tokens first (about 10% faster: a chunk with an empty
+        cell fails that pass and is parsed again with them). Text cells are never null."""
+        if as_text not in self._conversions:
+            pa, pcsv = self._pa, self._pcsv
+            strings = [*self.text, *(c for c in self.guess if c in as_text)]
+            numbers = [*self.numeric, *(c for c in self.guess if c not in as_text)]
+            types = dict.fromkeys(numbers, pa.float64()) | dict.fromkeys(strings, pa.string())
+            wanted = list(dict.fromkeys([*self.numeric, *self.text, *self.guess]))
+            self._conversions[as_text] = [
+                pcsv.ConvertOptions(include_columns=wanted, column_types=types, null_values=nulls,
+                                    quoted_strings_can_be_null=bool(nulls), strings_can_be_null=False)
+                for nulls in ([], _null_tokens())
+            ]
+        return self._conversions[as_text]
+
+    def _table(self, buffer, parse):
+        """The chunk as a pyarrow table, and the guessed columns read as text; None if pyarrow
+        cannot read it as asked."""
+        as_text = self._as_text
+        while True:
+            error = None
+            for convert in self._converts(as_text):
+                try:
+                    return self._read_csv(buffer, read_options=self._read, parse_options=parse,
+                                          convert_options=convert), as_text
+                except self._pa.ArrowInvalid as failed:
+                    error = failed
+            found = re.search(r"column #(\d+)", str(error))
+            column = self.header[int(found.group(1))] if found else None
+            if column not in self.guess or column in as_text:
+                return None, as_text
+            as_text = self._as_text = as_text | {column}  # a text column: for every later chunk too
+
     def parse(self, chunk: Chunk) -> Parsed | None:
         buffer, parse = self._pa.py_buffer(chunk.data), self._parse[b'"' in chunk.data]
-        for convert in self._conversions:
-            try:
-                table = self._read_csv(buffer, read_options=self._read, parse_options=parse,
-                                       convert_options=convert)
-                break
-            except self._pa.ArrowInvalid:
-                continue
-        else:
+        table, as_text = self._table(buffer, parse)
+        if table is None:
             return None
         offsets = chunk.row_offsets(table.num_rows)
         if offsets is None:
@@ -86,8 +111,12 @@ class ArrowParser:
             if len(self.numeric) and np.isnan(data.sum()):  # a NaN somewhere (or inf - inf)
                 missing = np.isnan(data).any(axis=1)
         text = {}
-        for name in self.text:
-            cells, empty = text_of(table.column(name))
+        for name in [*self.text, *self.guess]:
+            if name in self.guess and name not in as_text:
+                cells = float64_of(table.column(name))
+                empty = np.isnan(cells) if np.isnan(cells).any() else None
+            else:
+                cells, empty = (guess_of if name in self.guess else text_of)(table.column(name))
             text[name] = cells
             if empty is not None:
                 missing = empty if missing is None else missing | empty
@@ -96,16 +125,54 @@ class ArrowParser:
 
 def text_of(column) -> tuple[np.ndarray, np.ndarray | None]:
     """A pyarrow string column as an object array of stripped str, and which cells are missing
-    (io.cells.MISSING in any case), None if none is."""
+    (io.cells.MISSING in any case), None if none is.
+
+    Each distinct cell becomes a str once (a dictionary encoding) and is looked up once; rows
+    index into those: fast for columns of categories and labels. pandas is not imported (pyarrow
+    imports it to make an array from Python objects, so none is made here).
+    """
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(pc.utf8_trim(column, characters=SPACES))
+    cells, missing = [], []
+    for chunk in getattr(encoded, "chunks", [encoded]):
+        words = chunk.dictionary.to_pylist()
+        indices = int_array(chunk.indices)
+        cells.append(np.array(words, dtype=object)[indices])
+        missing.append(np.array([w.lower() in MISSING for w in words], dtype=bool)[indices])
+    if not cells:
+        return np.empty(0, dtype=object), None
+    rows = np.concatenate(missing)
+    return np.concatenate(cells), (rows if rows.any() else None)
+
+
+# A whole cell that is a missing value (io.cells.MISSING), in any case: pyarrow's regular expressions.
+MISSING_PATTERN = "(?i)^(?:" + "|".join(re.escape(token) for token in sorted(MISSING)) + ")$"
+
+
+def guess_of(column) -> tuple[np.ndarray, np.ndarray | None]:
+    """A pyarrow string column as float64 if every cell is a number or missing (NaN), else as
+    `text_of` gives it; and which cells are missing. pyarrow's float parsing, as for numeric
+    columns."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     stripped = pc.utf8_trim(column, characters=SPACES)
-    missing = pc.is_in(pc.utf8_lower(stripped), value_set=pa.array(sorted(MISSING)))
-    cells = stripped.to_numpy(zero_copy_only=False)
-    if not pc.any(missing).as_py():
-        return cells, None
-    return cells, missing.to_numpy(zero_copy_only=False).astype(bool)
+    try:
+        marked = pc.replace_substring_regex(stripped, pattern=MISSING_PATTERN, replacement="nan")
+        numbers = pc.cast(marked, pa.float64())
+    except pa.ArrowInvalid:
+        return text_of(column)
+    values = float64_of(numbers)
+    missing = np.isnan(values)
+    return values, (missing if missing.any() else None)
+
+
+def int_array(array) -> np.ndarray:
+    """A pyarrow integer array without nulls as numpy (no copy)."""
+    dtype = np.dtype(f"int{array.type.bit_width}")  # dictionary indices are signed
+    offset = array.offset * dtype.itemsize
+    return np.frombuffer(array.buffers()[1], dtype=dtype, count=len(array), offset=offset)
 
 
 def float64_of(column) -> np.ndarray:

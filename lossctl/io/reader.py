@@ -39,7 +39,7 @@ def open_table(inputs: str | Sequence[str], nan: NanPolicy = "error", delimiter:
 def open_part(path: str, nan: NanPolicy = "error", delimiter: str | None = None,
               small_bytes: int | None = None) -> Table:
     """One file (or `-`): a CsvTable, or a ParquetTable when its content is Parquet."""
-    source = open_source(path, parquet=True)
+    source = open_source(path)
     try:
         if source.parquet:
             from lossctl.io.parquet import ParquetTable
@@ -116,21 +116,36 @@ class PartsTable:
         self.close()
 
     def blocks(
-        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None
+        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
+        guess: Sequence[str] = (),
     ) -> Iterator[Block]:
-        request = Request(self.name, self.header, numeric, text, nan or self.nan)
+        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess)
         empty = f"{self.name}: has a header but no data rows (in {len(self.paths)} files)"
         yield from with_rows(self.read(request), empty)
 
     def read(self, request: Request) -> Iterator[Block]:
+        if self.large and self.where == "line":  # CSV parts: chunks on every core, across parts
+            from lossctl.io.table import chunked_blocks
+
+            yield from chunked_blocks(self._parts(), request)
+            return
+        for part in self._parts():
+            yield from part.read(request)
+
+    def _parts(self) -> Iterator[Table]:
+        """Each part opened in turn, and closed when the next is asked for (chunks already read
+        from it stay in memory)."""
         for path in self.paths:
             with open_part(path, self.nan, self.delimiter, self._small_bytes) as part:
-                yield from part.read(request)
+                yield part
 
 
 def _header(path: str, delimiter: str | None) -> tuple[str, list[str]]:
     """('csv' or 'parquet', the column names) of a file, reading no more than its header."""
-    with open_source(path, parquet=True) as source:
+    if os.path.exists(path) and not os.path.isfile(path):  # a pipe, such as <(zcat a.gz)
+        raise UsageError(f"{path}: is not a regular file; of several inputs each is read twice "
+                         "(its header first), so each must be a file")
+    with open_source(path) as source:
         if source.parquet:
             import pyarrow.parquet as pq
 

@@ -4,8 +4,7 @@ Errors name the file: a missing file, a directory, an empty file, binary data (a
 that is not UTF-8 in the first block), a compression lossctl cannot read, or compressed data that
 is cut short or corrupt. Compression (gzip, bzip2, xz, zstd) is told by the file's first bytes, on
 stdin too; a name ending in .gz, .bz2, .xz or .zst must hold what it says. The data is decompressed
-as it is read, never whole in memory. A Parquet file (it starts with `PAR1`) is binary data too,
-unless the caller reads Parquet (`parquet=True`).
+as it is read, never whole in memory. A Parquet file is told by its first bytes (`PAR1`).
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ UNREADABLE_MAGIC = {"zip": b"PK\x03\x04", "lz4": b"\x04\x22\x4d\x18", "compress 
 UNREADABLE_ENDINGS = {".zip": "zip", ".lz4": "lz4", ".z": "compress (.Z)", ".7z": "7z", ".lzma": "lzma",
                       ".br": "brotli", ".tgz": "tar", ".tar": "tar", ".rar": "rar", ".snappy": "snappy"}
 TAB_ENDINGS = (".tsv", ".tab")
-PARQUET_ENDINGS = (".parquet", ".pq", ".parq")
 
 
 @dataclass
@@ -44,7 +42,6 @@ class Source:
     stream: BinaryIO
     parquet: bool = False
     delimiter: str | None = None
-    compression: str | None = None
 
     def close(self) -> None:
         if self.stream is not sys.stdin.buffer:
@@ -57,11 +54,9 @@ class Source:
         self.close()
 
 
-def open_source(path: str, parquet: bool = False) -> Source:
-    """Open `path` (or stdin for `-`) for reading, decompressed, after checking that it is text.
-
-    With `parquet`, a Parquet file is accepted too, and the Source says so.
-    """
+def open_source(path: str) -> Source:
+    """Open `path` (or stdin for `-`) for reading, decompressed, after checking that it is text or
+    Parquet (the Source says which)."""
     if path == "-":
         raw: BinaryIO = sys.stdin.buffer
         name = "<stdin>"
@@ -89,16 +84,13 @@ def open_source(path: str, parquet: bool = False) -> Source:
         raise
     inner = _strip_compression(path.lower()) if path != "-" else ""
     delimiter = "\t" if inner.endswith(TAB_ENDINGS) else None
-    source = Source(name, stream, delimiter=delimiter, compression=compression)
+    source = Source(name, stream, delimiter=delimiter)
     if not head.strip():
         source.close()
         raise DataError(f"{name}: is empty (no header, no rows)")
     if head.startswith(PARQUET_MAGIC):
-        if parquet:
-            source.parquet = True
-            return source
-        source.close()
-        raise DataError(f"{name}: is a Parquet file; this command reads CSV")
+        source.parquet = True
+        return source
     if b"\x00" in head:
         source.close()
         raise DataError(f"{name}: is binary data, not a CSV file")

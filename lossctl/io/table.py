@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from lossctl.errors import DataError
 from lossctl.io.block import Block, NanPolicy, Request, missing_message, shorten, with_rows
 from lossctl.io.cells import MISSING, cell_number
 from lossctl.io.chunks import Chunk, map_ahead, record_chunks
+from lossctl.io.parsers import Parsed
 from lossctl.io.records import decode_text, header_names, is_blank, sniff_delimiter, width_error
 from lossctl.io.source import Source
 from lossctl.threads import worker_count
@@ -86,10 +87,11 @@ class CsvTable:
         self.close()
 
     def blocks(
-        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None
+        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
+        guess: Sequence[str] = (),
     ) -> Iterator[Block]:
         """Yield the named columns as blocks; at least one row in all, or DataError."""
-        request = Request(self.name, self.header, numeric, text, nan or self.nan)
+        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess)
         yield from with_rows(self.read(request), f"{self.name}: has a header but no data rows")
 
     def read(self, request: Request) -> Iterator[Block]:
@@ -105,7 +107,7 @@ class CsvTable:
         """The requested cells of every row of a `csv.reader`, whose line 1 is file line offset+1."""
         width = len(self.header)
         numeric = [(self.header.index(c), c) for c in columns.numeric]
-        text = [(self.header.index(c), c) for c in columns.text]
+        words = [(self.header.index(c), c) for c in [*columns.text, *columns.guess]]
         values: list[list[float]] = []
         texts: list[list[str]] = []
         lines: list[int] = []
@@ -119,18 +121,20 @@ class CsvTable:
                 if len(cells) != width:
                     raise width_error(self.name, line, self.header, len(cells))
                 row = [self._number(cells[i], line, name, columns.nan) for i, name in numeric]
-                words = [self._text(cells[i], line, name, columns.nan) for i, name in text]
-                if drop and (any(math.isnan(v) for v in row) or any(w is None for w in words)):
+                text = [self._text(cells[i], line, name, columns.nan) for i, name in words]
+                if drop and (any(math.isnan(v) for v in row) or any(w is None for w in text)):
                     continue
                 values.append(row)
-                texts.append(words)
+                texts.append(text)
                 lines.append(line)
         except csv.Error as error:
             raise DataError(f"{self.name}: line {line}: malformed CSV: {error}") from None
         data = np.array(values, dtype=np.float64).reshape(len(values), len(numeric))
         by_column = {
-            name: np.array([w[j] for w in texts], dtype=object) for j, (_, name) in enumerate(text)
+            name: np.array([w[j] for w in texts], dtype=object) for j, (_, name) in enumerate(words)
         }
+        for name in columns.guess:
+            by_column[name] = _numbers_or_text(by_column[name])
         return Block(data, np.array(lines, dtype=np.int64), by_column, self.name, self.where)
 
     def _number(self, cell: str, line: int, column: str, nan: NanPolicy) -> float:
@@ -155,32 +159,62 @@ class CsvTable:
 
     # -- large inputs: chunks of records through pyarrow -------------------------------------
 
-    def _large_blocks(self, columns: Request) -> Iterator[Block]:
-        from lossctl.io.parsers import ArrowParser
+    def _large_blocks(self, request: Request) -> Iterator[Block]:
+        return chunked_blocks([self], request)
 
-        parser = ArrowParser(self.header, columns.numeric, columns.text, self.delimiter)
+    def _block(self, chunk: Chunk, parsed: Parsed | None, request: Request, first_line: int) -> Block:
+        """The block of a chunk pyarrow parsed; or, where it could not (or a missing cell is an
+        error), of the csv module, which names the first bad cell (or says it is not UTF-8)."""
+        if parsed is not None and (parsed.missing is None or request.nan != "error"):
+            block = Block(parsed.data, parsed.offsets + first_line, parsed.text, self.name, self.where)
+            if parsed.missing is not None and request.nan == "drop":
+                block = block.take(~parsed.missing)
+            return block
+        text = io.StringIO(decode_text(chunk.data, self.name, "utf-8-sig"), newline="")
+        return self._csv_rows(self._reader(text), request, first_line - 1)
 
-        def parse(pieces: list[bytes]):
-            chunk = Chunk(pieces)
-            return chunk, (parser.parse(chunk) if _is_utf8(chunk.data) else None)
+    def _cut(self, block: Block) -> Iterator[Block]:
+        """`block` in blocks of at most `block_rows` rows."""
+        if len(block) <= self.block_rows:
+            yield block
+            return
+        for start in range(0, len(block), self.block_rows):
+            yield block.take(slice(start, start + self.block_rows))
 
-        first_line = 2  # of the chunk at hand; the header is line 1
-        chunks = record_chunks(self._stream, self.block_bytes)
-        for chunk, parsed in map_ahead(parse, chunks, worker_count()):
-            block = None
-            if parsed is not None and (parsed.missing is None or columns.nan != "error"):
-                block = Block(parsed.data, parsed.offsets + first_line, parsed.text, self.name, self.where)
-                if parsed.missing is not None and columns.nan == "drop":
-                    block = block.take(~parsed.missing)
-            if block is None:  # the csv module names the first bad cell (or says it is not UTF-8)
-                text = io.StringIO(decode_text(chunk.data, self.name, "utf-8-sig"), newline="")
-                block = self._csv_rows(self._reader(text), columns, first_line - 1)
-            first_line += chunk.newlines
-            if len(block) <= self.block_rows:
-                yield block
-                continue
-            for start in range(0, len(block), self.block_rows):
-                yield block.take(slice(start, start + self.block_rows))
+
+def chunked_blocks(tables: Iterable[CsvTable], request: Request) -> Iterator[Block]:
+    """The blocks of large CSV tables read one after another (the parts of one table), cut into
+    chunks of whole records that pyarrow parses on every core: up to a chunk per core ahead, across
+    the end of one part and the start of the next. Blocks and errors come in file order."""
+    from lossctl.io.parsers import ArrowParser
+
+    def items() -> Iterator[tuple[CsvTable, ArrowParser, list[bytes]]]:
+        for table in tables:
+            parser = ArrowParser(table.header, request.numeric, request.text, table.delimiter, request.guess)
+            for pieces in record_chunks(table._stream, table.block_bytes):
+                yield table, parser, pieces
+
+    def parse(item: tuple[CsvTable, ArrowParser, list[bytes]]):
+        table, parser, pieces = item
+        chunk = Chunk(pieces)
+        return table, chunk, (parser.parse(chunk) if _is_utf8(chunk.data) else None)
+
+    current, first_line = None, 2  # of the chunk at hand; the header is line 1
+    for table, chunk, parsed in map_ahead(parse, items(), worker_count()):
+        if table is not current:
+            current, first_line = table, 2
+        block = table._block(chunk, parsed, request, first_line)
+        first_line += chunk.newlines
+        yield from table._cut(block)
+
+
+def _numbers_or_text(cells: np.ndarray) -> np.ndarray:
+    """A guessed column's stripped cells as float64 if every one is a number or missing, else as
+    they are."""
+    try:
+        return np.array([cell_number(cell) for cell in cells], dtype=np.float64)
+    except ValueError:
+        return cells
 
 
 class _Prefixed(io.RawIOBase):

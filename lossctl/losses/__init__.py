@@ -7,7 +7,14 @@
 
 from __future__ import annotations
 
-from lossctl.losses import keras_family, sklearn_family, torch_family  # noqa: F401  (registers the losses)
+# Importing a family registers its losses; they are listed in this order.
+from lossctl.losses import keras_family, torch_family  # noqa: F401
+
+# isort: split
+from lossctl.losses import sklearn_family  # noqa: F401
+
+# isort: split
+from lossctl.losses import paper_family  # noqa: F401
 from lossctl.losses.registry import REGISTRY, Input, Loss, LossValues, Param
 
 __all__ = ["REGISTRY", "Input", "Loss", "LossValues", "Param", "get_loss"]

@@ -14,10 +14,13 @@ Conventions shared by every loss here:
 * `grad(inputs, params, upstream)` is the vector-Jacobian product d(reduced)/d(y_pred), given
   upstream = d(reduced)/d(values).
 
-Where Keras on the TensorFlow backend in float64 differs from the textbook formula, the Keras
-number wins (a name promises its number): log_cosh subtracts log(2) rounded to float32, so a
-perfect prediction scores about -1.9e-9, not 0; mean_squared_logarithmic_error floors at 1e-7
-rounded to float32; hinge maps labels to -1/+1 only when every label in the batch is 0 or 1.
+Keras's formulas are computed in float64 throughout, constants and parameters included: where
+TensorFlow builds a constant or a parameter in float32 even under floatx float64 (log(2) in
+log_cosh, eps in mean_squared_logarithmic_error, a list of alphas for categorical focal
+crossentropy), that rounding is not part of the formula, so a perfect prediction's log_cosh is 0.
+Where Keras's backends differ in the formula itself, lossctl follows TensorFlow, Keras's default
+backend (sparse crossentropy clips before it renormalises; binary focal crossentropy from logits is
+not clipped). Hinge maps labels to -1/+1 only when every label in the batch is 0 or 1, as Keras.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from lossctl.errors import UsageError
+from lossctl.losses import ctc as ctc_ops
 from lossctl.losses import numeric
 from lossctl.losses.registry import Arrays, Family, Input, Loss, LossValues, Param, Params, register
 
@@ -40,9 +44,7 @@ KERAS = Family(
 )
 
 EPS = 1e-7  # keras.backend.epsilon()
-# Keras builds some constants without a dtype; under floatx float64 they are still float32.
-_EPS_F32 = float(np.float32(EPS))
-_LOG2_F32 = float(np.float32(np.log(2.0)))
+_LOG2 = float(np.log(2.0))
 _INV_EPS = 1.0 / EPS  # normalize(): inverse norms are capped at 1 / epsilon
 
 Y_TRUE = Input("y_true", width="like_pred", help="targets, one column per output")
@@ -150,20 +152,20 @@ def _mape_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarr
 def mean_squared_logarithmic_error(inputs: Arrays, params: Params) -> LossValues:
     """loss = mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1).
 
-    Values below eps (including negatives) are floored at eps, so they pass no gradient. Keras
-    builds this eps in float32 (1.0000000116860974e-07), and so does lossctl. (n, k) -> (n,).
+    Values below eps (including negatives) are floored at eps, so they pass no gradient.
+    (n, k) -> (n,).
     """
     t, p = inputs["y_true"], inputs["y_pred"]
-    first = np.log(np.maximum(p, _EPS_F32) + 1.0)
-    second = np.log(np.maximum(t, _EPS_F32) + 1.0)
+    first = np.log(np.maximum(p, EPS) + 1.0)
+    second = np.log(np.maximum(t, EPS) + 1.0)
     return LossValues(_mean_last(np.square(first - second)))
 
 
 def _msle_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
     t, p = inputs["y_true"], inputs["y_pred"]
-    floored = np.maximum(p, _EPS_F32)
-    diff = np.log(floored + 1.0) - np.log(np.maximum(t, _EPS_F32) + 1.0)
-    return _spread(upstream, np.where(p >= _EPS_F32, 2.0 * diff / (floored + 1.0), 0.0))
+    floored = np.maximum(p, EPS)
+    diff = np.log(floored + 1.0) - np.log(np.maximum(t, EPS) + 1.0)
+    return _spread(upstream, np.where(p >= EPS, 2.0 * diff / (floored + 1.0), 0.0))
 
 
 def _l2_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,11 +217,10 @@ def _huber_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndar
 def log_cosh(inputs: Arrays, params: Params) -> LossValues:
     """loss = mean(log(cosh(e)), axis=-1), e = y_pred - y_true; (n, k) -> (n,).
 
-    Computed as e + softplus(-2e) - log(2), which does not overflow for large |e|. Keras's log(2)
-    is a float32 constant, so the value is off the exact one by about -1.9e-9 (also at e = 0).
+    Computed as e + softplus(-2e) - log(2), which does not overflow for large |e|; 0 at e = 0.
     """
     e = inputs["y_pred"] - inputs["y_true"]
-    return LossValues(_mean_last(e + numeric.softplus(-2.0 * e) - _LOG2_F32))
+    return LossValues(_mean_last(e + numeric.softplus(-2.0 * e) - _LOG2))
 
 
 def _log_cosh_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
@@ -442,8 +443,7 @@ def _focal_alpha(params: Params, k: int) -> np.ndarray:
     alpha = np.atleast_1d(np.asarray(params["alpha"], dtype=np.float64))
     if alpha.size not in (1, k):
         raise UsageError(f"parameter alpha: give one number or one per class ({k}), not {alpha.size}")
-    # Keras turns a list of alphas into a float32 tensor (a single number stays float64).
-    return alpha if alpha.size == 1 else alpha.astype(np.float32).astype(np.float64)
+    return alpha
 
 
 def _categorical_focal_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
@@ -670,6 +670,38 @@ def _circle_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.nda
     return (d_sim + d_sim.T) @ p
 
 
+# --- sequences ----------------------------------------------------------------------------------
+
+
+def _ctc_parts(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """y_pred as (n, T, C) logits and each row's -log p and posterior (see ctc.py)."""
+    logits = ctc_ops.frames(inputs["y_pred"], params["classes"], "keras.ctc")
+    n, steps, classes = logits.shape
+    targets, lengths = ctc_ops.labels(inputs["y_true"], classes, 0, None)
+    nll, posterior = ctc_ops.ctc(
+        numeric.log_softmax(logits), targets, lengths, np.full(n, steps), blank=0
+    )
+    return nll, posterior
+
+
+def ctc(inputs: Arrays, params: Params) -> LossValues:
+    """loss = -log p(y_true | softmax(y_pred)), summed over every alignment of the labels.
+
+    y_pred (n, T*C): T frames of C logits each, frame by frame (`classes` = C); y_true (n, S):
+    class indices 1..C-1 padded with the blank 0 after the last label. Every row uses all T
+    frames (Keras's input_length); its labels are its non-blank entries. -> (n,).
+    """
+    return LossValues(_ctc_parts(inputs, params)[0])
+
+
+def _ctc_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
+    """d loss / d logits = softmax(logits) - posterior(frame, class)."""
+    logits = ctc_ops.frames(inputs["y_pred"], params["classes"], "keras.ctc")
+    _, posterior = _ctc_parts(inputs, params)
+    d = numeric.softmax(logits) - posterior
+    return (upstream[:, None, None] * d).reshape(inputs["y_pred"].shape)
+
+
 # --- the registry records -----------------------------------------------------------------------
 
 _FROM_LOGITS = Param("from_logits", "bool", False, "y_pred holds logits, not probabilities")
@@ -845,4 +877,17 @@ _keras(
     batchwise=True, class_index_target=True, trainable=False,
     example={"y_true": [[0.0], [0.0], [1.0]],
              "y_pred": [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]},
+)
+_keras(
+    ctc, _ctc_grad, "connectionist temporal classification: -log p(labels | frames of logits)",
+    "-log sum over alignments a of the labels: prod_t softmax(y_pred_t)[a_t]", ("CTC",),
+    inputs=(Input("y_true", help="label sequence: class indices 1..C-1, padded with the blank 0"),
+            Input("y_pred", help="T x C logits, frame by frame (column t*C + c)")),
+    params=(Param("classes", "optional_int", None,
+                  "C, the classes per frame with the blank 0 (y_pred has T x C columns)"),),
+    trainable=False,
+    example={"y_true": [[1.0, 2.0], [1.0, 0.0]],
+             "y_pred": [[1.0, 0.5, 0.0, 0.0, 2.0, 0.0, 0.5, 0.0, 1.5],
+                        [0.0, 2.0, 0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0]]},
+    example_params={"classes": 3},
 )

@@ -55,10 +55,12 @@ class Partial:
     weighted: bool = False  # whether `weight` was given for every row
     kept: float = 0.0  # Keras: rows its mask keeps (ignore_class, circle)
     masked: bool = False
+    mean_total: float | None = None  # sum of values * LossValues.mean_scale, where it is set
 
     def __add__(self, other: Partial) -> Partial:
         if self.elements == 0 and self.rows == 0:
             return other
+        both = self.mean_total is not None and other.mean_total is not None
         return Partial(
             self.total + other.total,
             self.elements + other.elements,
@@ -67,6 +69,7 @@ class Partial:
             self.weighted and other.weighted,
             self.kept + other.kept,
             self.masked and other.masked,
+            self.mean_total + other.mean_total if both else None,  # type: ignore[operator]
         )
 
 
@@ -94,8 +97,11 @@ def partial(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None = None)
     values = _scale(loss, lv, sample_weight)
     rows = int(values.shape[0]) if values.ndim else 1
     total, elements = float(values.sum()), int(values.size)
+    if lv.mean_scale is not None:
+        return Partial(total, elements, rows, mean_total=float((values * lv.mean_scale).sum()))
     if lv.denom is not None and not loss.family.denom_masks:  # each row's share of the divisor
-        return Partial(total, elements, rows, float(lv.denom.sum()), True)
+        share = lv.denom if sample_weight is None else lv.denom * sample_weight
+        return Partial(total, elements, rows, float(share.sum()), True)
     weights = _weights(loss, lv, sample_weight)
     weight = float(weights.sum()) if weights is not None else 0.0
     kept = float(lv.denom.sum()) if lv.denom is not None else 0.0
@@ -123,8 +129,9 @@ def finish(loss: Loss, part: Partial, reduction: str) -> float:
     loss.family.check_divisor(divisor)
     if divisor == 0 and loss.family.empty is not None:
         return float(loss.family.empty)
+    total = part.mean_total if reduction == "mean" and part.mean_total is not None else part.total
     with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.float64(part.total) / np.float64(divisor))
+        return float(np.float64(total) / np.float64(divisor))
 
 
 def reduce(
@@ -168,6 +175,8 @@ def upstream(
     else:
         scale = 1.0 / divisor if divisor else float("nan")
     weights = _weights(loss, lv, sample_weight)
+    if reduction == "mean" and lv.mean_scale is not None:
+        return (scale * lv.mean_scale).astype(dtype)
     if weights is None:
         return np.full(lv.values.shape, scale, dtype=dtype)
     if lv.values.ndim == 0:  # a scalar spread over the rows: its gradient gathers them

@@ -45,8 +45,8 @@ class Family:
     # raised instead (scikit-learn's weighted averages).
     empty: float | str | None = None
     default_reduction: str = "mean"
-    # Its bare names and aliases resolve only where no family registered before it has them, so
-    # that adding the family never changes what a bare name means.
+    # Its bare names and aliases resolve only where no other family's loss has them, so that
+    # adding the family never changes what a bare name means.
     bare_names_new_only: bool = False
 
     def check_divisor(self, divisor: float) -> None:
@@ -62,11 +62,14 @@ class LossValues:
     `values` is per sample, shape (n,), or per element, shape (n, k), as the framework keeps it
     before reduction (Keras: per sample; torch: per element for elementwise losses). `denom`,
     when set, has shape (n,) and is what a torch `mean` divides by instead of the element count
-    (the class weight of each row's target, 0 for an ignored row).
+    (the class weight of each row's target, 0 for an ignored row). `mean_scale`, when set, has
+    shape (n,): `mean` averages values * mean_scale instead of the values (torch's ctc_loss divides
+    each row's loss by its target length first); `none` and `sum` ignore it.
     """
 
     values: np.ndarray
     denom: np.ndarray | None = None
+    mean_scale: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,8 @@ class Loss:
     metric: MetricFn | None = None
     # An optional one-pass value and gradient (see ValueGradFn); it must agree with value and grad.
     value_and_grad: ValueGradFn | None = None
+    # The published definition this loss follows, cited by `lossctl explain` (paper.* losses).
+    reference: str = ""
     # A small worked example for `lossctl explain`: role -> rows, and params.
     example: Mapping[str, list[list[float]]] = field(default_factory=dict)
     example_params: Mapping[str, Any] = field(default_factory=dict)
@@ -245,20 +250,9 @@ class Registry:
             raise ValueError(f"two families named {loss.family.name}")
         self._losses[qualified] = loss
         prefix = loss.family.name
-        bare = [loss.name, *loss.aliases]
-        if loss.family.bare_names_new_only:
-            bare = [n for n in bare if not self._claimed(n, prefix)]
-        for name in (qualified, *bare, *(f"{prefix}.{a}" for a in loss.aliases)):
+        for name in (qualified, loss.name, *loss.aliases, *(f"{prefix}.{a}" for a in loss.aliases)):
             self._names.setdefault(name, set()).add(qualified)
         return loss
-
-    def _claimed(self, name: str, family: str) -> bool:
-        """Whether another family's loss already answers to `name` (or to it in another case)."""
-        folded = name.casefold()
-        return any(
-            n.casefold() == folded and any(not q.startswith(family + ".") for q in owners)
-            for n, owners in self._names.items()
-        )
 
     def __iter__(self):
         return iter(self._losses.values())
@@ -272,6 +266,8 @@ class Registry:
         if not found:
             folded = name.casefold()
             found = set().union(*(q for n, q in self._names.items() if n.casefold() == folded))
+        if len(found) > 1:  # a family added later never takes a name another family answers to
+            found = {q for q in found if not self._losses[q].family.bare_names_new_only} or found
         if len(found) == 1:
             return self._losses[next(iter(found))]
         if found:

@@ -29,7 +29,17 @@ import numpy as np
 
 from lossctl.errors import DataError, InputValueError, UsageError
 from lossctl.losses.numeric import first_bad
-from lossctl.losses.registry import Arrays, Family, Input, Loss, LossValues, Param, Params, register
+from lossctl.losses.registry import (
+    Arrays,
+    Family,
+    Input,
+    Loss,
+    LossValues,
+    MetricFn,
+    Param,
+    Params,
+    register,
+)
 
 SKLEARN = Family(
     name="sklearn",
@@ -46,8 +56,6 @@ SKLEARN = Family(
 )
 
 EPS = float(np.finfo(np.float64).eps)
-
-Metric = Callable[[Arrays, Params, "np.ndarray | None"], "float | np.ndarray"]
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -103,7 +111,7 @@ def _one_output(inputs: Arrays, name: str) -> None:
 # --- regression: means of per-element terms ------------------------------------------------------
 
 
-def _elementwise(terms: Callable[[Arrays, Params], np.ndarray]) -> tuple[Callable, Metric]:
+def _elementwise(terms: Callable[[Arrays, Params], np.ndarray]) -> tuple[Callable, MetricFn]:
     """(value, metric) of a function that is the weighted mean of per-element terms."""
 
     def value(inputs: Arrays, params: Params) -> LossValues:
@@ -184,9 +192,9 @@ def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y)))
 
 
-def _tweedie_domain(inputs: Arrays, power: float) -> None:
+def _tweedie_domain(inputs: Arrays, power: float | int) -> None:
     y, mu = inputs["y_true"], inputs["y_pred"]
-    message = f"Mean Tweedie deviance error with power={power:g} can only be used on "
+    message = f"Mean Tweedie deviance error with power={power} can only be used on "
     if power < 0:
         bad = np.any(mu <= 0)
         message += "strictly positive y_pred."
@@ -202,7 +210,7 @@ def _tweedie_domain(inputs: Arrays, power: float) -> None:
         raise DataError(message)
 
 
-def _tweedie(power: Callable[[Params], float], name: str) -> Callable[[Arrays, Params], np.ndarray]:
+def _tweedie(power: Callable[[Params], float | int], name: str) -> Callable[[Arrays, Params], np.ndarray]:
     def terms(inputs: Arrays, params: Params) -> np.ndarray:
         _one_output(inputs, name)
         _tweedie_domain(inputs, power(params))
@@ -222,13 +230,13 @@ def mean_tweedie_deviance(inputs: Arrays, params: Params) -> np.ndarray:
 def mean_poisson_deviance(inputs: Arrays, params: Params) -> np.ndarray:
     """average_i w_i 2 (y_true_i log(y_true_i / y_pred_i) - y_true_i + y_pred_i) (Tweedie p = 1);
     y_true >= 0, y_pred > 0."""
-    return _tweedie(lambda p: 1.0, "mean_tweedie_deviance")(inputs, params)
+    return _tweedie(lambda p: 1, "mean_tweedie_deviance")(inputs, params)
 
 
 def mean_gamma_deviance(inputs: Arrays, params: Params) -> np.ndarray:
     """average_i w_i 2 (log(y_pred_i / y_true_i) + y_true_i / y_pred_i - 1) (Tweedie p = 2);
     y_true > 0, y_pred > 0."""
-    return _tweedie(lambda p: 2.0, "mean_tweedie_deviance")(inputs, params)
+    return _tweedie(lambda p: 2, "mean_tweedie_deviance")(inputs, params)
 
 
 # --- regression: the others ----------------------------------------------------------------------
@@ -276,7 +284,7 @@ def max_error(inputs: Arrays, params: Params, weights: np.ndarray | None) -> flo
     return float(np.max(np.abs(inputs["y_true"] - inputs["y_pred"])))
 
 
-def _root(terms: Callable[[Arrays, Params], np.ndarray]) -> Metric:
+def _root(terms: Callable[[Arrays, Params], np.ndarray]) -> MetricFn:
     """The square root of each column's weighted mean of `terms`, then averaged over outputs."""
 
     def metric(inputs: Arrays, params: Params, weights: np.ndarray | None) -> float | np.ndarray:
@@ -423,13 +431,11 @@ def _probabilities(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarr
     if p.min() < 0:
         raise DataError(f"y_prob contains values lower than 0: {float(p.min())!r}")
     y, classes = _labels(inputs, params)
-    if classes.shape[0] == 1:
-        if params.get("labels") is None:
-            raise DataError(
-                f"y_true contains only one label ({classes[0]!r}). Please provide the list of all "
-                "expected class labels explicitly through the labels argument."
-            )
-        raise UsageError(f"The labels array needs to contain at least two labels, got {classes.tolist()}.")
+    if classes.shape[0] == 1:  # from y_true: `labels` holds two or more (Param.check)
+        raise DataError(
+            f"y_true contains only one label ({float(classes[0])!r}). Please provide the list of all "
+            "expected class labels explicitly through the labels argument."
+        )
     onehot = (y[:, None] == classes[None, :]).astype(np.float64)
     if p.shape[1] == 1:
         p = np.hstack([1 - p, p])
@@ -540,7 +546,7 @@ def _hinge_metric(inputs: Arrays, params: Params, weights: np.ndarray | None) ->
 _hinge_metric.__doc__ = _hinge_value.__doc__
 
 
-def _target_type(y: np.ndarray, role: str) -> str:
+def _target_type(y: np.ndarray) -> str:
     """scikit-learn's type_of_target for float columns (n, k)."""
     multi = y.shape[1] > 1
     integral = bool(np.all(y == np.trunc(y)))
@@ -558,7 +564,7 @@ def _binary_probabilities(inputs: Arrays, params: Params) -> tuple[np.ndarray, n
     """scikit-learn's _validate_binary_probabilistic_prediction: (one-hot, (1 - p, p))."""
     _finite(inputs)
     y, p = inputs["y_true"][:, 0], inputs["y_pred"][:, 0]
-    kind = _target_type(inputs["y_true"], "y_true")
+    kind = _target_type(inputs["y_true"])
     if kind != "binary":
         raise DataError(
             f"The type of the target inferred from y_true is {kind} but should be binary according "
@@ -608,11 +614,11 @@ def _targets(inputs: Arrays) -> str:
         raise DataError(
             "Found empty input array (e.g., `y_true` or `y_pred`) while a minimum of 1 sample is required."
         )
-    kinds = {_target_type(inputs["y_true"], "y_true"), _target_type(inputs["y_pred"], "y_pred")}
+    first, second = _target_type(inputs["y_true"]), _target_type(inputs["y_pred"])
+    kinds = {first, second}
     if kinds == {"binary", "multiclass"}:
         kinds = {"multiclass"}
     if len(kinds) > 1:
-        first, second = _target_type(inputs["y_true"], "y_true"), _target_type(inputs["y_pred"], "y_pred")
         raise DataError(f"Classification metrics can't handle a mix of {first} and {second} targets")
     kind = kinds.pop()
     if kind not in ("binary", "multiclass", "multilabel-indicator"):
@@ -708,7 +714,10 @@ _POWER = Param(
     check=(lambda p: p <= 0 or p >= 1, "a number <= 0 or >= 1"),
 )
 _NORMALIZE = Param("normalize", "bool", True, "false: the (weighted) sum instead of the mean")
-_CLASS_LABELS = Param("labels", "floats", None, "every class label, sorted (else those of y_true)")
+_CLASS_LABELS = Param(
+    "labels", "floats", None, "every class label, sorted (else those of y_true)",
+    check=(lambda labels: len(set(labels)) >= 2, "two or more different labels"),
+)
 
 _REGRESSION = {"y_true": [[3.0], [-0.5], [2.0], [7.0]], "y_pred": [[2.5], [0.0], [2.0], [8.0]]}
 _POSITIVE = {"y_true": [[2.0], [0.5], [1.0], [4.0]], "y_pred": [[0.5], [1.0], [1.0], [2.0]]}
@@ -724,7 +733,7 @@ def _formula(fn: Callable) -> str:
 
 
 def _sklearn(
-    name: str, summary: str, metric: Metric, value: Callable | None = None,
+    name: str, summary: str, metric: MetricFn, value: Callable | None = None,
     inputs: tuple[Input, ...] = (_TRUE, _PRED), no_rows: str = "", example: dict | None = None,
     **extra: Any,
 ) -> Loss:

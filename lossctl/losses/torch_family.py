@@ -18,10 +18,12 @@ Names are torch's functional names; the aliases are the `torch.nn` class names.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from lossctl.errors import InputValueError, UsageError
+from lossctl.losses import ctc as ctc_ops
 from lossctl.losses import numeric
 from lossctl.losses.registry import Arrays, Family, Input, Loss, LossValues, Param, Params, register
 
@@ -64,6 +66,24 @@ def _class_weights(params: Params, n_classes: int, name: str = "weight") -> np.n
 
 def _element_weight(inputs: Arrays) -> np.ndarray | float:
     return inputs["weight"] if "weight" in inputs else 1.0
+
+
+def _bce_weight(inputs: Arrays, params: Params, loss: str) -> np.ndarray | float:
+    """binary_cross_entropy's `weight`: the per-element column, or the `-p weight=` list
+    broadcast over the rows (one number, or one per column: per-class rescaling), not both."""
+    listed = params.get("weight")
+    if listed is None:
+        return _element_weight(inputs)
+    if "weight" in inputs:
+        raise UsageError(f"torch.{loss}: give weight as a column or as -p weight=..., not both")
+    weight = np.asarray(listed, dtype=np.float64)
+    k = inputs["y_pred"].shape[1]
+    if weight.size not in (1, k):
+        raise UsageError(
+            f"parameter weight: {weight.size} value(s) given but y_pred has {k} column(s) "
+            "(one number, or one per column)"
+        )
+    return weight
 
 
 def _broadcast_column(inputs: Arrays, role: str, loss: str) -> np.ndarray:
@@ -238,7 +258,8 @@ def gaussian_nll_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> n
 def bce_value(inputs: Arrays, params: Params) -> LossValues:
     """l_ij = -w_ij (y log x + (1 - y) log(1 - x)), each log clamped at -100 as in torch.
 
-    x = probabilities (n, k) in [0, 1], y = targets (n, k) in [0, 1], w = weight (n, k) or 1.
+    x = probabilities (n, k) in [0, 1], y = targets (n, k) in [0, 1], w = the weight column (n, k), the
+    weight list (k,) or (1,) broadcast over the rows, or 1.
     """
     x, y = inputs["y_pred"], inputs["y_true"]
     numeric.check_probability(x, "y_pred")
@@ -246,14 +267,14 @@ def bce_value(inputs: Arrays, params: Params) -> LossValues:
     log_x = np.maximum(np.log(x), -100.0)
     log_1mx = np.maximum(np.log1p(-x), -100.0)
     values = (y - 1.0) * log_1mx - y * log_x
-    return LossValues(values * _element_weight(inputs))
+    return LossValues(values * _bce_weight(inputs, params, "binary_cross_entropy"))
 
 
 def bce_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
     """d l / d x = w (x - y) / max(x (1 - x), 1e-12): torch's backward, huge but finite at 0, 1."""
     x, y = inputs["y_pred"], inputs["y_true"]
     slope = (x - y) / np.maximum((1.0 - x) * x, _BCE_GRAD_EPS)
-    return upstream * slope * _element_weight(inputs)
+    return upstream * slope * _bce_weight(inputs, params, "binary_cross_entropy")
 
 
 def bce_logits_value(inputs: Arrays, params: Params) -> LossValues:
@@ -265,7 +286,7 @@ def bce_logits_value(inputs: Arrays, params: Params) -> LossValues:
     pos_weight = _class_weights(params, x.shape[1], "pos_weight")
     log_weight = 1.0 if pos_weight is None else 1.0 + (pos_weight - 1.0) * y
     values = (1.0 - y) * x - log_weight * numeric.log_sigmoid(x)
-    return LossValues(values * _element_weight(inputs))
+    return LossValues(values * _bce_weight(inputs, params, "binary_cross_entropy_with_logits"))
 
 
 def bce_logits_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
@@ -277,7 +298,7 @@ def bce_logits_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.
     else:
         py = pos_weight * y
         slope = (py + 1.0 - y) * numeric.sigmoid(x) - py
-    return upstream * slope * _element_weight(inputs)
+    return upstream * slope * _bce_weight(inputs, params, "binary_cross_entropy_with_logits")
 
 
 def soft_margin_value(inputs: Arrays, params: Params) -> LossValues:
@@ -659,47 +680,153 @@ def _norm_grad(d: np.ndarray, norm: np.ndarray, p: float) -> np.ndarray:
     return np.where(norm[:, None] == 0, 0.0, slope)
 
 
-def _triplet_parts(inputs: Arrays, params: Params):
+Distance = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _triplet_terms(inputs: Arrays, params: Params, distance: Distance, loss: str):
+    """z = margin + d(a, p) - d(a, n) (n: min(d(a, n), d(p, n)) with swap), the derivatives of
+    d(a, p) and d(a, n) in the anchor a, and the share of the latter that reaches a."""
     margin = params["margin"]
     if not margin > 0:
-        raise UsageError(f"torch.triplet_margin_loss: margin must be positive, got {margin:g}")
-    p, eps = _triplet_p(params), params["eps"]
+        raise UsageError(f"torch.{loss}: margin must be positive, got {margin:g}")
     anchor, positive, negative = inputs["y_pred"], inputs["positive"], inputs["negative"]
-    d_pos, diff_pos = _pairwise(anchor, positive, p, eps)
-    d_neg, diff_neg = _pairwise(anchor, negative, p, eps)
-    # share of the negative distance's gradient reaching the anchor (minimum: ties split in two)
-    share = np.ones_like(d_neg)
+    d_pos, slope_pos = distance(anchor, positive)
+    d_neg, slope_neg = distance(anchor, negative)
+    share = np.ones_like(d_neg)  # the minimum's gradient: ties split in two
     if params["swap"]:
-        d_swap, _ = _pairwise(positive, negative, p, eps)
+        d_swap, _ = distance(positive, negative)
         share = np.where(d_neg < d_swap, 1.0, np.where(d_neg == d_swap, 0.5, 0.0))
         d_neg = np.minimum(d_neg, d_swap)
-    z = margin + d_pos - d_neg
-    return z, (d_pos, diff_pos), (d_neg, diff_neg), share, p
+    return margin + d_pos - d_neg, slope_pos, slope_neg, share
+
+
+def _p_distance(params: Params) -> Distance:
+    """triplet_margin_loss's distance: torch's pairwise_distance ||a - b + eps||_p."""
+    p, eps = _triplet_p(params), params["eps"]
+
+    def distance(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d, diff = _pairwise(a, b, p, eps)
+        return d, _norm_grad(diff, d, p)
+
+    return distance
+
+
+def _triplet_distance(params: Params) -> tuple[Distance, str]:
+    """The distance a triplet loss measures with, and the loss's name (for messages)."""
+    if "distance" in params:
+        return _named_distance(params), "triplet_margin_with_distance_loss"
+    return _p_distance(params), "triplet_margin_loss"
 
 
 def triplet_value(inputs: Arrays, params: Params) -> LossValues:
-    """l_i = max(0, margin + d(a_i, p_i) - d(a_i, n_i)), d(u, v) = ||u - v + eps||_p.
+    """l_i = max(0, margin + d(a_i, p_i) - d(a_i, n_i)), a = anchor = y_pred, p = positive,
+    n = negative, each (n, k) -> (n,); y_true is not used.
 
-    a = anchor = y_pred, p = positive, n = negative, each (n, k) -> (n,). With swap, d(a, n) is
-    replaced by min(d(a, n), d(p, n)). y_true is not used.
+    triplet_margin_loss: d(u, v) = ||u - v + eps||_p. triplet_margin_with_distance_loss:
+    euclidean d(u, v) = ||u - v + 1e-6||_2 (F.pairwise_distance) or cosine d(u, v) = 1 - cos(u, v)
+    (F.cosine_similarity, eps 1e-8). With swap, d(a, n) becomes min(d(a, n), d(p, n)).
     """
-    z = _triplet_parts(inputs, params)[0]
-    return LossValues(np.maximum(z, 0.0))
+    distance, name = _triplet_distance(params)
+    return LossValues(np.maximum(_triplet_terms(inputs, params, distance, name)[0], 0.0))
 
 
 def triplet_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
-    """d l / d a = [z >= 0] (grad ||a - p + eps|| - share * grad ||a - n + eps||)."""
-    z, (d_pos, diff_pos), (d_neg_anchor, diff_neg), share, p = _triplet_parts(inputs, params)
-    if params["swap"]:  # the anchor's own negative distance, before the minimum
-        d_neg_anchor, _ = _pairwise(inputs["y_pred"], inputs["negative"], p, params["eps"])
-    slope = _norm_grad(diff_pos, d_pos, p) - share[:, None] * _norm_grad(diff_neg, d_neg_anchor, p)
-    return (upstream * _clamp_min_active(z))[:, None] * slope
+    """d l / d a = [z >= 0] (d d(a, p) / d a - share * d d(a, n) / d a), z = l before the clamp."""
+    distance, name = _triplet_distance(params)
+    z, slope_pos, slope_neg, share = _triplet_terms(inputs, params, distance, name)
+    return (upstream * _clamp_min_active(z))[:, None] * (slope_pos - share[:, None] * slope_neg)
+
+
+_COSINE_SIMILARITY_EPS = 1e-8  # F.cosine_similarity's default eps
+
+
+def _cosine_distance(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1 - F.cosine_similarity(a, b) per row, and its derivative in `a`. torch clamps the norms
+    at 1e-8 in value only: its backward divides by the clamped norm and takes the norm's own
+    derivative a / ||a|| (0 at a = 0), and so does this."""
+    norm_a = np.sqrt((a * a).sum(axis=1))[:, None]
+    norm_b = np.sqrt((b * b).sum(axis=1))[:, None]
+    clamped_a = np.maximum(norm_a, _COSINE_SIMILARITY_EPS)
+    unit_b = b / np.maximum(norm_b, _COSINE_SIMILARITY_EPS)
+    along = (a * unit_b).sum(axis=1, keepdims=True)
+    d_norm = np.where(norm_a == 0.0, 0.0, a / np.where(norm_a == 0.0, 1.0, norm_a))
+    d_cos = unit_b / clamped_a - along / np.square(clamped_a) * d_norm
+    return 1.0 - along[:, 0] / clamped_a[:, 0], -d_cos
+
+
+def _named_distance(params: Params) -> Distance:
+    """triplet_margin_with_distance_loss's distance_function: euclidean is F.pairwise_distance
+    (p = 2, eps = 1e-6), cosine is 1 - F.cosine_similarity."""
+    if params["distance"] == "cosine":
+        return _cosine_distance
+    return _p_distance({"p": 2.0, "eps": 1e-6})
+
+
+# --- sequences ----------------------------------------------------------------------------------
+
+
+def _ctc_parts(inputs: Arrays, params: Params):
+    """y_pred as (n, T, C) log-probabilities, -log p per row (zero_infinity applied), the
+    posterior, the input lengths and the target lengths."""
+    log_probs = ctc_ops.frames(inputs["y_pred"], params["classes"], "torch.ctc_loss")
+    n, steps, classes = log_probs.shape
+    blank = params["blank"]
+    if not 0 <= blank < classes:
+        raise UsageError(f"torch.ctc_loss: blank {blank} is not a class in 0..{classes - 1}")
+    width = inputs["y_true"].shape[1]
+    given = ctc_ops.lengths(inputs.get("target_length"), params["target_length"], "target_length",
+                            0, width, "torch.ctc_loss")
+    targets, target_lengths = ctc_ops.labels(
+        inputs["y_true"], classes, blank, None if given is None else np.broadcast_to(given, (n,))
+    )
+    frames = ctc_ops.lengths(inputs.get("input_length"), params["input_length"], "input_length",
+                             1, steps, "torch.ctc_loss")
+    input_lengths = np.full(n, steps) if frames is None else np.broadcast_to(frames, (n,))
+    nll, posterior = ctc_ops.ctc(log_probs, targets, target_lengths, input_lengths, blank)
+    if params["zero_infinity"]:
+        infinite = np.isinf(nll)
+        nll = np.where(infinite, 0.0, nll)
+        posterior = np.where(infinite[:, None, None], np.exp(log_probs), posterior)
+    return log_probs, nll, posterior, input_lengths, target_lengths
+
+
+def ctc_loss_value(inputs: Arrays, params: Params) -> LossValues:
+    """l_i = -log sum over alignments a of the targets: prod_t exp(x_t[a_t]).
+
+    x = y_pred (n, T*C) log-probabilities, frame by frame (`classes` = C); targets y_true (n, S)
+    padded with the blank; lengths from the input_length / target_length columns or parameters,
+    else T frames and the labels before the padding. -> (n,). `mean` averages l_i / max(L_i, 1),
+    L_i the target length, as torch does.
+    """
+    _, nll, _, _, target_lengths = _ctc_parts(inputs, params)
+    return LossValues(nll, mean_scale=1.0 / np.maximum(target_lengths, 1))
+
+
+def ctc_loss_grad(inputs: Arrays, params: Params, upstream: np.ndarray) -> np.ndarray:
+    """torch's backward: exp(x_tc) - posterior(t, c) at frames t < input length, 0 after (it
+    assumes x came out of a log_softmax); 0 for a row zero_infinity set to 0."""
+    log_probs, _, posterior, input_lengths, _ = _ctc_parts(inputs, params)
+    d = np.exp(log_probs) - posterior
+    d = np.where((np.arange(log_probs.shape[1])[None, :] < input_lengths[:, None])[:, :, None], d, 0.0)
+    return (upstream[:, None, None] * d).reshape(inputs["y_pred"].shape)
 
 
 # --- registration -------------------------------------------------------------------------------
 
 _IGNORE = Param("ignore_index", "int", -100, "class index whose rows are skipped")
 _CLASS_WEIGHT = Param("weight", "floats", None, "one weight per class (y_pred column)")
+_TRIPLET_INPUTS = (
+    Input("y_true", "any", optional=True, help="not used"),
+    _PRED,
+    Input("positive", "like_pred", help="a sample like the anchor"),
+    Input("negative", "like_pred", help="a sample unlike the anchor"),
+)
+_TRIPLET_MARGIN = Param("margin", "float", 1.0, "required gap between the two distances (> 0)")
+_TRIPLET_SWAP = Param("swap", "bool", False, "use min(d(a, n), d(p, n)) as the negative distance")
+_BCE_WEIGHT = Param(
+    "weight", "floats", None, "rescaling broadcast over the rows: one number or one per column "
+    "(instead of a weight column)"
+)
 
 register(
     Loss(
@@ -812,6 +939,7 @@ register(
         inputs=(_TRUE, _PRED, _ELEMENT_WEIGHT),
         value=bce_value,
         grad=bce_grad,
+        params=(_BCE_WEIGHT,),
         output_activation="sigmoid",
         example={"y_true": [[1.0, 0.0], [0.0, 1.0]], "y_pred": [[0.9, 0.2], [0.3, 0.6]]},
     )
@@ -826,7 +954,10 @@ register(
         inputs=(_TRUE, _PRED, _ELEMENT_WEIGHT),
         value=bce_logits_value,
         grad=bce_logits_grad,
-        params=(Param("pos_weight", "floats", None, "weight of positive targets, one per column"),),
+        params=(
+            _BCE_WEIGHT,
+            Param("pos_weight", "floats", None, "weight of positive targets, one per column"),
+        ),
         example={"y_true": [[1.0, 0.0], [0.0, 1.0]], "y_pred": [[2.0, -1.0], [0.5, 0.0]]},
     )
 )
@@ -1026,25 +1157,79 @@ register(
         aliases=("TripletMarginLoss",),
         summary="The anchor should be nearer the positive than the negative by a margin.",
         formula="l_i = max(0, margin + ||a - p + eps||_p - ||a - n + eps||_p),  a = y_pred",
-        inputs=(
-            Input("y_true", "any", optional=True, help="not used"),
-            _PRED,
-            Input("positive", "like_pred", help="a sample like the anchor"),
-            Input("negative", "like_pred", help="a sample unlike the anchor"),
-        ),
+        inputs=_TRIPLET_INPUTS,
         value=triplet_value,
         grad=triplet_grad,
         trainable=False,
         params=(
-            Param("margin", "float", 1.0, "required gap between the two distances (> 0)"),
+            _TRIPLET_MARGIN,
             Param("p", "float", 2.0, "order of the norm (inf allowed)"),
             Param("eps", "float", 1e-6, "added to each difference before the norm"),
-            Param("swap", "bool", False, "use min(d(a, n), d(p, n)) as the negative distance"),
+            _TRIPLET_SWAP,
         ),
         example={
             "y_pred": [[0.0, 0.0], [1.0, 1.0]],
             "positive": [[0.5, 0.0], [1.0, 0.0]],
             "negative": [[1.0, 1.0], [0.0, 3.0]],
         },
+    )
+)
+register(
+    Loss(
+        name="ctc_loss",
+        family=TORCH,
+        aliases=("CTCLoss",),
+        summary="Connectionist temporal classification: -log p(targets | frames of log-probabilities).",
+        formula="l_i = -log sum over alignments a of the targets: prod_t exp(x_t[a_t])   "
+        "(mean: mean of l_i / max(target_length_i, 1))",
+        inputs=(
+            Input("y_true", "any", help="target class indices, padded with the blank"),
+            Input("y_pred", "any", help="T x C log-probabilities, frame by frame (column t*C + c)"),
+            Input("input_length", "one", optional=True, help="frames to use, 1..T (default T)"),
+            Input("target_length", "one", optional=True,
+                  help="labels to use (default: those before the padding)"),
+        ),
+        value=ctc_loss_value,
+        grad=ctc_loss_grad,
+        trainable=False,
+        params=(
+            Param("classes", "optional_int", None, "C, the classes per frame (y_pred has T x C columns)"),
+            Param("blank", "int", 0, "the blank class"),
+            Param("zero_infinity", "bool", False, "a row no alignment fits scores 0, not inf"),
+            Param("input_length", "optional_int", None, "frames for every row (instead of a column)"),
+            Param("target_length", "optional_int", None, "labels for every row (instead of a column)"),
+        ),
+        example={
+            "y_true": [[1.0, 2.0], [1.0, 0.0]],
+            "y_pred": [[-0.9, -1.4, -1.1, -1.6, -0.4, -1.6, -1.1, -1.6, -0.6],
+                       [-1.7, -0.2, -2.2, -0.6, -1.6, -1.6, -0.4, -1.7, -1.6]],
+        },
+        example_params={"classes": 3},
+    )
+)
+register(
+    Loss(
+        name="triplet_margin_with_distance_loss",
+        family=TORCH,
+        aliases=("TripletMarginWithDistanceLoss",),
+        summary="Triplet margin loss with a euclidean or cosine distance.",
+        formula="l_i = max(0, margin + d(a, p) - d(a, n)),  a = y_pred;  d = ||u - v + 1e-6||_2 "
+        "or 1 - cos(u, v)",
+        inputs=_TRIPLET_INPUTS,
+        value=triplet_value,
+        grad=triplet_grad,
+        trainable=False,
+        params=(
+            Param("distance", "str", "euclidean", "distance_function: F.pairwise_distance "
+                  "(euclidean) or 1 - F.cosine_similarity (cosine)", choices=("euclidean", "cosine")),
+            _TRIPLET_MARGIN,
+            _TRIPLET_SWAP,
+        ),
+        example={
+            "y_pred": [[0.0, 1.0], [1.0, 1.0]],
+            "positive": [[0.5, 1.0], [1.0, 0.0]],
+            "negative": [[1.0, 0.0], [-1.0, 3.0]],
+        },
+        example_params={"distance": "cosine"},
     )
 )

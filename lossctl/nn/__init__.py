@@ -10,11 +10,11 @@ Library code: it never prints and never exits; errors are LossctlError subclasse
 
 from __future__ import annotations
 
-from lossctl.nn.data import Dataset, Preprocessor, load_training, read_table
+from lossctl.nn.data import Dataset, Preprocessor, load_training
 from lossctl.nn.model import MLP
 from lossctl.nn.train import EpochRecord, build_model, fit, resolve_metrics
 
 __all__ = [
     "MLP", "Dataset", "EpochRecord", "Preprocessor", "build_model", "fit", "load_training",
-    "read_table", "resolve_metrics",
+    "resolve_metrics",
 ]

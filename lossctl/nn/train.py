@@ -22,7 +22,7 @@ import numpy as np
 
 from lossctl.errors import TrainingDiverged, UsageError
 from lossctl.losses.evaluate import as_inputs
-from lossctl.losses.reduction import reduce, reduce_with_upstream
+from lossctl.losses.reduction import Partial, finish, partial, reduce, reduce_with_upstream
 from lossctl.losses.registry import Loss
 from lossctl.nn import targets
 from lossctl.nn.blas import blas_threads, get_threads, train_threads, warm_up
@@ -211,20 +211,61 @@ def scores(
     n_classes: int, x: np.ndarray, y: np.ndarray, prefix: str = "", workers: Workers | None = None,
 ) -> tuple[float, dict[str, float]]:
     """Loss and metrics of the model on (x, y)."""
-    params = loss.resolve_params({}) | dict(params)
-    out = predict_raw(model, x, workers)
-    activation = model.output_activation.name
-    yt = targets.y_true(loss, task, n_classes, y, out.shape[1])
-    value = loss_value(loss, params, yt, out)
-    found: dict[str, float] = {}
-    for metric in metrics:
-        if metric.loss is None:
-            found[prefix + metric.name] = float(np.mean(targets.predicted_index(out, activation) == y))
-        else:
-            arrays = targets.metric_inputs(metric.loss, task, y, out, activation)
-            found[prefix + metric.name] = loss_value(metric.loss, metric.loss.resolve_params({}),
-                                                     arrays["y_true"], arrays["y_pred"])
-    return value, found
+    scoring = Scoring(loss, params, metrics, task, n_classes, model.output_activation.name, prefix)
+    scoring.add(predict_raw(model, x, workers), y)
+    return scoring.result()
+
+
+class Scoring:
+    """A model's loss and metrics on rows given a block at a time (network outputs and targets):
+    running sums, reduced as `lossctl compute` reduces (`mean`); accuracy as a count."""
+
+    def __init__(self, loss: Loss, params: Mapping[str, Any], metrics: Sequence[Metric], task: str,
+                 n_classes: int, activation: str, prefix: str = "") -> None:
+        self.task, self.n_classes, self.activation, self.prefix = task, n_classes, activation, prefix
+        self.loss = _MeanOf(loss, loss.resolve_params({}) | dict(params))
+        self.metrics = [(m, None if m.loss is None else _MeanOf(m.loss, m.loss.resolve_params({})))
+                        for m in metrics]
+        self.correct = self.rows = 0
+
+    def add(self, out: np.ndarray, y: np.ndarray) -> None:
+        self.loss.add(targets.y_true(self.loss.loss, self.task, self.n_classes, y, out.shape[1]), out)
+        self.rows += len(y)
+        if any(mean is None for _, mean in self.metrics):  # accuracy
+            self.correct += int(np.count_nonzero(targets.predicted_index(out, self.activation) == y))
+        for _, mean in self.metrics:
+            if mean is not None:
+                arrays = targets.metric_inputs(mean.loss, self.task, y, out, self.activation)
+                mean.add(arrays["y_true"], arrays["y_pred"])
+
+    def result(self) -> tuple[float, dict[str, float]]:
+        found = {self.prefix + m.name: (self.correct / self.rows if mean is None else mean.value())
+                 for m, mean in self.metrics}
+        return self.loss.value(), found
+
+
+class _MeanOf:
+    """The mean-reduced value of a loss over blocks of rows: partial sums added in order (a loss
+    that needs the whole batch at once keeps its inputs)."""
+
+    def __init__(self, loss: Loss, params: Mapping[str, Any]) -> None:
+        self.loss, self.params = loss, params
+        self.sums, self.kept = Partial(), []
+
+    def add(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+        inputs = as_inputs(self.loss, {"y_true": y_true, "y_pred": y_pred})
+        if self.loss.batchwise:
+            self.kept.append(inputs)
+            return
+        with np.errstate(all="ignore"):
+            self.sums = self.sums + partial(self.loss, self.loss.value(inputs, self.params))
+
+    def value(self) -> float:
+        if not self.loss.batchwise:
+            return finish(self.loss, self.sums, "mean")
+        inputs = {role: np.concatenate([k[role] for k in self.kept]) for role in self.kept[0]}
+        with np.errstate(all="ignore"):
+            return float(reduce(self.loss, self.loss.value(inputs, self.params), "mean"))
 
 
 def build_model(

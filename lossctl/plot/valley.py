@@ -129,6 +129,7 @@ _CLASS_FORMS: dict[str, tuple[str, int, str]] = {
     "keras.categorical_generalized_cross_entropy": ("probability", 2, "index"),
     "keras.dice": ("probability", 1, "binary"),
     "keras.tversky": ("probability", 1, "binary"),
+    "paper.jensen_shannon": ("probability", 2, "onehot"),
     "torch.binary_cross_entropy": ("probability", 1, "binary"),
     "torch.binary_cross_entropy_with_logits": ("logit", 1, "binary"),
     "torch.soft_margin_loss": ("logit", 1, "signed"),
@@ -144,6 +145,8 @@ _NEEDS_ROWS = "it compares the errors with the spread of y_true over several row
 _LABELS = "it counts predicted labels that differ from the true ones: a step, not a valley"
 _NO_FORM = {
     "keras.circle": "it compares the embeddings of a whole batch with each other",
+    "keras.ctc": "it scores frames of class scores against a sequence of labels",
+    "torch.ctc_loss": "it scores frames of class scores against a sequence of labels",
     "sklearn.r2_score": _NEEDS_ROWS,
     "sklearn.explained_variance_score": _NEEDS_ROWS,
     "sklearn.d2_absolute_error_score": _NEEDS_ROWS,
