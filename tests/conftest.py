@@ -13,6 +13,21 @@ from lossctl.cli import app
 DRUG = str(Path(__file__).resolve().parent.parent / "sample_data" / "drug_trial.csv")
 
 
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """`cli(*args)`: lossctl run in-process through main(), which maps errors to exit codes;
+    returns (exit code, stdout, stderr)."""
+    from lossctl.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as done:
+            main(list(args))
+        out, err = capsys.readouterr()
+        return done.value.code, out, err
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def train_drug_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], str]:
     """`train_drug_model(epochs)`: the path of a model trained on sample_data/drug_trial.csv for

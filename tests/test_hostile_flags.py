@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from lossctl.cli import main
 from lossctl.nn import model as mlp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,15 +15,8 @@ REGRESSION = str(ROOT / "sample_data" / "regression.csv")
 MISSING = str(ROOT / "sample_data" / "no-such-file.csv")  # flags are checked before it is read
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
-
-
-def _usage_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    code, out, err = _run(capsys, *args)
+def _usage_error(cli, *args: str) -> str:
+    code, out, err = cli(*args)
     assert (code, out) == (2, ""), err
     assert err.startswith("lossctl: error: ")
     assert err.count("\n") == 1
@@ -54,8 +46,8 @@ def _usage_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
         (["-p", "delta=-inf", "--loss", "huber"], "parameter delta: '-inf' is not a finite number"),
     ],
 )
-def test_train_flags_are_usage_errors_before_reading(capsys, flags: list[str], message: str) -> None:
-    assert message in _usage_error(capsys, "train", MISSING, *flags)
+def test_train_flags_are_usage_errors_before_reading(cli, flags: list[str], message: str) -> None:
+    assert message in _usage_error(cli, "train", MISSING, *flags)
 
 
 @pytest.mark.parametrize(
@@ -64,42 +56,42 @@ def test_train_flags_are_usage_errors_before_reading(capsys, flags: list[str], m
      ("99999999999999999999999999", "299,999,999,999,999,999,999,999,998"),
      (",".join(["20000"] * 30), "11,600,640,001")],
 )
-def test_a_network_too_large_for_memory_is_refused_before_reading(capsys, hidden: str,
+def test_a_network_too_large_for_memory_is_refused_before_reading(cli, hidden: str,
                                                                    parameters: str) -> None:
-    message = _usage_error(capsys, "train", MISSING, "--hidden", hidden)
+    message = _usage_error(cli, "train", MISSING, "--hidden", hidden)
     shown = hidden if len(hidden) <= 40 else hidden[:37] + "..."
     assert message.startswith(f"--hidden {shown}: the network needs about ")
     assert f"of memory ({parameters} parameters in float32), more than the " in message
     assert message.endswith(" available")
 
 
-def test_the_full_network_is_checked_with_its_data_and_batch(capsys, monkeypatch) -> None:
+def test_the_full_network_is_checked_with_its_data_and_batch(cli, monkeypatch) -> None:
     """--hidden 64 passes the check of its widths alone; with the data's 2,048-row passes it needs
     about 2.2 MiB, more than the (pretended) 1 MiB available."""
     monkeypatch.setattr(mlp, "available_memory", lambda: 1 << 20)
-    message = _usage_error(capsys, "train", DRUG, "--hidden", "64", "--quiet")
+    message = _usage_error(cli, "train", DRUG, "--hidden", "64", "--quiet")
     assert message.startswith(f"{DRUG}: 1 inputs: the network needs about 2.2 MiB of memory "
                               "(258 parameters in float32, batches of 2,048 rows), more than the "
                               "1.0 MiB available")
     monkeypatch.setattr(mlp, "available_memory", lambda: 1 << 30)
-    code, _, err = _run(capsys, "train", DRUG, "--hidden", "64", "--quiet", "--epochs", "1")
+    code, _, err = cli("train", DRUG, "--hidden", "64", "--quiet", "--epochs", "1")
     assert (code, err) == (0, "")
 
 
-def test_a_batch_larger_than_the_data_is_the_whole_data(capsys) -> None:
-    code, _, err = _run(capsys, "train", DRUG, "--batch-size", "1000000000000", "--epochs", "1",
+def test_a_batch_larger_than_the_data_is_the_whole_data(cli) -> None:
+    code, _, err = cli("train", DRUG, "--batch-size", "1000000000000", "--epochs", "1",
                         "--quiet")
     assert (code, err) == (0, "")
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "100000", "1e3", "٣"])
-def test_lossctl_threads_is_checked_before_any_command(capsys, monkeypatch, value: str) -> None:
+def test_lossctl_threads_is_checked_before_any_command(cli, monkeypatch, value: str) -> None:
     monkeypatch.setenv("LOSSCTL_THREADS", value)
-    message = _usage_error(capsys, "compute", "--loss", "mse", REGRESSION)
+    message = _usage_error(cli, "compute", "--loss", "mse", REGRESSION)
     assert message == f"LOSSCTL_THREADS={value!r}: give a number of threads from 1 to 256"
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999"])
-def test_loss_parameters_are_finite(capsys, value: str) -> None:
-    message = _usage_error(capsys, "compute", "--loss", "huber", "-p", f"delta={value}", REGRESSION)
+def test_loss_parameters_are_finite(cli, value: str) -> None:
+    message = _usage_error(cli, "compute", "--loss", "huber", "-p", f"delta={value}", REGRESSION)
     assert message == f"parameter delta: {value!r} is not a finite number"

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossctl.cli import main
 from lossctl.errors import DataError
 from lossctl.nn import modelfile
 
@@ -51,12 +50,10 @@ def _tampered(model: str, tmp_path: Path, change: Callable[[dict], None]) -> str
     return _write(tmp_path / "tampered.npz", _arrays(model), meta)
 
 
-def _refused(capsys: pytest.CaptureFixture[str], path: str, command: str = "predict") -> str:
+def _refused(cli, path: str, command: str = "predict") -> str:
     """Run predict (or evaluate) on the model; it must fail in one line naming the file, exit 1."""
-    with pytest.raises(SystemExit) as done:
-        main([command, path, DRUG_TEST])
-    out, err = capsys.readouterr()
-    assert done.value.code == 1, err
+    code, out, err = cli(command, path, DRUG_TEST)
+    assert code == 1, err
     assert out == ""
     assert err.count("\n") == 1
     prefix = f"lossctl: error: {path}: "
@@ -101,10 +98,10 @@ def _npy_header(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
     ],
 )
 def test_tampered_metadata_is_one_line_naming_what_is_wrong(
-    model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], change, reason: str
+    model: str, tmp_path: Path, cli, change, reason: str
 ) -> None:
     path = _tampered(model, tmp_path, change)
-    assert reason in _refused(capsys, path)
+    assert reason in _refused(cli, path)
 
 
 @pytest.mark.parametrize(
@@ -112,22 +109,22 @@ def test_tampered_metadata_is_one_line_naming_what_is_wrong(
     [([1, 2], "its metadata is [1, 2], not an object"), (7, "its metadata is 7, not an object"),
      ("text", 'its metadata is "text", not an object'), (None, "its metadata is null")],
 )
-def test_metadata_that_is_not_an_object(model: str, tmp_path: Path, capsys, meta, reason) -> None:
+def test_metadata_that_is_not_an_object(model: str, tmp_path: Path, cli, meta, reason) -> None:
     arrays = _arrays(model) | {"lossctl_meta": np.array(json.dumps(meta))}
-    assert reason in _refused(capsys, _write(tmp_path / "m.npz", arrays), "evaluate")
+    assert reason in _refused(cli, _write(tmp_path / "m.npz", arrays), "evaluate")
 
 
-def test_metadata_that_is_not_json_or_not_a_string(model: str, tmp_path: Path, capsys) -> None:
+def test_metadata_that_is_not_json_or_not_a_string(model: str, tmp_path: Path, cli) -> None:
     arrays = _arrays(model)
     path = _write(tmp_path / "a.npz", arrays | {"lossctl_meta": np.array("{not json")})
-    assert "its metadata is not JSON" in _refused(capsys, path)
+    assert "its metadata is not JSON" in _refused(cli, path)
     path = _write(tmp_path / "b.npz", arrays | {"lossctl_meta": np.arange(3.0)})
-    assert "its metadata is a float64 array of shape (3,), not one string" in _refused(capsys, path)
+    assert "its metadata is a float64 array of shape (3,), not one string" in _refused(cli, path)
     deep = "[" * 100_000 + "]" * 100_000
     path = _write(tmp_path / "c.npz", arrays | {"lossctl_meta": np.array(deep)})
-    assert "its metadata is not JSON" in _refused(capsys, path)
+    assert "its metadata is not JSON" in _refused(cli, path)
     path = _write(tmp_path / "d.npz", arrays | {"lossctl_meta": np.array([{"a": 1}], dtype=object)})
-    assert "not a lossctl model file" in _refused(capsys, path)  # a pickle: never unpickled
+    assert "not a lossctl model file" in _refused(cli, path)  # a pickle: never unpickled
 
 
 @pytest.mark.parametrize(
@@ -138,15 +135,15 @@ def test_metadata_that_is_not_json_or_not_a_string(model: str, tmp_path: Path, c
      (np.array([[None] * 16], dtype=object), "W0 is object, the network is float32")],
     ids=["shape", "dtype", "integers", "object"],
 )
-def test_array_headers_must_match_the_metadata(model: str, tmp_path: Path, capsys, array, reason) -> None:
+def test_array_headers_must_match_the_metadata(model: str, tmp_path: Path, cli, array, reason) -> None:
     path = _write(tmp_path / "m.npz", _arrays(model) | {"W0": array})
-    assert reason in _refused(capsys, path)
+    assert reason in _refused(cli, path)
 
 
-def test_a_missing_array(model: str, tmp_path: Path, capsys) -> None:
+def test_a_missing_array(model: str, tmp_path: Path, cli) -> None:
     arrays = _arrays(model)
     del arrays["b2"]
-    assert "missing b2" in _refused(capsys, _write(tmp_path / "m.npz", arrays))
+    assert "missing b2" in _refused(cli, _write(tmp_path / "m.npz", arrays))
 
 
 def _raw_zip(target: Path, entries: dict[str, bytes], compress: int = zipfile.ZIP_STORED) -> str:
@@ -161,22 +158,22 @@ def _entries(model: str) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def test_an_array_header_claiming_1e12_elements(model: str, tmp_path: Path, capsys) -> None:
+def test_an_array_header_claiming_1e12_elements(model: str, tmp_path: Path, cli) -> None:
     entries = _entries(model) | {"W1.npy": _npy_header((1_000_000, 1_000_000)) + b"\0" * 64}
-    reason = _refused(capsys, _raw_zip(tmp_path / "m.npz", entries))
+    reason = _refused(cli, _raw_zip(tmp_path / "m.npz", entries))
     assert reason.endswith("(W1 has shape (1000000, 1000000), the network needs (16, 32))")
 
 
-def test_an_array_with_less_data_than_its_shape(model: str, tmp_path: Path, capsys) -> None:
+def test_an_array_with_less_data_than_its_shape(model: str, tmp_path: Path, cli) -> None:
     entries = _entries(model)
     entries["W1.npy"] = entries["W1.npy"][:-8]
-    reason = _refused(capsys, _raw_zip(tmp_path / "m.npz", entries))
+    reason = _refused(cli, _raw_zip(tmp_path / "m.npz", entries))
     assert "W1 holds 2,040 bytes of data, its shape (16, 32) needs 2,048" in reason
 
 
-def test_compressed_entries_are_refused_before_inflating(model: str, tmp_path: Path, capsys) -> None:
+def test_compressed_entries_are_refused_before_inflating(model: str, tmp_path: Path, cli) -> None:
     path = _raw_zip(tmp_path / "m.npz", _entries(model), zipfile.ZIP_DEFLATED)
-    assert "lossctl_meta is compressed; lossctl writes model arrays uncompressed" in _refused(capsys, path)
+    assert "lossctl_meta is compressed; lossctl writes model arrays uncompressed" in _refused(cli, path)
 
 
 def _bomb(model: str, target: Path, width: int) -> str:
@@ -242,7 +239,7 @@ def test_huge_declared_layers_are_refused_in_little_memory(model: str, tmp_path:
     assert peak < PEAK_MIB
 
 
-def test_a_network_that_does_not_fit_the_file(model: str, tmp_path: Path, capsys) -> None:
+def test_a_network_that_does_not_fit_the_file(model: str, tmp_path: Path, cli) -> None:
     """Headers that agree with the metadata but data the file does not hold: refused by size."""
     meta = _meta(model)
     meta["architecture"]["hidden"] = [3000, 3000]
@@ -250,30 +247,30 @@ def test_a_network_that_does_not_fit_the_file(model: str, tmp_path: Path, capsys
     shapes = {"W0": (1, 3000), "b0": (3000,), "W1": (3000, 3000), "b1": (3000,), "W2": (3000, 2)}
     for name, shape in shapes.items():
         entries[f"{name}.npy"] = _npy_header(shape) + b"\0" * 16
-    reason = _refused(capsys, _raw_zip(tmp_path / "m.npz", entries))
+    reason = _refused(cli, _raw_zip(tmp_path / "m.npz", entries))
     assert "W0 holds 16 bytes of data, its shape (1, 3000) needs 12,000" in reason
 
 
-def test_a_network_too_large_for_memory_is_refused(model: str, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_a_network_too_large_for_memory_is_refused(model: str, tmp_path: Path, cli, monkeypatch) -> None:
     from lossctl.nn import model as mlp
 
     monkeypatch.setattr(mlp, "available_memory", lambda: 10_000)
-    err = _refused(capsys, model)
+    err = _refused(cli, model)
     assert err.startswith("the model: the network needs about ")
     assert err.endswith("more than the 9.8 KiB available")
 
 
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04", b"PK\x03\x04" + b"\0" * 100, b"\x93NUMPY"],
                          ids=["empty", "magic_only", "zeros", "npy"])
-def test_truncated_and_foreign_files(tmp_path: Path, capsys, content: bytes) -> None:
+def test_truncated_and_foreign_files(tmp_path: Path, cli, content: bytes) -> None:
     path = tmp_path / "m.npz"
     path.write_bytes(content)
-    assert _refused(capsys, str(path)).startswith("not a lossctl model file (")
+    assert _refused(cli, str(path)).startswith("not a lossctl model file (")
 
 
-def test_a_directory_and_a_missing_file(tmp_path: Path, capsys) -> None:
-    assert _refused(capsys, str(tmp_path)) == "is a directory, not a model file"
-    assert _refused(capsys, str(tmp_path / "none.npz")) == "no such file"
+def test_a_directory_and_a_missing_file(tmp_path: Path, cli) -> None:
+    assert _refused(cli, str(tmp_path)) == "is a directory, not a model file"
+    assert _refused(cli, str(tmp_path / "none.npz")) == "no such file"
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from lossctl.cli import main
 from lossctl.nn import modelfile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,13 +36,6 @@ def predictions(model: str) -> str:
                           check=True).stdout
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
-
-
 def _device(path: Path, minor: int) -> Path:
     """A character device like /dev/null (minor 3) or /dev/full (minor 7), made with mknod."""
     try:
@@ -57,20 +49,20 @@ def _leftovers(*folders: Path) -> list[str]:
     return [p.name for folder in folders for p in folder.iterdir() if p.name.startswith(".lossctl-")]
 
 
-def test_a_character_device_is_written_not_replaced(model: str, tmp_path: Path, capsys) -> None:
+def test_a_character_device_is_written_not_replaced(model: str, tmp_path: Path, cli) -> None:
     null = _device(tmp_path / "null", 3)
-    code, out, err = _run(capsys, "predict", model, DRUG_TEST, "-o", str(null))
+    code, out, err = cli("predict", model, DRUG_TEST, "-o", str(null))
     assert (code, out, err) == (0, "", "")
-    code, _, err = _run(capsys, "train", DRUG, "--epochs", "1", "--quiet", "--save", str(null),
+    code, _, err = cli("train", DRUG, "--epochs", "1", "--quiet", "--save", str(null),
                         "--history", str(null))
     assert (code, err) == (0, "")
     assert stat.S_ISCHR(null.stat().st_mode)
     assert _leftovers(tmp_path) == []
 
 
-def test_a_full_device_is_one_line_and_stays_a_device(model: str, tmp_path: Path, capsys) -> None:
+def test_a_full_device_is_one_line_and_stays_a_device(model: str, tmp_path: Path, cli) -> None:
     full = _device(tmp_path / "full", 7)
-    code, out, err = _run(capsys, "predict", model, DRUG_TEST, "-o", str(full))
+    code, out, err = cli("predict", model, DRUG_TEST, "-o", str(full))
     assert (code, out) == (1, "")
     assert err == f"lossctl: error: {full}: cannot write: No space left on device\n"
     assert stat.S_ISCHR(full.stat().st_mode)
@@ -127,7 +119,7 @@ def test_dev_stdout_appends_under_an_append_redirection(model: str, predictions:
 
 
 def test_a_symlink_to_a_file_is_kept_and_the_file_replaced(model: str, predictions: str, tmp_path: Path,
-                                                           capsys) -> None:
+                                                           cli) -> None:
     real, links = tmp_path / "real", tmp_path / "links"
     real.mkdir()
     links.mkdir()
@@ -136,7 +128,7 @@ def test_a_symlink_to_a_file_is_kept_and_the_file_replaced(model: str, predictio
     target.chmod(0o640)
     (links / "two").symlink_to("../real/pred.csv")  # relative, from another folder
     (links / "one").symlink_to("two")  # a chain of links
-    code, _, err = _run(capsys, "predict", model, DRUG_TEST, "-o", str(links / "one"))
+    code, _, err = cli("predict", model, DRUG_TEST, "-o", str(links / "one"))
     assert (code, err) == (0, "")
     assert (links / "one").is_symlink()
     assert os.readlink(links / "one") == "two"
@@ -147,20 +139,20 @@ def test_a_symlink_to_a_file_is_kept_and_the_file_replaced(model: str, predictio
 
 
 def test_a_dangling_symlink_creates_the_file_it_names(model: str, predictions: str, tmp_path: Path,
-                                                      capsys) -> None:
+                                                      cli) -> None:
     link = tmp_path / "link.csv"
     link.symlink_to("made.csv")
-    code, _, err = _run(capsys, "predict", model, DRUG_TEST, "-o", str(link))
+    code, _, err = cli("predict", model, DRUG_TEST, "-o", str(link))
     assert (code, err) == (0, "")
     assert link.is_symlink()
     assert (tmp_path / "made.csv").read_text() == predictions
 
 
-def test_train_outputs_follow_symlinks(tmp_path: Path, capsys) -> None:
+def test_train_outputs_follow_symlinks(tmp_path: Path, cli) -> None:
     (tmp_path / "m.npz").write_bytes(b"old")
     (tmp_path / "model-link").symlink_to("m.npz")
     (tmp_path / "history-link").symlink_to("h.csv")
-    code, _, err = _run(capsys, "train", DRUG, "--epochs", "2", "--quiet", "--save",
+    code, _, err = cli("train", DRUG, "--epochs", "2", "--quiet", "--save",
                         str(tmp_path / "model-link"), "--history", str(tmp_path / "history-link"))
     assert (code, err) == (0, "")
     assert (tmp_path / "model-link").is_symlink()
@@ -170,27 +162,27 @@ def test_train_outputs_follow_symlinks(tmp_path: Path, capsys) -> None:
     assert _leftovers(tmp_path) == []
 
 
-def test_a_directory_is_not_an_output(model: str, tmp_path: Path, capsys) -> None:
-    code, _, err = _run(capsys, "predict", model, DRUG_TEST, "-o", str(tmp_path))
+def test_a_directory_is_not_an_output(model: str, tmp_path: Path, cli) -> None:
+    code, _, err = cli("predict", model, DRUG_TEST, "-o", str(tmp_path))
     assert (code, err) == (1, f"lossctl: error: {tmp_path}: is a directory (give a file name)\n")
 
 
 @pytest.mark.parametrize("flag", ["--save", "--history"])
-def test_a_place_that_takes_no_files_fails_before_training(tmp_path: Path, capsys, flag: str) -> None:
+def test_a_place_that_takes_no_files_fails_before_training(tmp_path: Path, cli, flag: str) -> None:
     """The output is opened first: the data file is never read (it does not even exist)."""
     missing_data = str(tmp_path / "no-such-data.csv")
-    code, _, err = _run(capsys, "train", missing_data, flag, str(tmp_path / "nodir" / "m.npz"))
+    code, _, err = cli("train", missing_data, flag, str(tmp_path / "nodir" / "m.npz"))
     assert (code, err) == (1, f"lossctl: error: {tmp_path}/nodir/m.npz: cannot write: "
                               f"folder {tmp_path}/nodir does not exist\n")
     if os.path.isdir("/proc/self"):
-        code, _, err = _run(capsys, "train", missing_data, flag, "/proc/model.npz")
+        code, _, err = cli("train", missing_data, flag, "/proc/model.npz")
         assert code == 1
         assert err.startswith("lossctl: error: /proc/model.npz: cannot write: "
                               "cannot create a file in /proc (")
 
 
-def test_predict_opens_its_output_before_reading(model: str, tmp_path: Path, capsys) -> None:
-    code, _, err = _run(capsys, "predict", model, str(tmp_path / "no-such-data.csv"), "-o",
+def test_predict_opens_its_output_before_reading(model: str, tmp_path: Path, cli) -> None:
+    code, _, err = cli("predict", model, str(tmp_path / "no-such-data.csv"), "-o",
                         str(tmp_path / "nodir" / "p.csv"))
     assert (code, err) == (1, f"lossctl: error: {tmp_path}/nodir/p.csv: cannot write: "
                               f"folder {tmp_path}/nodir does not exist\n")
@@ -251,9 +243,12 @@ from lossctl.io.atomic import Output
 
 signals = _Signals()
 output = Output(sys.argv[1])
-print("ready", flush=True)
+ready = False
 while True:
     try:
+        if not ready:
+            print("ready", flush=True)
+            ready = True
         time.sleep(60)
     except BaseException:  # swallows the exception the signal raised, as some library code does
         pass

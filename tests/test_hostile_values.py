@@ -11,17 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from lossctl.cli import main
-
 ROOT = Path(__file__).resolve().parent.parent
 DRUG_TEST = str(ROOT / "sample_data" / "drug_trial_test.csv")
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as done:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return done.value.code, out, err
 
 
 def _csv(tmp_path: Path, text: str, name: str = "data.csv") -> str:
@@ -34,60 +25,60 @@ ROWS = "".join(f"{i},{i % 3},{'ab'[i % 2]}\n" for i in range(1, 21))
 
 
 @pytest.mark.parametrize("cell", ["inf", "-inf", "Infinity", "-INF", "1e999"])
-def test_an_infinite_feature_names_line_and_column(tmp_path: Path, capsys, cell: str) -> None:
+def test_an_infinite_feature_names_line_and_column(tmp_path: Path, cli, cell: str) -> None:
     path = _csv(tmp_path, "f,g,label\n" + ROWS + f"21,{cell},a\n" + ROWS)
-    code, _, err = _run(capsys, "train", path, "--epochs", "1", "--quiet")
+    code, _, err = cli("train", path, "--epochs", "1", "--quiet")
     assert code == 1
     assert err == (f"lossctl: error: {path}: line 22, column g: {str(float(cell))!r} is not a "
                    "finite number (use --nan drop to skip such rows)\n")
 
 
-def test_an_infinite_regression_target_names_line_and_column(tmp_path: Path, capsys) -> None:
+def test_an_infinite_regression_target_names_line_and_column(tmp_path: Path, cli) -> None:
     path = _csv(tmp_path, "f,y\n1,1.5\n2,2.5\n3,-inf\n4,2\n5,3\n6,4\n")
-    code, _, err = _run(capsys, "train", path, "--epochs", "1", "--quiet", "--val-split", "0")
+    code, _, err = cli("train", path, "--epochs", "1", "--quiet", "--val-split", "0")
     assert code == 1
     assert "line 4, column y: '-inf' is not a finite number" in err
 
 
-def test_nan_drop_skips_rows_with_infinite_numbers(tmp_path: Path, capsys) -> None:
+def test_nan_drop_skips_rows_with_infinite_numbers(tmp_path: Path, cli) -> None:
     path = _csv(tmp_path, "f,g,label\n" + ROWS + "21,inf,a\n22,,b\n" + ROWS)
-    code, out, err = _run(capsys, "train", path, "--epochs", "1", "--quiet", "--nan", "drop",
+    code, out, err = cli("train", path, "--epochs", "1", "--quiet", "--nan", "drop",
                           "--val-split", "0")
     assert (code, err) == (0, "")
     clean = _csv(tmp_path, "f,g,label\n" + ROWS + ROWS, "clean.csv")
-    code, same, _ = _run(capsys, "train", clean, "--epochs", "1", "--quiet", "--val-split", "0")
+    code, same, _ = cli("train", clean, "--epochs", "1", "--quiet", "--val-split", "0")
     assert code == 0
     assert [line.split(",")[:2] for line in out.splitlines()] == \
         [line.split(",")[:2] for line in same.splitlines()]  # the same loss: the same rows
 
 
-def test_a_category_spelled_inf_stays_a_category(tmp_path: Path, capsys) -> None:
+def test_a_category_spelled_inf_stays_a_category(tmp_path: Path, cli) -> None:
     rows = "".join(f"{i},{['inf', 'low', 'high'][i % 3]},{'ab'[i % 2]}\n" for i in range(30))
     path = _csv(tmp_path, "f,level,label\n" + rows)
-    code, _, err = _run(capsys, "train", path, "--epochs", "1", "--quiet")
+    code, _, err = cli("train", path, "--epochs", "1", "--quiet")
     assert (code, err) == (0, "")
 
 
-def test_numbers_near_the_float64_limit_train_without_overflow(tmp_path: Path, capsys) -> None:
+def test_numbers_near_the_float64_limit_train_without_overflow(tmp_path: Path, cli) -> None:
     rows = "".join(f"{i},{(-1) ** i * 1.5e308},{i * 0.5}\n" for i in range(1, 31))
     path = _csv(tmp_path, "f,g,y\n" + rows)
-    code, out, err = _run(capsys, "train", path, "--epochs", "2", "--quiet", "--val-split", "0")
+    code, out, err = cli("train", path, "--epochs", "2", "--quiet", "--val-split", "0")
     assert (code, err) == (0, "")
     assert "inf" not in out
     assert "nan" not in out
 
 
 def test_predict_refuses_an_infinite_feature_or_drops_it(
-    tmp_path: Path, capsys, train_drug_model: Callable[[int], str]
+    tmp_path: Path, cli, train_drug_model: Callable[[int], str]
 ) -> None:
     model = train_drug_model(1)
     lines = Path(DRUG_TEST).read_text().splitlines()
     lines[2] = "inf," + lines[2].split(",", 1)[1]
     path = _csv(tmp_path, "\n".join(lines) + "\n")
-    code, _, err = _run(capsys, "predict", model, path)
+    code, _, err = cli("predict", model, path)
     assert code == 1
     assert err.startswith(f"lossctl: error: {path}: line 3, column age: 'inf' is not a finite number")
-    code, out, err = _run(capsys, "predict", model, path, "--nan", "drop")
+    code, out, err = cli("predict", model, path, "--nan", "drop")
     assert (code, err) == (0, "")
     assert len(out.splitlines()) == len(lines) - 1  # the header, and every row but one
 
