@@ -58,17 +58,18 @@ class CsvTable:
         head = source.stream.read(small + 1)
         self.large = len(head) > small  # read in chunks, a chunk per core: worth threads
         stream = source.stream
-        if self.large and b"\r" in head and b"\n" not in head:  # old Mac line ends: read as \n
+        if self.large and b"\n" not in head and b"\r" in head[:-1]:  # old Mac line ends: as \n
             stream = _CrAsLf(stream)
             head = head.replace(b"\r", b"\n")
         end = _header_end(head)
-        while self.large and end == len(head):  # a header longer than the small limit
+        while self.large and end is None:  # a header longer than the small limit
             more = stream.readline(MAX_LINE_BYTES)
-            if not more or len(head) > MAX_LINE_BYTES:
+            if len(head) > MAX_LINE_BYTES:
                 raise DataError(f"{self.name}: line 1 (the header) is longer than "
                                 f"{MAX_LINE_BYTES >> 20} MiB, the longest line lossctl reads")
             head += more
-            end = _header_end(head)
+            end = _header_end(head) if more else len(head)
+        end = len(head) if end is None else end
         first = head[:end].removesuffix(b"\n").removesuffix(b"\r")
         self.data_line = 2 + first.count(b"\n") + first.count(b"\r") - first.count(b"\r\n")
         first_text = decode_text(first, self.name, "utf-8-sig")
@@ -239,9 +240,9 @@ def _numbers_or_text(cells: np.ndarray) -> np.ndarray:
         return cells
 
 
-def _header_end(head: bytes) -> int:
+def _header_end(head: bytes) -> int | None:
     """The offset just past the header record's line break (a quoted cell may hold line breaks),
-    or len(head) if `head` does not hold all of it."""
+    or None if `head` does not hold all of it."""
     quoted = False
     for i in range(len(head)):
         byte = head[i]
@@ -249,9 +250,9 @@ def _header_end(head: bytes) -> int:
             quoted = not quoted
         elif byte in (0x0A, 0x0D) and not quoted:
             if byte == 0x0D and i + 1 == len(head):
-                return len(head)  # a \r\n cut in two: read more
+                return None  # a \r\n cut in two: read more
             return i + 2 if head[i : i + 2] == b"\r\n" else i + 1
-    return len(head)
+    return None
 
 
 class _CrAsLf(io.RawIOBase):
