@@ -23,6 +23,7 @@ import numpy as np
 BLOCK_ROWS = 1_000_000
 SEED = 0
 CLASSES = 10  # probability columns of the scce file
+REGIONS = 20  # distinct values of the groups file's region column
 MLP_FEATURES, MLP_CLASSES, MLP_TEACHER = 20, 5, 32
 
 
@@ -73,6 +74,17 @@ def mse(rows: int, path: str) -> None:
     true_int, pred_int, y_true, y_pred = _mse_block(block)
     lines = [f"{_micro(t)},{_micro(p)}" for t, p in zip(true_int.tolist(), pred_int.tolist(), strict=True)]
     _write_tiled(path, "y_true,y_pred", lines, rows)
+    _write_expected(path, "mse", _tiled_mean((y_pred - y_true) ** 2, rows))
+
+
+def groups(rows: int, path: str) -> None:
+    """The mse file with a region column in front: 20 words, drawn at random per row."""
+    block, _, _ = _block_counts(rows)
+    true_int, pred_int, y_true, y_pred = _mse_block(block)
+    regions = np.random.default_rng(SEED + 1).integers(0, REGIONS, block)
+    lines = [f"r{g:02d},{_micro(t)},{_micro(p)}"
+             for g, t, p in zip(regions.tolist(), true_int.tolist(), pred_int.tolist(), strict=True)]
+    _write_tiled(path, "region,y_true,y_pred", lines, rows)
     _write_expected(path, "mse", _tiled_mean((y_pred - y_true) ** 2, rows))
 
 
@@ -148,7 +160,8 @@ def features(rows: int, path: str) -> None:
 
 def main(argv: list[str]) -> None:
     kind, rows, *paths = argv
-    makers = {"mse": mse, "scce": scce, "parquet": parquet, "mlp": mlp, "features": features}
+    makers = {"mse": mse, "groups": groups, "scce": scce, "parquet": parquet, "mlp": mlp,
+              "features": features}
     makers[kind](int(float(rows)), *paths)
 
 

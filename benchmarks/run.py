@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import evaluation
 import output
 import startup
 import throughput
@@ -33,6 +34,7 @@ SECTIONS: dict[str, Callable[[Config], list[Table]]] = {
     "startup": startup.run,
     "throughput": throughput.run,
     "training": training.run,
+    "evaluation": evaluation.run,
     "output": output.run,
 }
 

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from lossctl.errors import DataError, InputValueError, UsageError
+from lossctl.evaluate.groups import GroupSums, Key, sort_key
+from lossctl.evaluate.plan import Plan
 from lossctl.io.block import Block, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
@@ -29,6 +31,7 @@ from lossctl.losses.reduction import (
     finish,
     partial,
     reduce,
+    row_partial,
     upstream,
 )
 from lossctl.losses.registry import Loss
@@ -55,6 +58,8 @@ class Result:
     reduction: str
     value: float | np.ndarray
     rows: int
+    group: Key | None = None  # with --by: the group's values (None: all rows)
+    ci: tuple[float, float] | None = None  # with --ci
 
 
 class Computation:
@@ -70,11 +75,13 @@ class Computation:
         labels: Table | None = None,
         nan: str = "error",
         key: str | None = None,
+        plan: Plan | None = None,
     ) -> None:
         self.table, self.labels, self.reduction, self.nan = table, labels, reduction, nan
         self.key = key  # join the labels' rows by this column, not by position
         if key is not None and labels is None:
             raise UsageError("--on joins the --labels file by a key column: give --labels too")
+        self.plan = plan or Plan()
         self._read: tuple[np.ndarray, list[np.ndarray]] | None = None  # rows whole_batch() read
         specs = dict(specs or {})
         # No reduction given: each loss takes its family's default.
@@ -93,6 +100,7 @@ class Computation:
             if len(chosen) != 1:
                 raise UsageError("--weights takes one column")
             self.weight_column = chosen[0]
+        self.plan.check([job.loss for job in self.jobs], table.header, table.name, reduction)
 
     def _bind(self, job: Job, specs: dict[str, str]) -> None:
         # An optional input also given as a constant (-p var=0.5) is not looked for in the CSV.
@@ -138,20 +146,30 @@ class Computation:
 
     def _blocks(self) -> Iterator[tuple[Block, dict[str, np.ndarray], Block | None]]:
         """Each block of rows as (block, column name -> values, labels block)."""
-        main = self._main_columns()
+        main, by = self._main_columns(), self.plan.by  # --by columns are read as text
         if self.labels is None:
-            for block in self.table.blocks(main, nan=self.nan):
-                yield block, {name: block.data[:, j] for j, name in enumerate(main)}, None
+            for block in self.table.blocks(main, by, nan=self.nan):
+                yield block, {name: block.data[:, j] for j, name in enumerate(main)} | block.text, None
             return
         label_names = self._label_columns()
         if self.key is None:
-            pairs = join_by_position(self.table, self.labels, main, label_names, self.nan)
+            pairs = join_by_position(self.table, self.labels, main, label_names, self.nan, by)
         else:
-            pairs = join_by_key(self.table, self.labels, self.key, main, label_names, self.nan)
+            pairs = join_by_key(self.table, self.labels, self.key, main, label_names, self.nan, by)
         for block, labels in pairs:
-            columns = {name: block.data[:, j] for j, name in enumerate(main)}
+            columns = {name: block.data[:, j] for j, name in enumerate(main)} | block.text
             columns |= {f"labels:{n}": labels.data[:, j] for j, n in enumerate(label_names)}
             yield block, columns, labels
+
+    def read_columns(self) -> list[str]:
+        """The numeric columns of `table` that the losses and --weights read (`compare` reads them)."""
+        return self._main_columns()
+
+    def block_values(self, block: Block, names: Sequence[str]) -> tuple[dict[str, np.ndarray], list]:
+        """A block's columns by name (`names`: its numeric columns' order; its text columns) and
+        each job's unreduced values."""
+        columns = {name: block.data[:, j] for j, name in enumerate(names)} | block.text
+        return columns, [self._values(job, columns, block, None)[1] for job in self.jobs]
 
     def _arrays(self, job: Job, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         arrays = {}
@@ -199,20 +217,30 @@ class Computation:
         def block_sums(item) -> list:
             block, columns, labels = item
             weights = self._weights(columns)
-            return [
-                # batch-wise losses keep their inputs, and where their rows are for errors
-                (self._arrays(job, columns), weights, _lines_only(block), _lines_only(labels))
-                if job.loss.batchwise
-                else partial(job.loss, self._values(job, columns, block, labels)[1], weights)
-                for job in self.jobs
-            ]
+            index = self.plan.index(block, columns) if self.plan.active else None
+            out: list = []
+            for job in self.jobs:
+                if job.loss.batchwise:  # they keep their inputs, and where their rows are for errors
+                    out.append((self._arrays(job, columns), weights, _lines_only(block),
+                                _lines_only(labels)))
+                    continue
+                lv = self._values(job, columns, block, labels)[1]
+                out.append(partial(job.loss, lv, weights))
+                if index is not None:  # --by, --ci: per group and bucket too
+                    out[-1] = (out[-1], GroupSums.of_block(index, row_partial(job.loss, lv, weights)))
+            return out
 
         sums = [Partial() for _ in self.jobs]
+        groups = [GroupSums([], Partial()) for _ in self.jobs]
         gathered: list[list] = [[] for _ in self.jobs]
         for per_job in map_ahead(block_sums, self._blocks(), self.workers()):
             for k, job in enumerate(self.jobs):  # added in file order: the same sums every run
                 if job.loss.batchwise:
                     gathered[k].append(per_job[k])
+                elif self.plan.active:
+                    sums[k] = sums[k] + per_job[k][0]
+                    groups[k] = groups[k] + per_job[k][1]
+                    self.plan.check_size(len(groups[k].keys), self.table.name)
                 else:
                     sums[k] = sums[k] + per_job[k]
         results = []
@@ -224,7 +252,21 @@ class Computation:
             else:
                 value, rows = finish(job.loss, sums[k], job.reduction), sums[k].rows
             results.append(Result(job.loss, job.params, job.reduction, value, rows))
+        if self.plan.active:
+            return self._evaluated(results, groups)
         return results
+
+    def _evaluated(self, overall: list[Result], groups: list[GroupSums]) -> list[Result]:
+        """--by and --ci: the groups' results in sorted key order, loss by loss, then the overall
+        ones (today's values, with their intervals)."""
+        per_group, last = [], []
+        for result, sums in zip(overall, groups, strict=True):
+            *estimates, total = self.plan.estimates(result.loss, result.reduction, sums)
+            per_group.extend(Result(result.loss, result.params, result.reduction, e.value, e.rows,
+                                    e.key, e.ci) for e in estimates)
+            last.append(replace(result, ci=total.ci))
+        per_group.sort(key=lambda r: sort_key(r.group))  # stable: the losses' order within a group
+        return per_group + last
 
     def workers(self) -> int:
         """Threads for the blocks' losses and their per-row text (numpy and Arrow release the GIL):

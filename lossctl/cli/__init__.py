@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from lossctl.cli import compute_cmd, plot_cmd, train_cmd  # noqa: F401  (attach the commands)
+from lossctl.cli import compare_cmd, compute_cmd, plot_cmd, train_cmd  # noqa: F401  (attach the commands)
 from lossctl.cli.app import app
 from lossctl.errors import ExitCode, LossctlError
 
