@@ -206,33 +206,23 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _peak_mib(*args: str) -> tuple[int, str, float]:
-    """Run lossctl in a subprocess: exit code, stderr, and its peak resident memory in MiB."""
-    process = subprocess.Popen([sys.executable, "-m", "lossctl", *args], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, cwd=ROOT)
-    err = process.stderr.read().decode()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    process.stderr.close()
-    return process.returncode, err, usage.ru_maxrss / 1024
-
-
-def test_a_zip_bomb_is_refused_in_little_memory(model: str, tmp_path: Path) -> None:
+def test_a_zip_bomb_is_refused_in_little_memory(model: str, tmp_path: Path, lossctl_peak) -> None:
     path = _bomb(model, tmp_path / "bomb.npz", 6000)  # 144 MB of weights in a file of 150 kB
     assert os.path.getsize(path) < 300_000
-    code, err, peak = _peak_mib("predict", path, DRUG_TEST)
+    code, err, peak = lossctl_peak("predict", path, DRUG_TEST)
     assert code == 1
     assert err == (f"lossctl: error: {path}: not a lossctl model file (W0 is compressed; "
                    "lossctl writes model arrays uncompressed)\n")
     assert peak < PEAK_MIB
 
 
-def test_huge_declared_layers_are_refused_in_little_memory(model: str, tmp_path: Path) -> None:
+def test_huge_declared_layers_are_refused_in_little_memory(model: str, tmp_path: Path,
+                                                           lossctl_peak) -> None:
     """Metadata declaring layers of 30000 and 30000 (3.6 GB of float32) over the small arrays."""
     meta = _meta(model)
     meta["architecture"]["hidden"] = [30000, 30000]
     path = _write(tmp_path / "big.npz", _arrays(model), meta)
-    code, err, peak = _peak_mib("evaluate", path, DRUG_TEST)
+    code, err, peak = lossctl_peak("evaluate", path, DRUG_TEST)
     assert code == 1
     assert err == (f"lossctl: error: {path}: not a lossctl model file (W0 has shape (1, 16), "
                    "the network needs (1, 30000))\n")

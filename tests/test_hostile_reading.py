@@ -5,9 +5,6 @@ cell with a line break, and a line longer than the longest lossctl reads (bounde
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -81,30 +78,17 @@ def test_a_line_longer_than_the_limit_names_it(tmp_path: Path, cli) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "wait4"), reason="measures memory with os.wait4")
-def test_an_endless_line_on_stdin_is_refused_in_bounded_memory() -> None:
-    process = subprocess.Popen([sys.executable, "-m", "lossctl", "compute", "--loss", "mse", "-"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               cwd=ROOT)
-
-    def feed() -> None:  # a header, a row, then x for ever (until lossctl stops reading)
+def test_an_endless_line_on_stdin_is_refused_in_bounded_memory(lossctl_peak) -> None:
+    def feed(stdin) -> None:  # a header, a row, then x for ever (until lossctl stops reading)
         try:
-            process.stdin.write(b"y_true,y_pred\n1,2\n")
+            stdin.write(b"y_true,y_pred\n1,2\n")
             while True:
-                process.stdin.write(b"x" * (1 << 20))
+                stdin.write(b"x" * (1 << 20))
         except (BrokenPipeError, OSError, ValueError):
             pass
 
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
-    err = process.stderr.read().decode()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    for stream in (process.stdin, process.stdout, process.stderr):
-        try:
-            stream.close()
-        except OSError:
-            pass
-    assert process.returncode == 1
+    code, err, peak = lossctl_peak("compute", "--loss", "mse", "-", feed=feed)
+    assert code == 1
     assert err == (f"lossctl: error: <stdin>: line 3 is longer than {MAX_LINE_BYTES >> 20} MiB, "
                    "the longest line lossctl reads\n")
-    assert usage.ru_maxrss / 1024 < 300
+    assert peak < 300
