@@ -6,6 +6,9 @@
 Reductions other than `none` keep only running sums (`reduction.Partial`), so memory is bounded
 by one block whatever the file's length; `none` yields its rows as they are computed. Losses whose
 value depends on the whole batch (`Loss.batchwise`) and gradients read every row first.
+`Computation.partials()` and `finish()` are the engines' contract (`lossctl.engine`): the local
+engine runs both here; the dask engine runs `partials()` of each part on a worker, described by a
+`Query` (plain data), and adds them with `combine`.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from typing import Any
 import numpy as np
 
 from lossctl.errors import DataError, InputValueError, UsageError
-from lossctl.io.block import Block, Table
+from lossctl.evaluate.groups import GroupSums, Key, sort_key
+from lossctl.evaluate.plan import Plan
+from lossctl.io.block import Block, NanPolicy, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
 from lossctl.io.join import join_by_key, join_by_position
+from lossctl.losses import get_loss
 from lossctl.losses.evaluate import as_inputs, batch_value, check_gradient, loss_values
 from lossctl.losses.reduction import (
     Partial,
@@ -29,6 +35,7 @@ from lossctl.losses.reduction import (
     finish,
     partial,
     reduce,
+    row_partial,
     upstream,
 )
 from lossctl.losses.registry import Loss
@@ -45,6 +52,26 @@ class Job:
     columns: dict[str, list[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Query:
+    """What `compute` is asked for, as plain data: the dask engine sends it to the workers, which
+    build the same `Computation` on each part of the input."""
+
+    losses: tuple[tuple[str, Mapping[str, str]], ...]  # qualified names, each with its -p texts
+    reduction: str | None = None  # None: each family's default
+    specs: Mapping[str, str] = field(default_factory=dict)  # role -> --true/--pred/--col spec
+    weights: str | None = None
+    nan: NanPolicy = "error"
+    delimiter: str | None = None  # of CSV input; None: by name, else sniffed
+    key: str | None = None  # --on: the labels' rows joined by this column
+    plan: Plan = field(default_factory=Plan)  # --by, --ci, --bootstrap, --seed
+
+    def computation(self, table: Table, labels: Table | None = None) -> Computation:
+        losses = [(get_loss(name), given) for name, given in self.losses]
+        return Computation(table, losses, self.reduction, self.specs, self.weights, labels, self.nan,
+                           self.key, self.plan)
+
+
 @dataclass
 class Result:
     """A reduced loss value (or, for `none` on a batch-wise loss, its single value); an array of
@@ -55,6 +82,8 @@ class Result:
     reduction: str
     value: float | np.ndarray
     rows: int
+    group: Key | None = None  # with --by: the group's values (None: all rows)
+    ci: tuple[float, float] | None = None  # with --ci
 
 
 class Computation:
@@ -70,11 +99,13 @@ class Computation:
         labels: Table | None = None,
         nan: str = "error",
         key: str | None = None,
+        plan: Plan | None = None,
     ) -> None:
         self.table, self.labels, self.reduction, self.nan = table, labels, reduction, nan
         self.key = key  # join the labels' rows by this column, not by position
         if key is not None and labels is None:
             raise UsageError("--on joins the --labels file by a key column: give --labels too")
+        self.plan = plan or Plan()
         self._read: tuple[np.ndarray, list[np.ndarray]] | None = None  # rows whole_batch() read
         specs = dict(specs or {})
         # No reduction given: each loss takes its family's default.
@@ -93,6 +124,7 @@ class Computation:
             if len(chosen) != 1:
                 raise UsageError("--weights takes one column")
             self.weight_column = chosen[0]
+        self.plan.check([job.loss for job in self.jobs], table.header, table.name, reduction)
 
     def _bind(self, job: Job, specs: dict[str, str]) -> None:
         # An optional input also given as a constant (-p var=0.5) is not looked for in the CSV.
@@ -138,20 +170,30 @@ class Computation:
 
     def _blocks(self) -> Iterator[tuple[Block, dict[str, np.ndarray], Block | None]]:
         """Each block of rows as (block, column name -> values, labels block)."""
-        main = self._main_columns()
+        main, by = self._main_columns(), self.plan.by  # --by columns are read as text
         if self.labels is None:
-            for block in self.table.blocks(main, nan=self.nan):
-                yield block, {name: block.data[:, j] for j, name in enumerate(main)}, None
+            for block in self.table.blocks(main, by, nan=self.nan):
+                yield block, {name: block.data[:, j] for j, name in enumerate(main)} | block.text, None
             return
         label_names = self._label_columns()
         if self.key is None:
-            pairs = join_by_position(self.table, self.labels, main, label_names, self.nan)
+            pairs = join_by_position(self.table, self.labels, main, label_names, self.nan, by)
         else:
-            pairs = join_by_key(self.table, self.labels, self.key, main, label_names, self.nan)
+            pairs = join_by_key(self.table, self.labels, self.key, main, label_names, self.nan, by)
         for block, labels in pairs:
-            columns = {name: block.data[:, j] for j, name in enumerate(main)}
+            columns = {name: block.data[:, j] for j, name in enumerate(main)} | block.text
             columns |= {f"labels:{n}": labels.data[:, j] for j, n in enumerate(label_names)}
             yield block, columns, labels
+
+    def read_columns(self) -> list[str]:
+        """The numeric columns of `table` that the losses and --weights read (`compare` reads them)."""
+        return self._main_columns()
+
+    def block_values(self, block: Block, names: Sequence[str]) -> tuple[dict[str, np.ndarray], list]:
+        """A block's columns by name (`names`: its numeric columns' order; its text columns) and
+        each job's unreduced values."""
+        columns = {name: block.data[:, j] for j, name in enumerate(names)} | block.text
+        return columns, [self._values(job, columns, block, None)[1] for job in self.jobs]
 
     def _arrays(self, job: Job, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         arrays = {}
@@ -193,38 +235,77 @@ class Computation:
 
     def reduced(self) -> list[Result]:
         """Every job's reduced value, streaming: memory is a few blocks."""
+        return self.finish(self.partials())
+
+    def partials(self) -> list:
+        """Per job, the partial sums of every row (`Partial`), in file order, with --by or --ci
+        paired with its sums per group and bucket (`GroupSums`); a batch-wise loss keeps its inputs
+        instead. The partials of several inputs (the parts of one) add up with `combine`."""
         if self.reduction == "none":
             raise UsageError("reduction none gives rows: use rows()")
 
         def block_sums(item) -> list:
             block, columns, labels = item
             weights = self._weights(columns)
-            return [
-                # batch-wise losses keep their inputs, and where their rows are for errors
-                (self._arrays(job, columns), weights, _lines_only(block), _lines_only(labels))
-                if job.loss.batchwise
-                else partial(job.loss, self._values(job, columns, block, labels)[1], weights)
-                for job in self.jobs
-            ]
+            index = self.plan.index(block, columns) if self.plan.active else None
+            out: list = []
+            for job in self.jobs:
+                if job.loss.batchwise:  # they keep their inputs, and where their rows are for errors
+                    out.append([(self._arrays(job, columns), weights, _lines_only(block),
+                                 _lines_only(labels))])
+                    continue
+                lv = self._values(job, columns, block, labels)[1]
+                out.append(partial(job.loss, lv, weights))
+                if index is not None:  # --by, --ci: per group and bucket too
+                    out[-1] = (out[-1], GroupSums.of_block(index, row_partial(job.loss, lv, weights)))
+            return out
 
-        sums = [Partial() for _ in self.jobs]
-        gathered: list[list] = [[] for _ in self.jobs]
+        sums = [self._nothing_yet(job) for job in self.jobs]
         for per_job in map_ahead(block_sums, self._blocks(), self.workers()):
-            for k, job in enumerate(self.jobs):  # added in file order: the same sums every run
-                if job.loss.batchwise:
-                    gathered[k].append(per_job[k])
-                else:
-                    sums[k] = sums[k] + per_job[k]
+            sums = combine(sums, per_job)  # added in file order: the same sums every run
+            self._check_size(sums)
+        return sums
+
+    def _nothing_yet(self, job: Job) -> list | tuple[Partial, GroupSums] | Partial:
+        """A job's partials before its first row."""
+        if job.loss.batchwise:
+            return []  # the inputs of its blocks
+        return (Partial(), GroupSums([], Partial())) if self.plan.active else Partial()
+
+    def _check_size(self, sums: list) -> None:
+        if self.plan.active:
+            for job, part in zip(self.jobs, sums, strict=True):
+                if not job.loss.batchwise:
+                    self.plan.check_size(len(part[1].keys), self.table.name)
+
+    def finish(self, sums: list) -> list[Result]:
+        """The results of `partials()` (or of several inputs' partials, combined)."""
+        self._check_size(sums)
         results = []
-        for k, job in enumerate(self.jobs):
+        for job, part in zip(self.jobs, sums, strict=True):
             if job.loss.batchwise:
-                value = self._whole_batch(job, gathered[k], job.reduction)
+                value = self._whole_batch(job, part, job.reduction)
                 value = float(value) if np.ndim(value) == 0 else value
-                rows = sum(len(w[0]["y_pred"]) for w in gathered[k])
+                rows = sum(len(w[0]["y_pred"]) for w in part)
             else:
-                value, rows = finish(job.loss, sums[k], job.reduction), sums[k].rows
+                overall = part[0] if self.plan.active else part
+                value, rows = finish(job.loss, overall, job.reduction), overall.rows
             results.append(Result(job.loss, job.params, job.reduction, value, rows))
+        if self.plan.active:
+            return self._evaluated(results, [part[1] for part in sums])
         return results
+
+    def _evaluated(self, overall: list[Result], groups: list[GroupSums]) -> list[Result]:
+        """--by and --ci: the groups' results in sorted key order, loss by loss, then the overall
+        ones (today's values, with their intervals)."""
+        per_group, last = [], []
+        for result, sums in zip(overall, groups, strict=True):
+            *estimates, total = self.plan.estimates(result.loss, result.reduction, sums)
+            per_group.extend(Result(result.loss, result.params, result.reduction, e.value, e.rows,
+                                    e.key, e.ci) for e in estimates)
+            last.append(replace(result, ci=total.ci))
+        per_group.sort(key=lambda r: sort_key(r.group))  # stable: the losses' order within a group
+        return per_group + last
 
     def workers(self) -> int:
         """Threads for the blocks' losses and their per-row text (numpy and Arrow release the GIL):
@@ -305,6 +386,21 @@ class Computation:
         weights = self._weights(columns)
         with np.errstate(all="ignore"):
             return job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
+
+
+def combine(*parts: list) -> list:
+    """Per job, the sums of several `Computation.partials()`, added in the order given."""
+    first, *rest = parts
+    for other in rest:
+        first = [_add(a, b) for a, b in zip(first, other, strict=True)]
+    return first
+
+
+def _add(a, b):
+    """Partials added, a batch-wise loss's inputs joined, (Partial, GroupSums) pairs member by member."""
+    if isinstance(a, tuple):
+        return tuple(x + y for x, y in zip(a, b, strict=True))
+    return a + b
 
 
 def _lines_only(block: Block | None) -> Block | None:

@@ -39,46 +39,124 @@ def _json_value(value: float | np.ndarray) -> float | None | list[float | None]:
     return [_json_number(v) for v in value] if np.ndim(value) else _json_number(value)
 
 
-def reduced(results: Sequence[Result], fmt: str, out: TextIO, asked: Sequence[str] = ()) -> None:
-    """One result per loss."""
-    if fmt == "plain":
+def reduced(
+    results: Sequence[Result], fmt: str, out: TextIO, asked: Sequence[str] = (), by: Sequence[str] = (),
+) -> None:
+    """One result per loss; with --by (`by` the columns) one per group and loss, then the overall
+    ones with empty group cells; with --ci each with its interval. Plain output of groups or
+    intervals is the CSV: bare numbers would not say which is which."""
+    intervals = any(r.ci is not None for r in results)
+    if fmt == "plain" and not (by or intervals):
         out.write("".join(value_text(r.value) + "\n" for r in results))
-    elif fmt == "csv":
-        out.write("loss,reduction,value,rows\n")
+    elif fmt in ("csv", "plain"):
+        ci_head = "ci_low,ci_high," if intervals else ""
+        out.write("".join(csv_cell(c) + "," for c in by) + f"loss,reduction,value,{ci_head}rows\n")
         for r in results:
-            out.write(f"{r.loss.qualified_name},{r.reduction},{csv_cell(value_text(r.value))},{r.rows}\n")
+            keys = "".join(_key_cell(r, j) + "," for j in range(len(by)))
+            ci = "".join(number(v) + "," for v in r.ci) if r.ci is not None else ""
+            out.write(f"{keys}{r.loss.qualified_name},{r.reduction},{csv_cell(value_text(r.value))},"
+                      f"{ci}{r.rows}\n")
     elif fmt == "json":
-        records = [
-            {"loss": r.loss.qualified_name, "reduction": r.reduction, "value": _json_value(r.value),
-             "rows": r.rows, "params": _params(r.params)}
-            for r in results
-        ]
+        records = []
+        for r in results:
+            record: dict = {c: None if r.group is None else r.group[j] for j, c in enumerate(by)}
+            record |= {"loss": r.loss.qualified_name, "reduction": r.reduction,
+                       "value": _json_value(r.value)}
+            if r.ci is not None:
+                record |= {"ci_low": _json_number(r.ci[0]), "ci_high": _json_number(r.ci[1])}
+            records.append(record | {"rows": r.rows, "params": _params(r.params)})
         out.write(json.dumps(records) + "\n")
     else:
-        _table(results, out, asked)
+        _table(results, out, asked, by)
+
+
+def key_text(value: object) -> str:
+    """A group's value as text: an integral number without its `.0`, other numbers as `number`."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else number(value)
+    return str(value)
+
+
+def _key_cell(result: Result, j: int) -> str:
+    return "" if result.group is None else csv_cell(key_text(result.group[j]))
 
 
 def _params(params: dict) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
 
 
-def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str]) -> None:
+def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str], by: Sequence[str] = ()) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_edge=False, header_style="bold")
+    for column in by:
+        table.add_column(escape(column))
     table.add_column("loss")
     table.add_column("reduction")
     table.add_column("value", justify="right", style="bold cyan", overflow="fold")
+    intervals = any(r.ci is not None for r in results)
+    if intervals:
+        table.add_column("ci_low", justify="right")
+        table.add_column("ci_high", justify="right")
     table.add_column("rows", justify="right")
     for k, r in enumerate(results):
         name = r.loss.qualified_name
-        if k < len(asked) and asked[k] != name:
+        if k < len(asked) and asked[k] != name and r.group is None:
             name += f" [dim](from {asked[k]})[/dim]"
-        table.add_row(name, r.reduction, value_text(r.value), str(r.rows))
+        keys = [escape(key_text(v)) for v in r.group] if r.group is not None else (
+            ["[dim]all[/dim]"] + [""] * (len(by) - 1) if by else [])
+        ci = [number(v) for v in r.ci] if r.ci is not None else ([""] * 2 if intervals else [])
+        table.add_row(*keys, name, r.reduction, value_text(r.value), *ci, str(r.rows))
     families = {r.loss.family.name: r.loss.family for r in results}
     table.caption = "; ".join(families[name].convention for name in sorted(families))
     Console(file=out).print(table)
+
+
+COMPARED = ("loss", "a", "b", "diff", "ci_low", "ci_high", "p_value", "rows")
+
+
+def compared(results: Sequence, fmt: str, out: TextIO, by: Sequence[str] = ()) -> None:
+    """`compare`'s results (`evaluate.compare.Compared`): one per group and loss, then the overall
+    ones with empty group cells. Plain is CSV."""
+    def cells(c) -> list:
+        return [c.loss.qualified_name, c.a, c.b, c.diff, *c.ci, c.p_value, c.rows]
+
+    if fmt in ("csv", "plain"):
+        out.write("".join(csv_cell(col) + "," for col in by) + ",".join(COMPARED) + "\n")
+        for c in results:
+            keys = "".join(
+                ("" if c.group is None else csv_cell(key_text(c.group[j]))) + "," for j in range(len(by)))
+            name, *numbers, rows = cells(c)
+            out.write(keys + ",".join([name, *map(number, numbers), str(rows)]) + "\n")
+    elif fmt == "json":
+        records = []
+        for c in results:
+            record: dict = {col: None if c.group is None else c.group[j] for j, col in enumerate(by)}
+            name, *numbers, rows = cells(c)
+            record |= dict(zip(COMPARED, [name, *map(_json_number, numbers), rows], strict=True))
+            records.append(record | {"reduction": c.reduction, "params": _params(c.params)})
+        out.write(json.dumps(records) + "\n")
+    else:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(show_edge=False, header_style="bold")
+        for col in by:
+            table.add_column(escape(col))
+        for col in COMPARED:
+            table.add_column(col, justify="left" if col == "loss" else "right",
+                             style="bold cyan" if col == "diff" else None)
+        for c in results:
+            keys = [escape(key_text(v)) for v in c.group] if c.group is not None else (
+                ["[dim]all[/dim]"] + [""] * (len(by) - 1) if by else [])
+            name, *numbers, rows = cells(c)
+            table.add_row(*keys, name, *map(number, numbers), str(rows))
+        table.caption = ("diff = b - a; percentile interval of the paired Poisson bootstrap; "
+                         "p_value of a paired permutation test (two-sided)")
+        Console(file=out).print(table)
 
 
 def row_header(losses: Sequence[Loss], widths: Sequence[int]) -> list[str]:
@@ -127,3 +205,33 @@ def gradient(grad: np.ndarray, pred_columns: Sequence[str], fmt: str, out: Binar
         return
     head = ",".join(f"grad_{c}" for c in pred_columns) + "\n" if fmt == "csv" else ""
     write_rows(out, columns, csv_layout(grad.shape[1]), head=head, workers=workers)
+
+
+def grouped_scores(
+    by: Sequence[str], keys: Sequence[tuple], per_group: dict[str, np.ndarray], counts: np.ndarray,
+    overall: dict[str, float], rows: int, fmt: str, out: TextIO,
+) -> None:
+    """`evaluate --by`: each score per group (groups in the order given), then over all rows with
+    empty group cells; csv `<by columns>,metric,value,rows`, or a table."""
+    lines = [([key_text(v) for v in key], name, float(values[g]), int(counts[g]))
+             for g, key in enumerate(keys) for name, values in per_group.items()]
+    lines += [([""] * len(by), name, float(value), rows) for name, value in overall.items()]
+    if fmt == "csv":
+        out.write("".join(csv_cell(c) + "," for c in by) + "metric,value,rows\n")
+        for cells, name, value, count in lines:
+            out.write("".join(csv_cell(c) + "," for c in cells) + f"{name},{number(value)},{count}\n")
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold")
+    for column in by:
+        table.add_column(escape(column))
+    table.add_column("metric")
+    table.add_column("value", justify="right", style="bold cyan")
+    table.add_column("rows", justify="right")
+    for cells, name, value, count in lines:
+        shown = [escape(c) for c in cells] if any(cells) else ["[dim]all[/dim]", *cells[1:]]
+        table.add_row(*shown, name, number(value), str(count))
+    Console(file=out).print(table)

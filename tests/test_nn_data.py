@@ -244,3 +244,25 @@ def test_a_word_in_a_column_of_numbers_is_an_error_naming_it(tmp_path: Path, rea
     path.write_text("x,label\n" + "".join(f"{k},yes\n" for k in range(20)) + "oops,no\n" + "1,no\n")
     with pytest.raises(DataError, match=r"t\.csv: line 22, column x: 'oops' is not a number"):
         training_rows(path)
+
+
+def test_parquet_trains_predicts_and_evaluates_as_its_csv(tmp_path: Path, drug_model: str) -> None:
+    """Parquet works for train, predict and evaluate (they once refused it): the same history,
+    predictions and scores as the CSV it was written from."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    test_csv = str(ROOT / "sample_data" / "drug_trial_test.csv")
+    for name, source in (("train", DRUG), ("test", test_csv)):
+        pq.write_table(pcsv.read_csv(source), tmp_path / f"{name}.parquet")
+    outputs = []
+    for train, test in ((DRUG, test_csv), (tmp_path / "train.parquet", tmp_path / "test.parquet")):
+        history = tmp_path / "history.csv"
+        done = runner.invoke(app, ["train", str(train), "--epochs", "2", "-q", "--history", str(history)])
+        assert done.exit_code == 0, done.output
+        steps = [line.rsplit(",", 1)[0] for line in history.read_text().splitlines()]  # without seconds
+        predicted = runner.invoke(app, ["predict", drug_model, str(test)])
+        scored = runner.invoke(app, ["evaluate", drug_model, str(test)])
+        assert predicted.exit_code == scored.exit_code == 0, predicted.output + scored.output
+        outputs.append((steps, predicted.stdout, scored.stdout))
+    assert outputs[0] == outputs[1]

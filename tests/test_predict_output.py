@@ -143,7 +143,9 @@ def expected_cli_text(model: str, data: str) -> str:
 
 
 def test_cli_stdout_and_file_are_the_row_by_row_text(drug_model: str, tmp_path: Path,
-                                                      monkeypatch) -> None:
+                                                      monkeypatch, reader: str) -> None:
+    """Read in blocks of a few rows (the arrow reader's tiny chunks) or whole, predicted and written
+    block by block: the text of the whole file predicted at once."""
     monkeypatch.setattr(writer, "ROWS_PER_WRITE", 64)  # 400 rows: several pieces
     expected = expected_cli_text(drug_model, DRUG_TEST)
     result = runner.invoke(app, ["predict", drug_model, DRUG_TEST])
@@ -156,6 +158,22 @@ def test_cli_stdout_and_file_are_the_row_by_row_text(drug_model: str, tmp_path: 
     assert runner.invoke(app, ["train", HOUSING, "--epochs", "2", "--save", model, "-q"]).exit_code == 0
     result = runner.invoke(app, ["predict", model, HOUSING])
     assert result.stdout == expected_cli_text(model, HOUSING)
+
+
+def test_evaluate_in_blocks_is_evaluate_whole(drug_model: str, monkeypatch) -> None:
+    """Scores added block by block (running sums, as compute keeps them) equal those of the whole."""
+    whole = runner.invoke(app, ["evaluate", drug_model, DRUG_TEST, "--metrics", "accuracy,mse"])
+    from lossctl.io import table as table_module
+
+    monkeypatch.setattr(table_module, "SMALL_BYTES", 8)
+    monkeypatch.setattr(table_module, "BLOCK_BYTES", 64)
+    blocks = runner.invoke(app, ["evaluate", drug_model, DRUG_TEST, "--metrics", "accuracy,mse"])
+    assert whole.exit_code == blocks.exit_code == 0, whole.output + blocks.output
+    got = dict(line.split(",") for line in blocks.stdout.splitlines()[1:])
+    expected = dict(line.split(",") for line in whole.stdout.splitlines()[1:])
+    assert got.keys() == expected.keys()
+    for name in expected:
+        assert float(got[name]) == pytest.approx(float(expected[name]), rel=1e-12), name
 
 
 def fail_on_second_block(monkeypatch, error: BaseException, seen: list[str], folder: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from lossctl.cli import compute_cmd, plot_cmd, train_cmd  # noqa: F401  (attach the commands)
+from lossctl.cli import compare_cmd, compute_cmd, plot_cmd, train_cmd  # noqa: F401  (attach the commands)
 from lossctl.cli.app import app
 from lossctl.errors import ExitCode, LossctlError
 

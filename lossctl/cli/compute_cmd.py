@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from lossctl.cli import options
 from lossctl.cli.app import app, stdout_bytes
 from lossctl.cli.options import Delimiter, loss_params, pairs
 from lossctl.cli.options import names as split_names
@@ -20,6 +21,30 @@ def _format(fmt: str | None) -> str:
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (valid: {', '.join(FORMATS)})")
     return fmt
+
+
+def _check_nan(nan: str) -> None:
+    if nan not in ("error", "drop"):
+        raise UsageError(f"--nan takes error or drop, got {nan!r}")
+
+
+def _losses_with_params(
+    loss: str, param: list[str], col: list[str], true: str | None, pred: str | None,
+) -> tuple[list, dict[str, str]]:
+    """The losses asked for, each with the -p parameters that are its own, and the column specs."""
+    from lossctl.losses import get_loss
+
+    names = split_names(loss)
+    if not names:
+        raise UsageError("--loss names no loss")
+    chosen = [get_loss(name) for name in names]
+    per_loss = list(zip(chosen, loss_params(chosen, pairs(param, "--param")), strict=True))
+    specs = pairs(col, "--col")
+    if true:
+        specs["y_true"] = true
+    if pred:
+        specs["y_pred"] = pred
+    return per_loss, specs
 
 
 @app.command()
@@ -54,40 +79,61 @@ def compute(
     nan: str = typer.Option("error", "--nan", help="Empty cells: error (default) or drop the row."),
     grad: bool = typer.Option(False, "--grad", help="Print d(loss)/d(y_pred) per row instead of the loss."),
     delimiter: Delimiter = None,
+    by: options.By = None,
+    ci: options.Ci = None,
+    bootstrap: options.Bootstrap = 1000,
+    seed: options.Seed = 0,
+    engine: str = typer.Option(
+        "local", "--engine", help="local (this process's threads) or dask (the parts on a Dask cluster)."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler",
+        help="Dask scheduler address (default $DASK_SCHEDULER_ADDRESS, else a local cluster).",
+    ),
 ) -> None:
     """Compute one or more losses of predictions against labels from a CSV."""
     from lossctl import render
-    from lossctl.compute import Computation
+    from lossctl.compute import Query
     from lossctl.io.reader import open_table
     from lossctl.io.records import delimiter_option
-    from lossctl.losses import get_loss
 
     output = _format(fmt)
-    if nan not in ("error", "drop"):
-        raise UsageError(f"--nan takes error or drop, got {nan!r}")
+    plan = options.plan(by, ci, bootstrap, seed)
+    if plan.active and grad:
+        raise UsageError("--grad gives rows: it takes no --by or --ci")
+    _check_nan(nan)
+    if engine not in ("local", "dask"):
+        raise UsageError(f"--engine takes local or dask, got {engine!r}")
+    if scheduler is not None and engine != "dask":
+        raise UsageError("--scheduler is for --engine dask")
     sep = delimiter_option(delimiter)
+    per_loss, specs = _losses_with_params(loss, param, col, true, pred)
     names = split_names(loss)
-    if not names:
-        raise UsageError("--loss names no loss")
-    chosen = [get_loss(name) for name in names]
-    per_loss = list(zip(chosen, loss_params(chosen, pairs(param, "--param")), strict=True))
-    specs = pairs(col, "--col")
-    if true:
-        specs["y_true"] = true
-    if pred:
-        specs["y_pred"] = pred
+    chosen = [lo for lo, _ in per_loss]
     if grad and reduction == "none":
-        reduction_for_grad = "sum"  # the gradient of per-row values is that of their sum
-    else:
-        reduction_for_grad = reduction
+        reduction = "sum"  # the gradient of per-row values is that of their sum
+    query = Query(tuple((lo.qualified_name, given) for lo, given in per_loss), reduction, specs, weights,
+                  nan, sep, on, plan)
+
+    if engine == "dask":
+        from lossctl.engine.dask import reduced
+
+        if grad or reduction == "none":
+            raise UsageError(
+                f"{'--grad' if grad else '--reduction none'} gives a value per row; the dask engine "
+                "returns reduced values only (use --engine local)"
+            )
+        if labels:
+            raise UsageError(
+                "--labels pairs the rows of two files; with --engine dask, keep y_true in the parts"
+            )
+        render.reduced(reduced(query, files, scheduler), output, sys.stdout, names, plan.by)
+        return
 
     with open_table(files, nan, sep) as table:
         label_table = open_table(labels, nan, sep) if labels else None
         try:
-            job = Computation(
-                table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
-                nan, on,
-            )
+            job = query.computation(table, label_table)
             if grad:
                 result = job.gradient()
                 render.gradient(result, job.jobs[0].columns["y_pred"], output, stdout_bytes(),
@@ -99,7 +145,7 @@ def compute(
                 else:
                     render.rows(job.rows(), chosen, output, stdout_bytes(), job.workers())
             else:
-                render.reduced(job.reduced(), output, sys.stdout, names)
+                render.reduced(job.reduced(), output, sys.stdout, names, plan.by)
         finally:
             if label_table is not None:
                 label_table.close()

@@ -46,3 +46,25 @@ def loss_params(chosen: list, given: dict[str, str]) -> list[dict[str, str]]:
                 f"(valid: {', '.join(valid) or 'none'})"
             )
     return [{k: v for k, v in given.items() if k in {p.name for p in lo.params}} for lo in chosen]
+
+
+# --by, --ci, --bootstrap and --seed: declared once, for compute and compare.
+By = Annotated[str | None, typer.Option(
+    "--by", help="Also the loss per group of these columns' values (comma list), groups sorted.")]
+Ci = Annotated[float | None, typer.Option(
+    "--ci", help="Confidence level of a bootstrap percentile interval, e.g. 0.95: ci_low, ci_high "
+    "(Poisson bootstrap of the rows, over 2048 buckets of rows on large files).")]
+Bootstrap = Annotated[int, typer.Option(
+    "--bootstrap", help="Bootstrap replicates (in compare also the test's permutations), at least 100.")]
+Seed = Annotated[int, typer.Option(
+    "--seed", help="Seed of the bootstrap and the test: the same seed, the same numbers.")]
+
+
+def plan(by: str | None, ci: float | None, bootstrap: int, seed: int):
+    """The `evaluate.plan.Plan` of these options, checked once."""
+    from lossctl.evaluate.plan import Plan
+
+    columns = names(by)
+    if by is not None and not columns:
+        raise UsageError("--by names no column")
+    return Plan(tuple(dict.fromkeys(columns)), ci, bootstrap, seed)

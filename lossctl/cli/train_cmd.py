@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from lossctl.cli import options
 from lossctl.cli.app import app, stdout_bytes
 from lossctl.cli.options import names as split_names
 from lossctl.cli.options import pairs
@@ -305,8 +306,10 @@ def evaluate(
         help="Comma list: accuracy and/or any loss name (default: accuracy; regression: mae).",
     ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
+    by: options.By = None,
 ) -> None:
-    """Print the model's loss and metrics on a labelled CSV (name,value CSV when piped)."""
+    """Print the model's loss and metrics on a labelled CSV (name,value CSV when piped); with --by
+    also per group (<by columns>,metric,value,rows)."""
     from lossctl.io.reader import open_table
     from lossctl.losses import get_loss
     from lossctl.nn import modelfile, resolve_metrics
@@ -314,6 +317,7 @@ def evaluate(
     from lossctl.nn.train import Scoring
 
     _choice(nan, ("error", "drop"), "--nan")
+    plan = options.plan(by, None, 1000, 0)
     saved = modelfile.load(model)
     prep = saved.prep
     metric_list = resolve_metrics(
@@ -325,10 +329,18 @@ def evaluate(
         name = table.name
         if prep.target not in table.header:
             raise DataError(f"{name}: has no target column {prep.target!r} to evaluate against")
-        for out, y in predicted_blocks(saved, table)[1]:
-            scoring.add(out, y)
+        plan.check([loss, *(m.loss for m in metric_list if m.loss)], table.header, name, "mean")
+        for out, y, *keys in predicted_blocks(saved, table, plan.by)[1]:
+            scoring.add(out, y, *keys)
     value, found = scoring.result()
     rows = [(loss.qualified_name, value), *found.items()]
+    if plan.by:
+        from lossctl import render
+
+        keys, per_group, counts = scoring.by_group()
+        render.grouped_scores(plan.by, keys, per_group, counts, dict(rows), scoring.rows,
+                              "table" if sys.stdout.isatty() else "csv", sys.stdout)
+        return
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table

@@ -32,7 +32,7 @@ def join_by_position(
     rights = _Rows(right.blocks(right_numeric, right_text, nan=read))
     kept = False
     for block in left.blocks(left_numeric, left_text, nan=read):
-        other = rights.take(len(block), left.name, right.name)
+        other = rights.take(block, left.name, right.name)
         if nan == "drop":
             missing = block.missing() | other.missing()
             if missing.any():
@@ -53,11 +53,14 @@ class _Rows:
         self._held: list[Block] = []
         self._have = 0
 
-    def take(self, n: int, main: str, other: str) -> Block:
+    def take(self, main_block: Block, main: str, other: str) -> Block:
+        """As many rows as `main_block` has; a DataError naming its first row without a partner."""
+        n = len(main_block)
         while self._have < n:
             block = next(self._blocks, None)
             if block is None:
-                raise DataError(f"{other} has fewer rows than {main}")
+                raise DataError(f"{other} has fewer rows than {main}: {main} {main_block.where} "
+                                f"{main_block.line_of(self._have)} is the first without a partner")
             self._held.append(block)
             self._have += len(block)
         whole = self._held[0] if len(self._held) == 1 else Block.concat(self._held)
@@ -66,8 +69,11 @@ class _Rows:
         return whole.take(np.arange(n)) if len(whole) != n else whole
 
     def expect_end(self, main: str, other: str) -> None:
-        if self._have or next(self._blocks, None) is not None:
-            raise DataError(f"{other} has more rows than {main}")
+        extra = self._held[0] if self._have else next(self._blocks, None)
+        if extra is not None:
+            raise DataError(f"{other} has more rows than {main}: {other} {extra.where} "
+                            f"{extra.line_of(0)} is the first without a partner")
+
 
 
 def join_by_key(
@@ -77,11 +83,15 @@ def join_by_key(
     left_numeric: Sequence[str] = (),
     right_numeric: Sequence[str] = (),
     nan: NanPolicy = "error",
+    left_text: Sequence[str] = (),
+    each_once: bool = False,
 ) -> Iterator[tuple[Block, Block]]:
     """Pairs of blocks with the same number of rows: each row of `left` beside the row of `right`
     with the same `key` cell (compared as text, spaces around it ignored). `right` is read whole
     (its key and columns; memory as its size), `left` block by block. A key of `left` missing from
-    `right`, or a key twice in `right`, is a DataError naming the file, line and key."""
+    `right`, or a key twice in `right`, is a DataError naming the file, line and key. `each_once`
+    (two files of the same rows, as `compare` pairs them): a key twice in `left`, or a row of `right`
+    whose key `left` lacks, is one too."""
     for table in (left, right):
         if key not in table.header:
             raise DataError(f"{table.name}: has no key column {key!r} (columns: {', '.join(table.header)})")
@@ -96,7 +106,8 @@ def join_by_key(
         raise DataError(f"{whole.source_of(row)}: {whole.where} {whole.line_of(row)}, column {key}: "
                         f"key {str(known[twice[0]])!r} appears twice")
     kept = False
-    for block in left.blocks(left_numeric, [key], nan=read):
+    paired = np.zeros(len(known), dtype=bool)  # each_once: the rows of `right` (sorted) paired so far
+    for block in left.blocks(left_numeric, list(dict.fromkeys([*left_text, key])), nan=read):
         block = _keyed(block, key, nan)
         wanted = block.text[key].astype(str)
         at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
@@ -105,6 +116,13 @@ def join_by_key(
             row = int(np.argmax(~found))
             raise DataError(f"{block.source_of(row)}: {block.where} {block.line_of(row)}, column {key}: "
                             f"key {str(wanted[row])!r} is not in {right.name}")
+        if each_once:
+            again = paired[at] | _repeated(at)
+            if again.any():
+                row = int(np.argmax(again))
+                raise DataError(f"{block.source_of(row)}: {block.where} {block.line_of(row)}, column {key}: "
+                                f"key {str(wanted[row])!r} appears twice")
+            paired[at] = True
         other = whole.take(order[at])
         if nan == "drop":
             missing = block.missing() | other.missing()
@@ -113,8 +131,20 @@ def join_by_key(
         if len(block):
             kept = True
             yield block, other
+    if each_once and not paired.all():
+        row = int(order[~paired].min())  # the first in file order
+        raise DataError(f"{whole.source_of(row)}: {whole.where} {whole.line_of(row)}, column {key}: "
+                        f"key {str(keys[row])!r} is not in {left.name}")
     if not kept:
         raise DataError(f"{left.name}: no rows left after dropping rows with missing cells")
+
+
+def _repeated(values: np.ndarray) -> np.ndarray:
+    """Which entries equal an earlier one."""
+    order = np.argsort(values, kind="stable")
+    repeated = np.zeros(len(values), dtype=bool)
+    repeated[order[1:]] = values[order[1:]] == values[order[:-1]]
+    return repeated
 
 
 def _keyed(block: Block, key: str, nan: NanPolicy) -> Block:

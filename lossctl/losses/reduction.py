@@ -10,7 +10,9 @@ What differs between families is read from their `Family` record (registry.py):
   (kl_div only) divides the sum by the number of rows.
 
 Reduction works on partial sums so that files larger than memory can be reduced chunk by chunk:
-`partial()` of each chunk, added up, then `finish()`.
+`partial()` of each chunk, added up, then `finish()`. A `Partial` may also hold many partial sums
+side by side, each field an array of one shape (one per group, bucket or bootstrap replicate):
+`row_partial()` gives each row's own, and they add and finish elementwise.
 """
 
 from __future__ import annotations
@@ -44,22 +46,25 @@ def check_sample_weights(loss: Loss) -> None:
         )
 
 
+Sums = float | np.ndarray  # one partial sum, or many side by side
+
+
 @dataclass(frozen=True)
 class Partial:
     """Running sums from which any reduction of the rows seen so far can be finished."""
 
-    total: float = 0.0  # sum of (weighted, masked) values
-    elements: int = 0  # number of values (Keras: samples; torch: elements)
-    rows: int = 0
-    weight: float = 0.0  # Keras: sum of sample weights (x mask); torch: sum of `denom`
+    total: Sums = 0.0  # sum of (weighted, masked) values
+    elements: Sums = 0  # number of values (Keras: samples; torch: elements)
+    rows: Sums = 0
+    weight: Sums = 0.0  # Keras: sum of sample weights (x mask); torch: sum of `denom`
     weighted: bool = False  # whether `weight` was given for every row
-    kept: float = 0.0  # Keras: rows its mask keeps (ignore_class, circle)
+    kept: Sums = 0.0  # Keras: rows its mask keeps (ignore_class, circle)
     masked: bool = False
-    mean_total: float | None = None  # sum of values * LossValues.mean_scale, where it is set
+    mean_total: Sums | None = None  # sum of values * LossValues.mean_scale, where it is set
 
     def __add__(self, other: Partial) -> Partial:
-        if self.elements == 0 and self.rows == 0:
-            return other
+        if not isinstance(self.rows, np.ndarray) and self.rows == 0 and self.elements == 0:
+            return other  # an empty start takes the other's flags
         both = self.mean_total is not None and other.mean_total is not None
         return Partial(
             self.total + other.total,
@@ -108,30 +113,54 @@ def partial(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None = None)
     return Partial(total, elements, rows, weight, weights is not None, kept, lv.denom is not None)
 
 
-def _divisor(loss: Loss, part: Partial, reduction: str) -> float:
+def row_partial(loss: Loss, lv: LossValues, sample_weight: np.ndarray | None = None) -> Partial:
+    """Each row's own partial sums, side by side: fields of shape (rows,), or one number that
+    every row has. Adding them up over any set of rows gives that set's `partial` (up to the order
+    of the additions); groups and the bootstrap add them by key (`np.bincount`)."""
+    values = _scale(loss, lv, sample_weight)
+    rows = values.shape[0]
+    total = values.reshape(rows, -1).sum(axis=1) if values.ndim > 1 else values
+    per_row = values.size // rows if rows else 1
+    if lv.mean_scale is not None:
+        scaled = values * lv.mean_scale.reshape(rows, *([1] * (values.ndim - 1)))
+        return Partial(total, per_row, 1, mean_total=scaled.reshape(rows, -1).sum(axis=1))
+    if lv.denom is not None and not loss.family.denom_masks:  # each row's share of the divisor
+        share = lv.denom if sample_weight is None else lv.denom * sample_weight
+        return Partial(total, per_row, 1, share.reshape(rows, -1).sum(axis=1), True)
+    weights = _weights(loss, lv, sample_weight)
+    kept = lv.denom if lv.denom is not None else 0.0
+    return Partial(total, per_row, 1, weights if weights is not None else 0.0, weights is not None,
+                   kept, lv.denom is not None)
+
+
+def _divisor(loss: Loss, part: Partial, reduction: str) -> Sums:
     """What `finish` divides the total by (0: the family's `empty` decides)."""
     if reduction == "sum":
         return 1.0
     if reduction == "batchmean":
-        return float(part.rows)
+        return part.rows
     if not loss.family.denom_masks:  # the summed shares of the divisor, else the count
-        return part.weight if part.weighted else float(part.elements)
+        return part.weight if part.weighted else part.elements
     if reduction == "mean_with_sample_weight" and part.weighted:
         return part.weight
     if part.masked:  # Keras: masked-out rows are left out of the count
         return part.kept
-    return float(part.elements)
+    return part.elements
 
 
-def finish(loss: Loss, part: Partial, reduction: str) -> float:
-    """Turn partial sums into the reduced loss."""
-    divisor = _divisor(loss, part, reduction)
-    loss.family.check_divisor(divisor)
-    if divisor == 0 and loss.family.empty is not None:
-        return float(loss.family.empty)
+def finish(loss: Loss, part: Partial, reduction: str) -> Sums:
+    """Turn partial sums into the reduced loss; an array of them for array fields (where the
+    family's answer to a zero divisor is an error, such an element is NaN instead)."""
+    divisor = np.asarray(_divisor(loss, part, reduction), dtype=np.float64)
+    if divisor.ndim == 0:
+        loss.family.check_divisor(float(divisor))
     total = part.mean_total if reduction == "mean" and part.mean_total is not None else part.total
     with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.float64(total) / np.float64(divisor))
+        value = np.asarray(total, dtype=np.float64) / divisor
+    if loss.family.empty is not None:
+        empty = np.nan if isinstance(loss.family.empty, str) else loss.family.empty
+        value = np.where(divisor == 0, empty, value)
+    return float(value) if value.ndim == 0 else value
 
 
 def reduce(

@@ -203,13 +203,19 @@ class Feature:
         return 1 if self.kind == "numeric" else len(self.levels)
 
     def encode(self, rows: Rows) -> np.ndarray:
+        """The (n, width) network inputs of this feature."""
+        out = np.zeros((self.width, len(rows)), dtype=np.float64)
+        self.encode_into(rows, out)
+        return np.ascontiguousarray(out.T)
+
+    def encode_into(self, rows: Rows, out: np.ndarray) -> None:
+        """Write the inputs of this feature into `out`, of shape (width, n): one row per input."""
         if self.kind == "numeric":
-            return ((rows.number(self.name) - self.mean) / self.std)[:, None]
+            np.divide(rows.number(self.name) - self.mean, self.std, out=out[0])
+            return
         j = positions(rows.text(self.name), self.levels)
-        out = np.zeros((len(j), len(self.levels)), dtype=np.float64)
-        rows = np.flatnonzero(j >= 0)  # an unseen category encodes as all zeros
-        out[rows, j[rows]] = 1.0
-        return out
+        kept = np.flatnonzero(j >= 0)  # an unseen category encodes as all zeros
+        out[j[kept], kept] = 1.0
 
 
 @dataclass
@@ -248,9 +254,14 @@ class Preprocessor:
 
     def inputs(self, rows: Rows) -> np.ndarray:
         """The (n, n_inputs) float64 network input of some rows."""
-        if not self.features:
-            return np.zeros((len(rows), 0))
-        return np.hstack([f.encode(rows) for f in self.features])
+        # Written feature by feature into the rows of its transpose (each input contiguous), then
+        # transposed once: the same numbers as stacking the columns, at a fraction of the cost.
+        inputs = np.zeros((self.n_inputs, len(rows)), dtype=np.float64)
+        start = 0
+        for f in self.features:
+            f.encode_into(rows, inputs[start : start + f.width])
+            start += f.width
+        return np.ascontiguousarray(inputs.T)
 
     def targets(self, rows: Rows) -> np.ndarray:
         """float64 target values (regression) or int64 class indices."""

@@ -10,41 +10,62 @@ columns).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 import numpy as np
 
-from lossctl.io.block import Table
+from lossctl.io.block import Block, Table
 from lossctl.io.writer import Cells, Column, csv_cell, csv_layout, write_rows
 from lossctl.nn import targets
 from lossctl.nn.blas import blas_threads, train_threads
 from lossctl.nn.data import Rows
 from lossctl.nn.modelfile import SavedModel
-from lossctl.nn.train import predict_raw, workers_for
+from lossctl.nn.train import PREDICT_BATCH, predict_raw, workers_for
 
-Predicted = tuple[np.ndarray, np.ndarray | None]  # network outputs, and targets when labelled
+Predicted = tuple  # network outputs, targets when labelled (and the --by columns' cells)
 
 
-def predicted_blocks(saved: SavedModel, table: Table) -> tuple[bool, Iterator[Predicted]]:
-    """(whether `table` has the target column, each block's (network outputs, targets or None)).
+def predicted_blocks(
+    saved: SavedModel, table: Table, by: Sequence[str] = (),
+) -> tuple[bool, Iterator[Predicted]]:
+    """(whether `table` has the target column, each block's (network outputs, targets or None)),
+    and, when `by` names columns (evaluate --by), a third item: those columns' text cells.
 
-    The first block is read before this returns, so a bad input fails before anything is written;
-    each block's batches are shared among threads on the cores, as in training.
+    The first block is read before this returns, so a bad input fails before anything is written.
+    Rows are predicted in batches of PREDICT_BATCH counted from the first row, whatever blocks the
+    reader gives (a float32 product's last bit can depend on its batch's size): the same numbers as
+    predicting the whole file at once. Batches are shared among threads on the cores, as in training.
     """
     numeric, text, labelled = saved.prep.request(table.name, table.header)
-    blocks = table.blocks(numeric, text)
+    blocks = table.blocks(numeric, list(dict.fromkeys([*text, *by])))
     first = next(blocks)
 
     def predicted() -> Iterator[Predicted]:
         threads = train_threads()
         with blas_threads(threads), workers_for(saved.model, threads) as workers:
-            for block in itertools.chain([first], blocks):
+            for block in _whole_batches(itertools.chain([first], blocks)):
                 rows = Rows(table.name, block, numeric)
                 out = predict_raw(saved.model, saved.prep.inputs(rows), workers)
-                yield out, (saved.prep.targets(rows) if labelled else None)
+                y = saved.prep.targets(rows) if labelled else None
+                yield (out, y, [block.text[c] for c in by]) if by else (out, y)
 
     return labelled, predicted()
+
+
+def _whole_batches(blocks: Iterable[Block]) -> Iterator[Block]:
+    """The rows of `blocks` again, in blocks of a multiple of PREDICT_BATCH rows (the last one of
+    what is left)."""
+    carry: Block | None = None
+    for block in blocks:
+        if carry is not None:
+            block = Block.concat([carry, block])
+        cut = len(block) - len(block) % PREDICT_BATCH
+        if cut:
+            yield block.take(slice(0, cut))
+        carry = block.take(slice(cut, None)) if cut < len(block) else None
+    if carry is not None:
+        yield carry
 
 
 def write_predictions(

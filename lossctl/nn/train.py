@@ -21,8 +21,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from lossctl.errors import TrainingDiverged, UsageError
+from lossctl.evaluate.groups import BlockIndex, GroupSums, block_index
 from lossctl.losses.evaluate import as_inputs
-from lossctl.losses.reduction import Partial, finish, partial, reduce, reduce_with_upstream
+from lossctl.losses.reduction import Partial, finish, partial, reduce, reduce_with_upstream, row_partial
 from lossctl.losses.registry import Loss
 from lossctl.nn import targets
 from lossctl.nn.blas import blas_threads, get_threads, train_threads, warm_up
@@ -227,21 +228,44 @@ class Scoring:
         self.metrics = [(m, None if m.loss is None else _MeanOf(m.loss, m.loss.resolve_params({})))
                         for m in metrics]
         self.correct = self.rows = 0
+        self.correct_by = GroupSums([], Partial())
 
-    def add(self, out: np.ndarray, y: np.ndarray) -> None:
-        self.loss.add(targets.y_true(self.loss.loss, self.task, self.n_classes, y, out.shape[1]), out)
+    def add(self, out: np.ndarray, y: np.ndarray, keys: Sequence[np.ndarray] | None = None) -> None:
+        """A block's outputs and targets; `keys`, the values of its rows' groups (evaluate --by):
+        each score keeps partial sums per group too (`by_group`)."""
+        index = None if keys is None else block_index(keys, None, 1)
+        self.loss.add(targets.y_true(self.loss.loss, self.task, self.n_classes, y, out.shape[1]), out,
+                      index)
         self.rows += len(y)
         if any(mean is None for _, mean in self.metrics):  # accuracy
-            self.correct += int(np.count_nonzero(targets.predicted_index(out, self.activation) == y))
+            correct = targets.predicted_index(out, self.activation) == y
+            self.correct += int(np.count_nonzero(correct))
+            if index is not None:
+                self.correct_by = self.correct_by + GroupSums.of_block(
+                    index, Partial(correct.astype(np.float64), 1, 1))
         for _, mean in self.metrics:
             if mean is not None:
                 arrays = targets.metric_inputs(mean.loss, self.task, y, out, self.activation)
-                mean.add(arrays["y_true"], arrays["y_pred"])
+                mean.add(arrays["y_true"], arrays["y_pred"], index)
 
     def result(self) -> tuple[float, dict[str, float]]:
         found = {self.prefix + m.name: (self.correct / self.rows if mean is None else mean.value())
                  for m, mean in self.metrics}
         return self.loss.value(), found
+
+    def by_group(self) -> tuple[list[tuple], dict[str, np.ndarray], np.ndarray]:
+        """Per group of the `keys` given to `add`: the groups in sorted order, each score's value
+        per group in that order (as `result` names them, the loss first), and each group's rows."""
+        groups = self.loss.groups
+        order = groups.order()
+        found = {self.loss.loss.qualified_name: self.loss.group_values()[order]}
+        for m, mean in self.metrics:
+            if mean is None:
+                part = self.correct_by.per_group()
+                found[self.prefix + m.name] = (part.total / part.rows)[order]
+            else:
+                found[self.prefix + m.name] = mean.group_values()[order]
+        return [groups.keys[g] for g in order], found, groups.per_group().rows[order]
 
 
 class _MeanOf:
@@ -251,14 +275,22 @@ class _MeanOf:
     def __init__(self, loss: Loss, params: Mapping[str, Any]) -> None:
         self.loss, self.params = loss, params
         self.sums, self.kept = Partial(), []
+        self.groups = GroupSums([], Partial())  # evaluate --by
 
-    def add(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    def add(self, y_true: np.ndarray, y_pred: np.ndarray, index: BlockIndex | None = None) -> None:
         inputs = as_inputs(self.loss, {"y_true": y_true, "y_pred": y_pred})
         if self.loss.batchwise:
             self.kept.append(inputs)
             return
         with np.errstate(all="ignore"):
-            self.sums = self.sums + partial(self.loss, self.loss.value(inputs, self.params))
+            lv = self.loss.value(inputs, self.params)
+        self.sums = self.sums + partial(self.loss, lv)
+        if index is not None:
+            self.groups = self.groups + GroupSums.of_block(index, row_partial(self.loss, lv))
+
+    def group_values(self) -> np.ndarray:
+        """The mean per group, in the groups' order of first appearance."""
+        return np.atleast_1d(finish(self.loss, self.groups.per_group(), "mean"))
 
     def value(self) -> float:
         if not self.loss.batchwise:

@@ -1,0 +1,53 @@
+"""`lossctl compare`: two models' losses on the same rows, their difference, its interval and test."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from lossctl.cli import options
+from lossctl.cli.app import app
+from lossctl.cli.compute_cmd import _check_nan, _format, _losses_with_params
+from lossctl.cli.options import Delimiter
+
+
+@app.command()
+def compare(
+    a: str = typer.Argument(..., help="Model A's predictions: CSV with a header row (or Parquet)."),
+    b: str = typer.Argument(..., help="Model B's predictions of the same rows."),
+    loss: str = typer.Option(
+        ..., "--loss", "-l", help="Loss name(s), comma-separated (means of per-row terms)."),
+    key: str | None = typer.Option(
+        None, "--key", help="Pair rows by this column's values (unique in each file), not by position."),
+    reduction: str = typer.Option(
+        "mean", "--reduction", "-r", help="mean, sum, ... as in compute (not none)."),
+    true: str | None = typer.Option(None, "--true", help="y_true column(s): names or a glob."),
+    pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
+    col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
+    by: options.By = None,
+    ci: float = typer.Option(0.95, "--ci", help="Confidence level of the difference's percentile interval."),
+    bootstrap: options.Bootstrap = 1000,
+    seed: options.Seed = 0,
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="csv, json or table (default: table on a terminal, else csv)."),
+    nan: str = typer.Option("error", "--nan", help="Empty cells: error (default) or drop the row."),
+    delimiter: Delimiter = None,
+) -> None:
+    """Compare two models' predictions of the same rows: loss of A, of B, the difference B - A with
+    its paired bootstrap percentile interval, and the p-value of a paired permutation test (A and B
+    swapped within random rows, two-sided)."""
+    from lossctl import render
+    from lossctl.evaluate.compare import Comparison
+    from lossctl.io.reader import open_table
+    from lossctl.io.records import delimiter_option
+
+    output = _format(fmt)
+    plan = options.plan(by, ci, bootstrap, seed)
+    _check_nan(nan)
+    per_loss, specs = _losses_with_params(loss, param, col, true, pred)
+    sep = delimiter_option(delimiter)
+    with open_table([a], nan, sep) as table_a, open_table([b], nan, sep) as table_b:
+        comparison = Comparison(table_a, table_b, per_loss, reduction, specs, plan, key, nan)
+        render.compared(comparison.results(), output, sys.stdout, plan.by)
