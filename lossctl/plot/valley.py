@@ -147,6 +147,8 @@ _NO_FORM = {
     "keras.circle": "it compares the embeddings of a whole batch with each other",
     "keras.ctc": "it scores frames of class scores against a sequence of labels",
     "torch.ctc_loss": "it scores frames of class scores against a sequence of labels",
+    "paper.crps_gaussian": "its forecast is a mean and a std, and each row's std is a column of the "
+                           "file (compute takes it; a curve has no std to hold fixed)",
     "sklearn.r2_score": _NEEDS_ROWS,
     "sklearn.explained_variance_score": _NEEDS_ROWS,
     "sklearn.d2_absolute_error_score": _NEEDS_ROWS,
