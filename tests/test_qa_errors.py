@@ -1,0 +1,40 @@
+"""Errors of the newer families name the file, line and column, as the README promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lossctl.cli import main
+
+
+@pytest.mark.parametrize(
+    ("loss", "text", "where", "message"),
+    [
+        ("sklearn.mean_poisson_deviance", "y_true,y_pred\n1,2\n3,-1\n", "line 3, column y_pred",
+         "strictly positive y_pred"),
+        ("sklearn.mean_gamma_deviance", "y_true,y_pred\n1,2\n-3,1\n", "line 3, column y_true",
+         "strictly positive y and y_pred"),
+        ("sklearn.mean_tweedie_deviance", "y_true,y_pred\n1,2\n3,0\n", "line 3, column y_pred",
+         "power=-1"),
+        ("sklearn.mean_squared_log_error", "y_true,y_pred\n1,2\n3,4\n-1,0\n", "line 4, column y_true",
+         "less than or equal to -1"),
+        ("sklearn.log_loss", "y_true,p_0,p_1\n1,0.2,0.8\n0,1.5,-0.5\n", "line 3, column p_0",
+         "greater than 1: 1.5"),
+        ("sklearn.brier_score_loss", "y_true,y_pred\n1,0.2\n0,-0.5\n", "line 3, column y_pred",
+         "less than 0: -0.5"),
+    ],
+)
+def test_sklearn_domain_errors_name_line_and_column(
+    capsys, tmp_path: Path, loss: str, text: str, where: str, message: str
+) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(text)
+    with pytest.raises(SystemExit) as done:
+        main(["compute", "--loss", loss, str(path)] + (["-p", "power=-1"] if "tweedie" in loss else []))
+    err = capsys.readouterr().err
+    assert done.value.code == 1
+    assert err.startswith(f"lossctl: error: {path}: {where}: ")
+    assert message in err
+    assert err.count("\n") == 1
