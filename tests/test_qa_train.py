@@ -22,3 +22,22 @@ def test_a_whole_number_target_taken_for_classes_suggests_task_regression(capsys
     assert "was not in the training data" in err
     assert "if y_true is a quantity, not a class, give --task regression" in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("loss", "says"),
+    [
+        ("paper.smape", "its gradient is for compute --grad and descend"),  # descend uses it
+        ("sklearn.mean_squared_error", "it has no gradient"),
+    ],
+)
+def test_a_loss_that_cannot_train_says_why(capsys, loss: str, says: str) -> None:
+    """Every untrainable loss said 'it has no usable gradient', paper.* too, whose gradient
+    `descend` and `compute --grad` use."""
+    with pytest.raises(SystemExit) as done:
+        main(["train", str(ROOT / "sample_data" / "housing.csv"), "--loss", loss, "--quiet"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{loss} cannot be trained on: " in err
+    assert says in err
+    assert err.count("\n") == 1
