@@ -34,3 +34,28 @@ def main_ok(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as done:
         main(argv)
     assert done.value.code == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["curve", "--loss", "bce", "--range", "0.5,2"], "--range"),
+        (["curve", "--loss", "sklearn.log_loss", "--range", "-1,0.5"], "--range"),
+        (["descend", "--loss", "bce", "--start", "2"], "--start"),
+        (["descend", "--loss", "torch.nll_loss", "--start", "0.5", "--range", "0,1.5"], "--range"),
+    ],
+)
+def test_a_probability_axis_refuses_numbers_outside_0_1(capsys, argv: list[str], flag: str) -> None:
+    """p_true = 2 drew Keras's clipped 1e-7 (and descend sat there with gradient 0), exit 0."""
+    with pytest.raises(SystemExit) as done:
+        main([*argv, "--format", "csv"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{flag} is on the axis of the probability of the true class: it must lie in [0, 1]" in err
+
+
+def test_descend_overshooting_1_still_draws(capsys) -> None:
+    """A step past p = 1 is the optimizer's doing: the path is printed, not refused."""
+    main_ok(["descend", "--loss", "bce", "--start", "0.5", "--lr", "1", "--steps", "2", "--format", "csv"])
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert float(rows[-1].split(",")[1]) > 1
