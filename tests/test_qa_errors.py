@@ -38,3 +38,27 @@ def test_sklearn_domain_errors_name_line_and_column(
     assert err.startswith(f"lossctl: error: {path}: {where}: ")
     assert message in err
     assert err.count("\n") == 1
+
+
+REGRESSION = str(Path(__file__).resolve().parent.parent / "sample_data" / "regression.csv")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        # smooth_l1_loss takes no weight input: it was told to use --col weight=COL, then refused
+        (["--loss", "torch.smooth_l1_loss", "--weights", "y_true"],
+         "--weights gives sample weights; torch.smooth_l1_loss has none\n"),
+        (["--loss", "torch.mse_loss", "--weights", "y_true"],
+         "--weights gives sample weights; torch.mse_loss has none (torch losses with per-element "
+         "weights take --col weight=COL)\n"),
+        # which loss, and its inputs in order ('this loss takes no ...', a set's order)
+        (["--loss", "mse,torch.smooth_l1_loss", "--col", "weight=y_true"],
+         "keras.mean_squared_error takes no 'weight' input (inputs: y_true, y_pred)\n"),
+    ],
+)
+def test_weight_errors_name_the_loss_and_only_a_hint_that_works(capsys, argv, message) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["compute", *argv, REGRESSION])
+    assert done.value.code == 2
+    assert capsys.readouterr().err == "lossctl: error: " + message

@@ -94,16 +94,18 @@ def bind_roles(
     specs: Mapping[str, str],
     source: str,
     wide_pred: bool = False,
+    owner: str = "this loss",
 ) -> dict[str, list[str]]:
     """Columns for each (role, optional) pair: from `specs` where given, else found by name.
 
-    Columns bound by a spec are not considered when finding other roles by name.
+    Columns bound by a spec are not considered when finding other roles by name. `owner` names
+    the loss in the error about a role it does not take.
     """
     bound: dict[str, list[str]] = {}
-    known = {role for role, _ in roles}
+    known = [role for role, _ in roles]
     for role in specs:
         if role not in known:
-            raise UsageError(f"this loss takes no {role!r} input (inputs: {', '.join(known)})")
+            raise UsageError(f"{owner} takes no {role!r} input (inputs: {', '.join(known)})")
     for role, _ in roles:
         if role in specs:
             bound[role] = parse_spec(specs[role], header, role)
