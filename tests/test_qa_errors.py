@@ -62,3 +62,17 @@ def test_weight_errors_name_the_loss_and_only_a_hint_that_works(capsys, argv, me
         main(["compute", *argv, REGRESSION])
     assert done.value.code == 2
     assert capsys.readouterr().err == "lossctl: error: " + message
+
+
+def test_an_ambiguous_column_names_the_loss_it_is_ambiguous_for(capsys, tmp_path: Path) -> None:
+    """predict's output read by log_loss (p_ columns) and accuracy (which fits both): the error
+    did not say which of the two losses could not choose."""
+    path = tmp_path / "predicted.csv"
+    path.write_text("y_pred,p_0,p_1,y_true\n1,0.4,0.6,1\n0,0.7,0.3,1\n")
+    with pytest.raises(SystemExit) as done:
+        main(["compute", "--loss", "sklearn.log_loss,sklearn.accuracy_score", str(path)])
+    assert done.value.code == 2
+    assert capsys.readouterr().err == (
+        "lossctl: error: sklearn.accuracy_score: y_pred is ambiguous: columns y_pred, p_0,p_1 all "
+        "fit; choose with --pred\n"
+    )
