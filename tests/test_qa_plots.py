@@ -59,3 +59,12 @@ def test_descend_overshooting_1_still_draws(capsys) -> None:
     main_ok(["descend", "--loss", "bce", "--start", "0.5", "--lr", "1", "--steps", "2", "--format", "csv"])
     rows = capsys.readouterr().out.splitlines()[1:]
     assert float(rows[-1].split(",")[1]) > 1
+
+
+def test_plot_draws_a_history_with_a_diverged_epoch(capsys, tmp_path) -> None:
+    """Keras's CSVLogger writes nan for a diverged epoch; plot refused the file and suggested
+    --nan drop, an option plot does not have."""
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_loss\n0,1.5,nan\n1,0.8,0.9\n2,nan,nan\n")
+    main_ok(["plot", str(path)])
+    assert "best epoch 1 (val_loss 0.9)" in capsys.readouterr().out
