@@ -68,3 +68,16 @@ def test_plot_draws_a_history_with_a_diverged_epoch(capsys, tmp_path) -> None:
     path.write_text("epoch,loss,val_loss\n0,1.5,nan\n1,0.8,0.9\n2,nan,nan\n")
     main_ok(["plot", str(path)])
     assert "best epoch 1 (val_loss 0.9)" in capsys.readouterr().out
+
+
+def test_losses_on_different_axes_are_refused_as_the_readme_says(capsys) -> None:
+    """The README said such losses 'go in separate plots'; curve refuses them (exit 2)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "go in separate plots" not in readme
+    assert "cannot share one `curve`" in readme
+    with pytest.raises(SystemExit) as done:
+        main(["curve", "--loss", "mse,bce", "--format", "csv"])
+    assert done.value.code == 2
+    assert "different x axes" in capsys.readouterr().err
