@@ -76,3 +76,13 @@ def test_an_ambiguous_column_names_the_loss_it_is_ambiguous_for(capsys, tmp_path
         "lossctl: error: sklearn.accuracy_score: y_pred is ambiguous: columns y_pred, p_0,p_1 all "
         "fit; choose with --pred\n"
     )
+
+
+def test_labels_and_predictions_both_from_stdin_is_a_usage_error(capsys) -> None:
+    """`--labels - -` read the predictions, then said '<stdin>: is empty' (exit 1)."""
+    with pytest.raises(SystemExit) as done:
+        main(["compute", "--loss", "mse", "--labels", "-", "-"])
+    assert done.value.code == 2
+    assert capsys.readouterr().err == (
+        "lossctl: error: --labels - and FILE - both name standard input, which can be read once\n"
+    )

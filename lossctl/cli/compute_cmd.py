@@ -107,6 +107,8 @@ def compute(
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler is for --engine dask")
     sep = delimiter_option(delimiter)
+    if labels == "-" and "-" in files:
+        raise UsageError("--labels - and FILE - both name standard input, which can be read once")
     per_loss, specs = _losses_with_params(loss, param, col, true, pred)
     names = split_names(loss)
     chosen = [lo for lo, _ in per_loss]
