@@ -116,7 +116,8 @@ def train(
         None, "--history", help="Write the per-epoch history CSV to this file."
     ),
     plot: str | None = typer.Option(
-        None, "--plot", help="Draw the training curves into this .png or .svg file (needs lossctl[plot])."
+        None, "--plot",  # \\[: rich would take [plot] for a style and drop it
+        help="Draw the training curves into this .png or .svg file (needs lossctl\\[plot]).",
     ),
     nan: str = typer.Option("error", "--nan", help="Empty cells: error, or drop the row."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table, progress or summary."),

@@ -299,9 +299,12 @@ class Preprocessor:
         unseen = out < 0
         if unseen.any():
             row = int(np.argmax(unseen))
+            hint = ""
+            if _is_numeric(_parse(np.asarray(self.classes, dtype=object))):
+                hint = f"; if {self.target} is a quantity, not a class, give --task regression"
             raise DataError(
                 f"{rows.where(row)}, column {self.target}: class "
-                f"{values[row]!r} was not in the training data ({', '.join(self.classes)})"
+                f"{values[row]!r} was not in the training data ({', '.join(self.classes)}){hint}"
             )
         return out
 

@@ -100,8 +100,13 @@ def resolve_metrics(names: Sequence[str], task: str) -> list[Metric]:
 
 
 def check_trainable(loss: Loss) -> None:
-    if not loss.trainable:
-        raise UsageError(f"{loss.qualified_name} cannot be trained on (it has no usable gradient)")
+    if not loss.trainable and loss.grad is None:
+        raise UsageError(f"{loss.qualified_name} cannot be trained on: it has no gradient (a metric "
+                         "for lossctl compute)")
+    if not loss.trainable:  # it has a gradient, but not for the network's outputs and targets
+        raise UsageError(f"{loss.qualified_name} cannot be trained on: the network's output and "
+                         "targets are not the inputs it takes (its gradient is for compute --grad "
+                         "and descend)")
     extra = [i.role for i in loss.inputs if not i.optional and i.role not in ("y_true", "y_pred")]
     if extra:
         raise UsageError(
