@@ -59,7 +59,7 @@ def compute(
     pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
     col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),
     weights: str | None = typer.Option(
-        None, "--weights", help="Column of sample weights (Keras, scikit-learn's sample_weight)."
+        None, "--weights", help="Column of sample weights (Keras, scikit-learn's sample_weight, paper.*)."
     ),
     labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
     on: str | None = typer.Option(
@@ -96,6 +96,8 @@ def compute(
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler is for --engine dask")
     sep = delimiter_option(delimiter)
+    if labels == "-" and "-" in files:
+        raise UsageError("--labels - and FILE - both name standard input, which can be read once")
     per_loss, specs = _losses_with_params(loss, param, col, true, pred)
     names = split_names(loss)
     chosen = [lo for lo, _ in per_loss]
@@ -144,7 +146,9 @@ def compute(
 @app.command("list")
 def list_losses(
     ctx: typer.Context,
-    family: str | None = typer.Option(None, "--family", help="Only one family: keras, torch or sklearn."),
+    family: str | None = typer.Option(
+        None, "--family", help="Only one family: keras, torch, sklearn or paper."
+    ),
     fmt: TableFormat = None,
 ) -> None:
     """List every loss: name, aliases, family, inputs, parameters with defaults."""
