@@ -146,9 +146,9 @@ class Computation:
 
     def _blocks(self) -> Iterator[tuple[Block, dict[str, np.ndarray], Block | None]]:
         """Each block of rows as (block, column name -> values, labels block)."""
-        main, by = self._main_columns(), self.plan.by  # --by columns are read as text
+        main, by = self._main_columns(), self.plan.by  # --by columns: as text, or as codes (keys)
         if self.labels is None:
-            for block in self.table.blocks(main, by, nan=self.nan):
+            for block in self.table.blocks(main, nan=self.nan, keys=by):
                 yield block, {name: block.data[:, j] for j, name in enumerate(main)} | block.text, None
             return
         label_names = self._label_columns()
