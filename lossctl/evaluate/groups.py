@@ -76,11 +76,8 @@ def _factorized(column: np.ndarray | Codes) -> tuple[np.ndarray, np.ndarray]:
     """A key column's codes (from 0) and its distinct values: those of `Codes` with a row (rows may
     have been dropped), else pandas' factorize."""
     if isinstance(column, Codes):
-        used = np.bincount(column.codes, minlength=len(column.words)) > 0
-        if used.all():
-            return column.codes, column.words
-        renumber = np.cumsum(used) - 1
-        return renumber[column.codes], column.words[used]
+        column = column.compact()
+        return column.codes, column.words
     import pandas as pd
 
     # pandas' default (a missing value coded -1) is twice as fast as use_na_sentinel=False;

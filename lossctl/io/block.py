@@ -64,7 +64,7 @@ class Block:
             which = np.searchsorted([start for start, _ in self.parts], index, side="right") - 1
             firsts = np.flatnonzero(np.diff(which, prepend=-1))
             parts = tuple((int(f), self.parts[which[f]][1]) for f in firsts)
-        return Block(self.data[rows], self.lines[rows], {k: v[rows] for k, v in self.text.items()},
+        return Block(_rows_of(self.data, rows), self.lines[rows], {k: v[rows] for k, v in self.text.items()},
                      parts[0][1] if parts else self.source, self.where, parts if len(parts) > 1 else ())
 
     def missing(self) -> np.ndarray:
@@ -95,13 +95,19 @@ class Block:
             start += len(block)
         first = blocks[0]
         return Block(
-            np.concatenate([b.data for b in blocks]),
+            np.concatenate([b.data.T for b in blocks], axis=1).T,  # column-major, as read
             np.concatenate([b.lines for b in blocks]),
             {k: _concat([b.text[k] for b in blocks]) for k in first.text},
             first.source,
             first.where,
             tuple(parts) if len(parts) > 1 else (),
         )
+
+
+def _rows_of(data: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+    """Rows of `data` in its own layout: the reader's blocks are column-major, so that each column
+    (a loss's input, a feature's statistics) is contiguous."""
+    return data.T[:, rows].T if data.flags.f_contiguous else data[rows]
 
 
 def _concat(columns: Sequence) -> np.ndarray | Codes:
@@ -126,6 +132,13 @@ class Codes:
     def cells(self) -> np.ndarray:
         """Each row's word (an object array of str)."""
         return self.words[self.codes]
+
+    def compact(self) -> Codes:
+        """The same cells, with only the words some row has (numbered in their order)."""
+        used = np.bincount(self.codes, minlength=len(self.words)) > 0
+        if used.all():
+            return self
+        return Codes((np.cumsum(used) - 1)[self.codes], self.words[used])
 
     @classmethod
     def of(cls, cells: np.ndarray) -> Codes:
