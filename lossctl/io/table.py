@@ -20,6 +20,7 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,10 +28,12 @@ from lossctl.errors import DataError
 from lossctl.io.block import Block, Codes, NanPolicy, Request, missing_message, shorten, with_rows
 from lossctl.io.cells import MISSING, cell_number
 from lossctl.io.chunks import Chunk, map_ahead, record_chunks
-from lossctl.io.parsers import Parsed
 from lossctl.io.records import decode_text, header_names, is_blank, sniff_delimiter, width_error
 from lossctl.io.source import Source
 from lossctl.threads import worker_count
+
+if TYPE_CHECKING:
+    from lossctl.io.parsers import Parsed
 
 SMALL_BYTES = 1 << 20
 BLOCK_ROWS = 1_000_000
