@@ -3,6 +3,7 @@
     python datagen.py mse ROWS OUT.csv           y_true,y_pred
     python datagen.py scce ROWS OUT.csv          label,p_0..p_9 (probabilities summing to ~1)
     python datagen.py parquet ROWS OUT.parquet   y_true,y_pred as float64 columns
+    python datagen.py parts ROWS OUT_DIR         the same in PARTS Parquet files of ROWS / PARTS rows
     python datagen.py mlp ROWS TRAIN.csv VAL.csv x0..x19,label from a random teacher network, 80/20
     python datagen.py features ROWS OUT.csv      x0..x19,label of the same kind, one file (tiled)
 
@@ -123,6 +124,26 @@ def parquet(rows: int, path: str) -> None:
     _write_expected(path, "mse", _tiled_mean((y_pred - y_true) ** 2, rows))
 
 
+PARTS = 8
+
+
+def parts(rows: int, path: str) -> None:
+    """PARTS Parquet files part-0.parquet ... in the folder `path`, each of rows / PARTS rows."""
+    import shutil
+
+    each = rows // PARTS
+    if each * PARTS != rows:
+        raise SystemExit(f"parts: {rows} rows do not split into {PARTS} equal parts")
+    shutil.rmtree(path + ".tmp", ignore_errors=True)
+    os.makedirs(path + ".tmp")
+    for k in range(PARTS):
+        parquet(each, os.path.join(path + ".tmp", f"part-{k}.parquet"))
+        os.remove(os.path.join(path + ".tmp", f"part-{k}.parquet.json"))
+    os.replace(path + ".tmp", path)
+    _, _, y_true, y_pred = _mse_block(min(each, BLOCK_ROWS))
+    _write_expected(path, "mse", _tiled_mean((y_pred - y_true) ** 2, each))
+
+
 def _teacher_lines(rows: int) -> tuple[str, list[str]]:
     """Header and rows: features N(0, 1); the label is the argmax of a random tanh teacher network's
     outputs."""
@@ -160,7 +181,7 @@ def features(rows: int, path: str) -> None:
 
 def main(argv: list[str]) -> None:
     kind, rows, *paths = argv
-    makers = {"mse": mse, "groups": groups, "scce": scce, "parquet": parquet, "mlp": mlp,
+    makers = {"mse": mse, "groups": groups, "scce": scce, "parquet": parquet, "parts": parts, "mlp": mlp,
               "features": features}
     makers[kind](int(float(rows)), *paths)
 

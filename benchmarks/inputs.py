@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DATA_VERSION = "v1"  # bump when datagen.py changes what it writes
 # rough upper estimates
-BYTES_PER_ROW = {"mse": 20, "groups": 24, "scce": 90, "parquet": 17, "mlp": 190, "features": 170}
+BYTES_PER_ROW = {"mse": 20, "groups": 24, "scce": 90, "parquet": 17, "parts": 17, "mlp": 190, "features": 170}
 DISK_MARGIN = 1 << 30
 
 
@@ -32,6 +32,7 @@ class Config:
     big_batch: int
     small_train_rows: int
     small_epochs: int
+    cluster_rows: int  # rows of the dask engine's input (8 Parquet parts)
 
 
 def script(name: str) -> str:

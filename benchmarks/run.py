@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cluster
 import evaluation
 import output
 import startup
@@ -34,6 +35,7 @@ SECTIONS: dict[str, Callable[[Config], list[Table]]] = {
     "startup": startup.run,
     "throughput": throughput.run,
     "training": training.run,
+    "cluster": cluster.run,
     "evaluation": evaluation.run,
     "output": output.run,
 }
@@ -72,6 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma list of: " + ", ".join(SECTIONS))
     parser.add_argument("--repeats", type=int, help="interleaved rounds per comparison (default 5; quick 2)")
     parser.add_argument("--sizes", help="CSV row counts for throughput (default 1e6,1e7,5e7; quick 2e5,1e6)")
+    parser.add_argument("--cluster-rows", help="rows in --only cluster's 8 parts (default 5e7; quick 2e6)")
     parser.add_argument("--epochs", type=int, help="epochs of the timed training runs (default 5; quick 2)")
     parser.add_argument(
         "--data-dir",
@@ -108,6 +111,7 @@ def make_config(args: argparse.Namespace) -> Config:
         big_batch=4096,
         small_train_rows=2_000 if quick else 5_000,
         small_epochs=10 if quick else 50,
+        cluster_rows=int(float(args.cluster_rows or (2e6 if quick else 5e7))),
     )
 
 

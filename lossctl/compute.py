@@ -6,6 +6,9 @@
 Reductions other than `none` keep only running sums (`reduction.Partial`), so memory is bounded
 by one block whatever the file's length; `none` yields its rows as they are computed. Losses whose
 value depends on the whole batch (`Loss.batchwise`) and gradients read every row first.
+`Computation.partials()` and `finish()` are the engines' contract (`lossctl.engine`): the local
+engine runs both here; the dask engine runs `partials()` of each part on a worker, described by a
+`Query` (plain data), and adds them with `combine`.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import numpy as np
 from lossctl.errors import DataError, InputValueError, UsageError
 from lossctl.evaluate.groups import GroupSums, Key, sort_key
 from lossctl.evaluate.plan import Plan
-from lossctl.io.block import Block, Table
+from lossctl.io.block import Block, NanPolicy, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
 from lossctl.io.join import join_by_key, join_by_position
+from lossctl.losses import get_loss
 from lossctl.losses.evaluate import as_inputs, batch_value, check_gradient, loss_values
 from lossctl.losses.reduction import (
     Partial,
@@ -46,6 +50,26 @@ class Job:
     params: dict[str, Any]
     reduction: str
     columns: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Query:
+    """What `compute` is asked for, as plain data: the dask engine sends it to the workers, which
+    build the same `Computation` on each part of the input."""
+
+    losses: tuple[tuple[str, Mapping[str, str]], ...]  # qualified names, each with its -p texts
+    reduction: str | None = None  # None: each family's default
+    specs: Mapping[str, str] = field(default_factory=dict)  # role -> --true/--pred/--col spec
+    weights: str | None = None
+    nan: NanPolicy = "error"
+    delimiter: str | None = None  # of CSV input; None: by name, else sniffed
+    key: str | None = None  # --on: the labels' rows joined by this column
+    plan: Plan = field(default_factory=Plan)  # --by, --ci, --bootstrap, --seed
+
+    def computation(self, table: Table, labels: Table | None = None) -> Computation:
+        losses = [(get_loss(name), given) for name, given in self.losses]
+        return Computation(table, losses, self.reduction, self.specs, self.weights, labels, self.nan,
+                           self.key, self.plan)
 
 
 @dataclass
@@ -211,6 +235,12 @@ class Computation:
 
     def reduced(self) -> list[Result]:
         """Every job's reduced value, streaming: memory is a few blocks."""
+        return self.finish(self.partials())
+
+    def partials(self) -> list:
+        """Per job, the partial sums of every row (`Partial`), in file order, with --by or --ci
+        paired with its sums per group and bucket (`GroupSums`); a batch-wise loss keeps its inputs
+        instead. The partials of several inputs (the parts of one) add up with `combine`."""
         if self.reduction == "none":
             raise UsageError("reduction none gives rows: use rows()")
 
@@ -221,8 +251,8 @@ class Computation:
             out: list = []
             for job in self.jobs:
                 if job.loss.batchwise:  # they keep their inputs, and where their rows are for errors
-                    out.append((self._arrays(job, columns), weights, _lines_only(block),
-                                _lines_only(labels)))
+                    out.append([(self._arrays(job, columns), weights, _lines_only(block),
+                                 _lines_only(labels))])
                     continue
                 lv = self._values(job, columns, block, labels)[1]
                 out.append(partial(job.loss, lv, weights))
@@ -230,30 +260,39 @@ class Computation:
                     out[-1] = (out[-1], GroupSums.of_block(index, row_partial(job.loss, lv, weights)))
             return out
 
-        sums = [Partial() for _ in self.jobs]
-        groups = [GroupSums([], Partial()) for _ in self.jobs]
-        gathered: list[list] = [[] for _ in self.jobs]
+        sums = [self._nothing_yet(job) for job in self.jobs]
         for per_job in map_ahead(block_sums, self._blocks(), self.workers()):
-            for k, job in enumerate(self.jobs):  # added in file order: the same sums every run
-                if job.loss.batchwise:
-                    gathered[k].append(per_job[k])
-                elif self.plan.active:
-                    sums[k] = sums[k] + per_job[k][0]
-                    groups[k] = groups[k] + per_job[k][1]
-                    self.plan.check_size(len(groups[k].keys), self.table.name)
-                else:
-                    sums[k] = sums[k] + per_job[k]
+            sums = combine(sums, per_job)  # added in file order: the same sums every run
+            self._check_size(sums)
+        return sums
+
+    def _nothing_yet(self, job: Job) -> list | tuple[Partial, GroupSums] | Partial:
+        """A job's partials before its first row."""
+        if job.loss.batchwise:
+            return []  # the inputs of its blocks
+        return (Partial(), GroupSums([], Partial())) if self.plan.active else Partial()
+
+    def _check_size(self, sums: list) -> None:
+        if self.plan.active:
+            for job, part in zip(self.jobs, sums, strict=True):
+                if not job.loss.batchwise:
+                    self.plan.check_size(len(part[1].keys), self.table.name)
+
+    def finish(self, sums: list) -> list[Result]:
+        """The results of `partials()` (or of several inputs' partials, combined)."""
+        self._check_size(sums)
         results = []
-        for k, job in enumerate(self.jobs):
+        for job, part in zip(self.jobs, sums, strict=True):
             if job.loss.batchwise:
-                value = self._whole_batch(job, gathered[k], job.reduction)
+                value = self._whole_batch(job, part, job.reduction)
                 value = float(value) if np.ndim(value) == 0 else value
-                rows = sum(len(w[0]["y_pred"]) for w in gathered[k])
+                rows = sum(len(w[0]["y_pred"]) for w in part)
             else:
-                value, rows = finish(job.loss, sums[k], job.reduction), sums[k].rows
+                overall = part[0] if self.plan.active else part
+                value, rows = finish(job.loss, overall, job.reduction), overall.rows
             results.append(Result(job.loss, job.params, job.reduction, value, rows))
         if self.plan.active:
-            return self._evaluated(results, groups)
+            return self._evaluated(results, [part[1] for part in sums])
         return results
 
     def _evaluated(self, overall: list[Result], groups: list[GroupSums]) -> list[Result]:
@@ -347,6 +386,21 @@ class Computation:
         weights = self._weights(columns)
         with np.errstate(all="ignore"):
             return job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
+
+
+def combine(*parts: list) -> list:
+    """Per job, the sums of several `Computation.partials()`, added in the order given."""
+    first, *rest = parts
+    for other in rest:
+        first = [_add(a, b) for a, b in zip(first, other, strict=True)]
+    return first
+
+
+def _add(a, b):
+    """Partials added, a batch-wise loss's inputs joined, (Partial, GroupSums) pairs member by member."""
+    if isinstance(a, tuple):
+        return tuple(x + y for x, y in zip(a, b, strict=True))
+    return a + b
 
 
 def _lines_only(block: Block | None) -> Block | None:

@@ -16,7 +16,7 @@ import pytest
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "regression.csv"
 
 # Heavy packages and the lossctl parts that commands other than train must not pull in.
-HEAVY = ("pandas", "pyarrow", "pydantic", "lossctl.nn", "rich")
+HEAVY = ("pandas", "pyarrow", "pydantic", "lossctl.nn", "rich", "dask", "distributed", "lossctl.engine")
 
 _PROBE = """
 import json, sys

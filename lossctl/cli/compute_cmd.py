@@ -83,10 +83,17 @@ def compute(
     ci: options.Ci = None,
     bootstrap: options.Bootstrap = 1000,
     seed: options.Seed = 0,
+    engine: str = typer.Option(
+        "local", "--engine", help="local (this process's threads) or dask (the parts on a Dask cluster)."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler",
+        help="Dask scheduler address (default $DASK_SCHEDULER_ADDRESS, else a local cluster).",
+    ),
 ) -> None:
     """Compute one or more losses of predictions against labels from a CSV."""
     from lossctl import render
-    from lossctl.compute import Computation
+    from lossctl.compute import Query
     from lossctl.io.reader import open_table
     from lossctl.io.records import delimiter_option
 
@@ -95,22 +102,38 @@ def compute(
     if plan.active and grad:
         raise UsageError("--grad gives rows: it takes no --by or --ci")
     _check_nan(nan)
+    if engine not in ("local", "dask"):
+        raise UsageError(f"--engine takes local or dask, got {engine!r}")
+    if scheduler is not None and engine != "dask":
+        raise UsageError("--scheduler is for --engine dask")
     sep = delimiter_option(delimiter)
     per_loss, specs = _losses_with_params(loss, param, col, true, pred)
     names = split_names(loss)
     chosen = [lo for lo, _ in per_loss]
     if grad and reduction == "none":
-        reduction_for_grad = "sum"  # the gradient of per-row values is that of their sum
-    else:
-        reduction_for_grad = reduction
+        reduction = "sum"  # the gradient of per-row values is that of their sum
+    query = Query(tuple((lo.qualified_name, given) for lo, given in per_loss), reduction, specs, weights,
+                  nan, sep, on, plan)
+
+    if engine == "dask":
+        from lossctl.engine.dask import reduced
+
+        if grad or reduction == "none":
+            raise UsageError(
+                f"{'--grad' if grad else '--reduction none'} gives a value per row; the dask engine "
+                "returns reduced values only (use --engine local)"
+            )
+        if labels:
+            raise UsageError(
+                "--labels pairs the rows of two files; with --engine dask, keep y_true in the parts"
+            )
+        render.reduced(reduced(query, files, scheduler), output, sys.stdout, names, plan.by)
+        return
 
     with open_table(files, nan, sep) as table:
         label_table = open_table(labels, nan, sep) if labels else None
         try:
-            job = Computation(
-                table, per_loss, reduction_for_grad if grad else reduction, specs, weights, label_table,
-                nan, on, plan,
-            )
+            job = query.computation(table, label_table)
             if grad:
                 result = job.gradient()
                 render.gradient(result, job.jobs[0].columns["y_pred"], output, stdout_bytes(),
