@@ -107,8 +107,12 @@ class ArrowParser:
         if offsets is None:
             return None
         data = np.empty((table.num_rows, len(self.numeric)), dtype=np.float64, order="F")
+        words = {*self.text, *self.keys}  # read as text: a numeric one among them (--by y_true) too
         for j, name in enumerate(self.numeric):
-            data[:, j] = float64_of(table.column(name))
+            numbers = (numbers_of_words if name in words else float64_of)(table.column(name))
+            if numbers is None:
+                return None
+            data[:, j] = numbers
         missing = None
         with np.errstate(invalid="ignore", over="ignore"):
             if len(self.numeric) and np.isnan(data.sum()):  # a NaN somewhere (or inf - inf)
@@ -159,6 +163,20 @@ def codes_of(column) -> tuple[Codes, np.ndarray | None]:
     unique = np.array(list(distinct), dtype=object).reshape(-1)
     missing = np.array([w.lower() in MISSING for w in unique], dtype=bool)
     return Codes(codes, unique), (missing[codes] if missing.any() else None)
+
+
+def numbers_of_words(column) -> np.ndarray | None:
+    """A dictionary column's cells as float64, each distinct cell parsed once by pyarrow (as numeric
+    columns are); None if one is not a number (or is missing): the csv module then decides."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes, _ = codes_of(column)
+    try:
+        values = pc.cast(pa.array(codes.words.tolist(), pa.string()), pa.float64())
+    except pa.ArrowInvalid:
+        return None
+    return float64_of(values)[codes.codes]
 
 
 # A whole cell that is a missing value (io.cells.MISSING), in any case: pyarrow's regular expressions.
