@@ -140,7 +140,8 @@ class Computation:
         if self.labels is not None:
             main_roles = [r for r in roles if r[0] != "y_true"]
             main_specs = {k: v for k, v in specs.items() if k != "y_true"}
-            job.columns = bind_roles(main_roles, self.table.header, main_specs, self.table.name, wide)
+            job.columns = bind_roles(main_roles, self.table.header, main_specs, self.table.name, wide,
+                                     job.loss.qualified_name)
             label_header = [c for c in self.labels.header if c != self.key]
             if "y_true" in specs or len(label_header) > 1:
                 job.columns |= {
@@ -153,7 +154,8 @@ class Computation:
             else:
                 job.columns["labels:y_true"] = list(label_header)
         else:
-            job.columns = bind_roles(roles, self.table.header, specs, self.table.name, wide)
+            job.columns = bind_roles(roles, self.table.header, specs, self.table.name, wide,
+                                     job.loss.qualified_name)
 
     # -- reading ----------------------------------------------------------------------------
 

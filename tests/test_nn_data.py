@@ -96,14 +96,24 @@ def reference_targets(prep: Preprocessor, table: Rows) -> np.ndarray:
     index = {label: i for i, label in enumerate(prep.classes)}
     values = table.text(prep.target)
     out = np.empty(len(values), dtype=np.int64)
+    numeric = all(_is_number(c) for c in prep.classes)
+    hint = f"; if {prep.target} is a quantity, not a class, give --task regression" if numeric else ""
     for row, value in enumerate(values):
         if value not in index:
             raise DataError(
                 f"{table.name}: line {table.block.lines[row]}, column {prep.target}: class "
-                f"{value!r} was not in the training data ({', '.join(prep.classes)})"
+                f"{value!r} was not in the training data ({', '.join(prep.classes)}){hint}"
             )
         out[row] = index[value]
     return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def make_table(columns: dict[str, list], lines: list[int] | None = None) -> Rows:

@@ -9,7 +9,8 @@ import typer
 
 app = typer.Typer(
     name="lossctl",
-    help="Compute any Keras or PyTorch loss from a CSV, or train a small numpy MLP on one.",
+    help="Compute a Keras, PyTorch or scikit-learn loss (or one from a paper) from a CSV, or train a "
+    "small numpy MLP on one.",
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
@@ -34,7 +35,10 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print lossctl's version and exit."
     ),
 ) -> None:
-    """Compute any Keras or PyTorch loss from a CSV, or train a small numpy MLP on one."""
+    """The options before the command (the app's help above is what `lossctl --help` shows)."""
+    from lossctl.threads import worker_count
+
+    worker_count()  # $LOSSCTL_THREADS is checked before any command starts
 
 
 def stdout_bytes() -> BinaryIO:

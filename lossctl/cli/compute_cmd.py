@@ -66,7 +66,7 @@ def compute(
     pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
     col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),
     weights: str | None = typer.Option(
-        None, "--weights", help="Column of sample weights (Keras, scikit-learn's sample_weight)."
+        None, "--weights", help="Column of sample weights (Keras, scikit-learn's sample_weight, paper.*)."
     ),
     labels: str | None = typer.Option(None, "--labels", help="Take y_true from this file, row by row."),
     on: str | None = typer.Option(
@@ -107,6 +107,8 @@ def compute(
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler is for --engine dask")
     sep = delimiter_option(delimiter)
+    if labels == "-" and "-" in files:
+        raise UsageError("--labels - and FILE - both name standard input, which can be read once")
     per_loss, specs = _losses_with_params(loss, param, col, true, pred)
     names = split_names(loss)
     chosen = [lo for lo, _ in per_loss]
@@ -153,7 +155,9 @@ def compute(
 
 @app.command("list")
 def list_losses(
-    family: str | None = typer.Option(None, "--family", help="Only one family: keras, torch or sklearn."),
+    family: str | None = typer.Option(
+        None, "--family", help="Only one family: keras, torch, sklearn or paper."
+    ),
     fmt: str | None = typer.Option(None, "--format", "-f", help="plain or table (default by terminal)."),
 ) -> None:
     """List every loss: name, aliases, family, inputs, parameters with defaults."""

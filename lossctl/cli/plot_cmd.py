@@ -29,8 +29,8 @@ MAX_WIDTH = 120
 _format_option = typer.Option(
     None, "--format", "-f", help="plot, csv or json (default: plot on a terminal, else csv)."
 )
-_out_option = typer.Option(
-    None, "--out", "-o", help="Write the picture to this .png or .svg file (needs lossctl[plot])."
+_out_option = typer.Option(  # \\[: rich would take [plot] for a style and drop it
+    None, "--out", "-o", help="Write the picture to this .png or .svg file (needs lossctl\\[plot])."
 )
 _param_option = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable).")
 _true_option = typer.Option(

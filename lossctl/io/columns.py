@@ -95,16 +95,18 @@ def bind_roles(
     specs: Mapping[str, str],
     source: str,
     wide_pred: bool = False,
+    owner: str = "",
 ) -> dict[str, list[str]]:
     """Columns for each (role, optional) pair: from `specs` where given, else found by name.
 
-    Columns bound by a spec are not considered when finding other roles by name.
+    Columns bound by a spec are not considered when finding other roles by name. `owner` names
+    the loss in the errors about its roles (several losses may be computed at once).
     """
     bound: dict[str, list[str]] = {}
-    known = {role for role, _ in roles}
+    known = [role for role, _ in roles]
     for role in specs:
         if role not in known:
-            raise UsageError(f"this loss takes no {role!r} input (inputs: {', '.join(known)})")
+            raise UsageError(f"{owner or 'this loss'} takes no {role!r} input (inputs: {', '.join(known)})")
     for role, _ in roles:
         if role in specs:
             bound[role] = parse_spec(specs[role], header, role)
@@ -112,7 +114,10 @@ def bind_roles(
     for role, optional in roles:
         if role in bound:
             continue
-        found = find_role(role, header, taken, wide=wide_pred and role == "y_pred")
+        try:
+            found = find_role(role, header, taken, wide=wide_pred and role == "y_pred")
+        except UsageError as why:  # ambiguous: say for which loss
+            raise UsageError(f"{owner}: {why}" if owner else str(why)) from None
         if found is None:
             if optional:
                 continue

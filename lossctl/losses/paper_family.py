@@ -223,6 +223,8 @@ _paper(
     ("jsd", "jensen_shannon_divergence"),
     reference="Lin, 'Divergence measures based on the Shannon entropy', IEEE Transactions on "
     "Information Theory 37(1), 1991, eq. 4.1 (equal weights); scipy's jensenshannon squared",
+    inputs=(Input("y_true", "like_pred", help="distribution p: one weight >= 0 per outcome"),
+            Input("y_pred", help="distribution q over the same outcomes (rows scaled to sum to 1)")),
     params=(Param("base", "optional_float", None, "base of the logarithm (none: e, nats; 2: bits)"),),
     example={"y_true": [[0.5, 0.5, 0.0], [0.1, 0.2, 0.7]], "y_pred": [[0.25, 0.25, 0.5], [0.1, 0.3, 0.6]]},
 )

@@ -40,10 +40,8 @@ def check_reduction(loss: Loss, reduction: str) -> str:
 def check_sample_weights(loss: Loss) -> None:
     """Raise a usage error unless `loss`'s family takes sample weights."""
     if not loss.family.sample_weights:
-        raise UsageError(
-            f"--weights gives sample weights; {loss.qualified_name} has none "
-            f"({loss.family.no_sample_weights})"
-        )
+        hint = f" ({loss.family.no_sample_weights})" if "weight" in loss.roles else ""
+        raise UsageError(f"--weights gives sample weights; {loss.qualified_name} has none{hint}")
 
 
 Sums = float | np.ndarray  # one partial sum, or many side by side

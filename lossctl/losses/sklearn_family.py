@@ -72,6 +72,15 @@ def _finite(inputs: Arrays) -> None:
             raise InputValueError(f"Input {role} contains {what}.", row=row, role=role, column=col)
 
 
+def _outside(message: str, **bad: np.ndarray | bool) -> None:
+    """Raise scikit-learn's `message` at the first row with a True in any role's mask (the
+    earlier role on a tie), so that compute names its file, line and column."""
+    found = [(*first_bad(mask), role) for role, mask in bad.items() if np.any(mask)]
+    if found:
+        row, col, role = min(found, key=lambda f: f[0])
+        raise InputValueError(message, row=row, role=role, column=col)
+
+
 def _average(values: np.ndarray, weights: np.ndarray | None, axis: int | None = None) -> Any:
     """numpy.average, with scikit-learn's error for weights summing to 0 as a data error."""
     if weights is not None:
@@ -144,9 +153,8 @@ def mean_absolute_percentage_error(inputs: Arrays, params: Params) -> np.ndarray
 
 
 def _log1p_checked(inputs: Arrays, name: str) -> tuple[np.ndarray, np.ndarray]:
-    for role in ("y_true", "y_pred"):
-        if np.any(inputs[role] <= -1):
-            raise DataError(f"{name} cannot be used when targets contain values less than or equal to -1.")
+    _outside(f"{name} cannot be used when targets contain values less than or equal to -1.",
+             y_true=inputs["y_true"] <= -1, y_pred=inputs["y_pred"] <= -1)
     return np.log1p(inputs["y_true"]), np.log1p(inputs["y_pred"])
 
 
@@ -196,18 +204,11 @@ def _tweedie_domain(inputs: Arrays, power: float | int) -> None:
     y, mu = inputs["y_true"], inputs["y_pred"]
     message = f"Mean Tweedie deviance error with power={power} can only be used on "
     if power < 0:
-        bad = np.any(mu <= 0)
-        message += "strictly positive y_pred."
+        _outside(message + "strictly positive y_pred.", y_pred=mu <= 0)
     elif 1 <= power < 2:
-        bad = np.any(y < 0) or np.any(mu <= 0)
-        message += "non-negative y and strictly positive y_pred."
+        _outside(message + "non-negative y and strictly positive y_pred.", y_true=y < 0, y_pred=mu <= 0)
     elif power >= 2:
-        bad = np.any(y <= 0) or np.any(mu <= 0)
-        message += "strictly positive y and y_pred."
-    else:
-        bad = False
-    if bad:
-        raise DataError(message)
+        _outside(message + "strictly positive y and y_pred.", y_true=y <= 0, y_pred=mu <= 0)
 
 
 def _tweedie(power: Callable[[Params], float | int], name: str) -> Callable[[Arrays, Params], np.ndarray]:
@@ -426,10 +427,8 @@ def _probabilities(inputs: Arrays, params: Params) -> tuple[np.ndarray, np.ndarr
     both (n, classes); one y_pred column is the probability of the greater class."""
     _finite(inputs)
     p = inputs["y_pred"]
-    if p.max() > 1:
-        raise DataError(f"y_prob contains values greater than 1: {float(p.max())!r}")
-    if p.min() < 0:
-        raise DataError(f"y_prob contains values lower than 0: {float(p.min())!r}")
+    _outside(f"y_prob contains values greater than 1: {float(p.max())!r}", y_pred=p > 1)
+    _outside(f"y_prob contains values lower than 0: {float(p.min())!r}", y_pred=p < 0)
     y, classes = _labels(inputs, params)
     if classes.shape[0] == 1:  # from y_true: `labels` holds two or more (Param.check)
         raise DataError(
@@ -570,10 +569,8 @@ def _binary_probabilities(inputs: Arrays, params: Params) -> tuple[np.ndarray, n
             f"The type of the target inferred from y_true is {kind} but should be binary according "
             "to the shape of y_prob."
         )
-    if p.max() > 1:
-        raise DataError(f"y_prob contains values greater than 1: {float(p.max())!r}")
-    if p.min() < 0:
-        raise DataError(f"y_prob contains values less than 0: {float(p.min())!r}")
+    _outside(f"y_prob contains values greater than 1: {float(p.max())!r}", y_pred=p > 1)
+    _outside(f"y_prob contains values less than 0: {float(p.min())!r}", y_pred=p < 0)
     pos_label = params.get("pos_label")
     if pos_label is None:
         classes = np.unique(y)

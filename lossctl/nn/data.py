@@ -149,6 +149,33 @@ def numbers(rows: Rows, column: str) -> np.ndarray:
     return parsed if codes is None else parsed[codes]
 
 
+def finite_rows(rows: Rows, nan: str, target: str | None = None) -> Rows:
+    """`rows` without infinite numbers: one in a numeric column (or in the `target` column, given
+    for regression) is an error naming its line and column, or (nan="drop") its row is dropped."""
+    columns = {c: rows.number(c) for c in rows.numeric}
+    if target is not None:
+        columns[target] = numbers(rows, target)
+    bad = np.zeros(len(rows), dtype=bool)
+    for column, values in columns.items():
+        infinite = ~np.isfinite(values)
+        if infinite.any() and nan != "drop":
+            row = int(np.argmax(infinite))
+            raise DataError(f"{rows.where(row)}, column {column}: {str(values[row])!r} is not a finite "
+                            "number (use --nan drop to skip such rows)")
+        bad |= infinite
+    return rows.take(np.flatnonzero(~bad)) if bad.any() else rows
+
+
+def mean_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of finite numbers, without overflow: numbers near the
+    float64 limit (1e308) are scaled down first, as their squares would be infinite."""
+    scale = float(np.max(np.abs(values))) if len(values) else 0.0
+    if not 0 < scale < np.inf or 1e-100 < scale < 1e100:
+        return float(values.mean()), float(values.std())
+    scaled = values / scale
+    return float(scaled.mean() * scale), float(scaled.std() * scale)
+
+
 def choose_target(columns: list[str], target: str | None, name: str) -> str:
     """--target, else a column named target/label/y/class (any case), else the last column."""
     if target is not None:
@@ -286,9 +313,13 @@ class Preprocessor:
         unseen = out < 0
         if unseen.any():
             row = int(np.argmax(unseen))
+            hint = ""
+            if _is_numeric(_parse(np.asarray(self.classes, dtype=object))):
+                hint = f"; if {self.target} is a quantity, not a class, give --task regression"
+            cell = rows.text(self.target)[row]
             raise DataError(
                 f"{rows.where(row)}, column {self.target}: class "
-                f"{rows.text(self.target)[row]!r} was not in the training data ({', '.join(self.classes)})"
+                f"{cell!r} was not in the training data ({', '.join(self.classes)}){hint}"
             )
         return out
 
@@ -317,9 +348,8 @@ def fit_preprocessor(train: Rows, header: Sequence[str], target: str, task: Task
         if column == target:
             continue
         if column in train.numeric:
-            values = train.number(column)
-            std = float(values.std())
-            features.append(Feature(column, "numeric", float(values.mean()), std if std > 0 else 1.0))
+            mean, std = mean_std(train.number(column))
+            features.append(Feature(column, "numeric", mean, std if std > 0 else 1.0))
         else:
             levels = tuple(sorted(set(train.text(column).tolist())))
             features.append(Feature(column, "categorical", levels=levels))
@@ -379,13 +409,17 @@ def load_training(
     numeric = rows.numeric
     text = [c for c in header if c not in numeric]
     chosen = _check_task(rows, target, task)
+    numeric_target = target if chosen == "regression" else None
+    rows = finite_rows(rows, nan, numeric_target)
+    if len(rows) == 0:
+        raise DataError(f"{name}: no rows left after dropping rows with infinite numbers")
     if val_path is not None:
         train = rows
         with open_table(val_path, nan) as table:
             lacking = [c for c in header if c not in table.header]
             if lacking:
                 raise DataError(f"{table.name}: lacks the training column(s) {', '.join(lacking)}")
-            val: Rows | None = read_rows(table, numeric, text)
+            val: Rows | None = finite_rows(read_rows(table, numeric, text), nan, numeric_target)
     else:
         train_rows, val_rows = split_rows(len(rows), val_split, seed, name)
         train = rows.take(train_rows)

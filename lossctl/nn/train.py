@@ -28,7 +28,7 @@ from lossctl.losses.registry import Loss
 from lossctl.nn import targets
 from lossctl.nn.blas import blas_threads, get_threads, train_threads, warm_up
 from lossctl.nn.data import Dataset
-from lossctl.nn.model import MLP
+from lossctl.nn.model import MLP, check_memory
 from lossctl.nn.optimizers import Optimizer, make_optimizer
 from lossctl.nn.parallel import MAX_SHARDS, ShardedSteps, Workers
 from lossctl.nn.schedules import Schedule
@@ -100,8 +100,13 @@ def resolve_metrics(names: Sequence[str], task: str) -> list[Metric]:
 
 
 def check_trainable(loss: Loss) -> None:
-    if not loss.trainable:
-        raise UsageError(f"{loss.qualified_name} cannot be trained on (it has no usable gradient)")
+    if not loss.trainable and loss.grad is None:
+        raise UsageError(f"{loss.qualified_name} cannot be trained on: it has no gradient (a metric "
+                         "for lossctl compute)")
+    if not loss.trainable:  # it has a gradient, but not for the network's outputs and targets
+        raise UsageError(f"{loss.qualified_name} cannot be trained on: the network's output and "
+                         "targets are not the inputs it takes (its gradient is for compute --grad "
+                         "and descend)")
     extra = [i.role for i in loss.inputs if not i.optional and i.role not in ("y_true", "y_pred")]
     if extra:
         raise UsageError(
@@ -302,12 +307,16 @@ class _MeanOf:
 
 def build_model(
     data: Dataset, loss: Loss, params: Mapping[str, Any], hidden: Sequence[int],
-    activation: str = "relu", seed: int = 0, dtype: str = "float32",
+    activation: str = "relu", seed: int = 0, dtype: str = "float32", batch_size: int = 32,
 ) -> MLP:
     """The network for `data` and `loss`: width and output activation follow the loss; for
-    regression the output transform standardizes the target with the training split's statistics."""
+    regression the output transform standardizes the target with the training split's statistics.
+    A network that would not fit in memory when trained on `batch_size` rows is refused first."""
     check_trainable(loss)
     width = targets.output_width(loss, data.prep.task, data.n_classes)
+    n_rows = len(data.x_train) + (0 if data.x_val is None else len(data.x_val))
+    check_memory(f"{data.source}: {data.prep.n_inputs} inputs", data.prep.n_inputs, hidden, width,
+                 dtype, min(max(batch_size, PREDICT_BATCH), n_rows))
     out_act = targets.output_activation(loss, params)
     scale, shift = targets.output_transform(data.prep.task, out_act, data.y_train)
     return MLP(data.prep.n_inputs, hidden, width, activation, out_act, seed=seed, dtype=dtype,

@@ -24,7 +24,7 @@ def read_history(path: str) -> dict[str, np.ndarray]:
     `epoch` and a `loss` column."""
     from lossctl.io.reader import open_table
 
-    with open_table(path) as table:
+    with open_table(path, "keep") as table:  # a diverged epoch's nan (Keras writes it) is drawn as a gap
         missing = [c for c in ("epoch", "loss") if c not in table.header]
         if missing:
             raise DataError(

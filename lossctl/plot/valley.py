@@ -67,6 +67,11 @@ class Form:
                 f"--true is the true class for a class loss: 0 or 1 (the x axis is the {self.label})"
             )
 
+    def check_x(self, lo: float, hi: float, flag: str) -> None:
+        """A probability axis takes x in [0, 1]: beyond, the losses clip or refuse it."""
+        if self.kind in ("probability", "log_probability") and not 0 <= lo <= hi <= 1:
+            raise UsageError(f"{flag} is on the axis of the {self.label}: it must lie in [0, 1]")
+
     def default_true(self) -> float:
         return 1.0  # class 1; for a value, 1 keeps MAPE, Poisson and KL away from their edge at 0
 
@@ -147,6 +152,8 @@ _NO_FORM = {
     "keras.circle": "it compares the embeddings of a whole batch with each other",
     "keras.ctc": "it scores frames of class scores against a sequence of labels",
     "torch.ctc_loss": "it scores frames of class scores against a sequence of labels",
+    "paper.crps_gaussian": "its forecast is a mean and a std, and each row's std is a column of the "
+                           "file (compute takes it; a curve has no std to hold fixed)",
     "sklearn.r2_score": _NEEDS_ROWS,
     "sklearn.explained_variance_score": _NEEDS_ROWS,
     "sklearn.d2_absolute_error_score": _NEEDS_ROWS,
@@ -242,6 +249,7 @@ def curves(chosen: Sequence[tuple[Loss, Mapping[str, Any]]], true: float | None,
     true = form.default_true() if true is None else true
     form.check_true(true)
     lo, hi = span if span is not None else form.default_range(true)
+    form.check_x(lo, hi, "--range")
     x = np.linspace(lo, hi, points)
     values, slopes = [], []
     for (loss, params), own in zip(chosen, forms, strict=True):
@@ -343,6 +351,9 @@ def descend(loss: Loss, params: Mapping[str, Any], true: float | None, start: fl
     true = form.default_true() if true is None else true
     form.check_true(true)
     params = form.params_for(loss, params)
+    form.check_x(start, start, "--start")
+    if span is not None:
+        form.check_x(*span, "--range")
     x = np.array([float(start)])
     opt = make_optimizer(optimizer, [x], lr=lr)
     xs, values, slopes = [], [], []
@@ -359,8 +370,8 @@ def descend(loss: Loss, params: Mapping[str, Any], true: float | None, start: fl
         finite = path[np.isfinite(path)]
         lo, hi = min(lo, finite.min()), max(hi, finite.max())
         pad = 0.05 * (hi - lo)
-        if form.kind in ("probability", "log_probability"):
-            lo, hi = max(lo, 0.001), hi
+        if form.kind in ("probability", "log_probability"):  # a step may overshoot 1: clipped
+            lo, hi = max(lo, 0.001), min(hi, 1.0)
         else:
             lo, hi = lo - pad, hi + pad
         span = (lo, hi)
