@@ -180,10 +180,11 @@ class Computation:
 
     def _blocks(self) -> Iterator[tuple[Block, dict[str, np.ndarray], Block | None]]:
         """Each block of rows as (block, column name -> values, labels block)."""
-        main, by = self._main_columns(), self.plan.by  # --by columns are read as text
+        main, by = self._main_columns(), self.plan.by  # --by columns: as text, or as codes (keys)
         if self.labels is None:
-            for block in self.table.blocks(main, by, nan=self.nan):
-                yield block, {name: block.data[:, j] for j, name in enumerate(main)} | block.text, None
+            for block in self.table.blocks(main, nan=self.nan, keys=by):
+                # a --by column that a loss also reads (--by y_true) stays numbers for the loss
+                yield block, block.text | {name: block.data[:, j] for j, name in enumerate(main)}, None
             return
         label_names = self._label_columns()
         if self.key is None:

@@ -247,3 +247,17 @@ def test_row_partials_add_up_to_the_blocks_partial():
         for reduction in ("mean", "sum"):
             expected = finish(loss, whole, reduction)
             assert finish(loss, sums, reduction)[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_by_a_column_a_loss_reads(tmp_path, capsys, reader):
+    """--by y_true: the loss reads the column as numbers, the groups are its cells as written (on
+    both reader paths; pyarrow's once read such a column's text buffer as numbers)."""
+    path = tmp_path / "d.csv"
+    path.write_text(csv_text("y_true,y_pred", [["1.50", 1], [" 2", 2], ["1.50", 3], ["2", 3]]))
+    code, out, err = run(capsys, "compute", "--loss", "mse", str(path), "--by", "y_true", "-f", "csv")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[1:] == [
+        "1.50,keras.mean_squared_error,mean,1.25,2",
+        "2,keras.mean_squared_error,mean,0.5,2",
+        ",keras.mean_squared_error,mean,0.875,4",
+    ]

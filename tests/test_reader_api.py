@@ -44,6 +44,26 @@ def test_missing_text_cells_follow_nan(reader):
     assert read(TEXT, [], ["name"])[2] == {"name": ["a", "b, c", "d", "e"]}
 
 
+def test_key_columns_come_as_codes_of_the_text(reader):
+    """--by's columns: each row's code into the distinct stripped words, the same cells as text;
+    rows dropped for a missing cell leave their words behind without rows, which group by nothing."""
+    from lossctl.evaluate.groups import group_codes
+    from lossctl.io.block import Codes
+
+    text = "g,x\n a ,1\nb,2\na,3\nb,\n c,5\na ,6\n"
+    for nan in ("keep", "drop"):
+        as_text = Block.concat(list(csv_table(text).blocks(["x"], ["g"], nan=nan))).text["g"]
+        whole = Block.concat(list(csv_table(text).blocks(["x"], nan=nan, keys=["g"])))
+        codes = whole.text["g"]
+        assert isinstance(codes, Codes)
+        assert codes.cells().tolist() == as_text.tolist()
+        keys, rows = group_codes([codes])
+        assert [keys[r][0] for r in rows] == as_text.tolist()
+        assert sorted(keys) == sorted({(w,) for w in as_text})
+    keys, rows = group_codes([Codes(np.array([2, 2, 0]), np.array(["x", "y", "z"], dtype=object))])
+    assert (keys, rows.tolist()) == ([("x",), ("z",)], [1, 1, 0])  # "y" has no row: no group
+
+
 def test_join_by_position_drops_a_row_from_both(tmp_path: Path):
     (tmp_path / "p.csv").write_text("p\n1\n\n2\n3\n4\n")
     (tmp_path / "y.csv").write_text("y\n1\n2\nNaN\n4\n")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from lossctl.io.block import Codes
 from lossctl.losses.reduction import Partial
 
 Key = tuple  # one group's values of the --by columns; () when there are none
@@ -49,28 +50,42 @@ def block_index(key_columns: Sequence[np.ndarray], bucket: np.ndarray | None, bu
     return BlockIndex.of(keys, codes, bucket, buckets)
 
 
-def group_codes(key_columns: Sequence[np.ndarray], rows: int | None = None) -> tuple[list[Key], np.ndarray]:
-    """The distinct key values of a block's rows (in first-seen order) and each row's index into
-    them, by hashing, not sorting (pandas' factorize); `rows` for a block without key columns."""
-    import pandas as pd
-
+def group_codes(
+    key_columns: Sequence[np.ndarray | Codes], rows: int | None = None
+) -> tuple[list[Key], np.ndarray]:
+    """The distinct key values of a block's rows and each row's index into them; `rows` for a block
+    without key columns. A `Codes` column (the reader's --by columns) is grouped by its integer
+    codes; an array by hashing, not sorting (pandas' factorize, values in first-seen order)."""
     codes = np.zeros(rows if rows is not None else len(key_columns[0]), dtype=np.int64)
     values: list[np.ndarray] = []  # per key column, the value of each group
     for column in key_columns:
-        # pandas' default (a missing value coded -1) is twice as fast as use_na_sentinel=False;
-        # the reader gives no missing key, but a caller's NaN still makes a group of its own
-        local, uniques = pd.factorize(column)
-        if len(local) and local.min() < 0:
-            local, uniques = pd.factorize(column, use_na_sentinel=False)
-        uniques = np.asarray(uniques)
+        local, uniques = _factorized(column)
         if not values:
             codes, values = local, [uniques]
             continue
+        import pandas as pd
+
         codes, combined = pd.factorize(codes * len(uniques) + local, use_na_sentinel=False)
         combined = np.asarray(combined)
         values = [v[combined // len(uniques)] for v in values] + [uniques[combined % len(uniques)]]
     keys = list(zip(*(v.tolist() for v in values), strict=True)) if values else [()]
     return keys, codes
+
+
+def _factorized(column: np.ndarray | Codes) -> tuple[np.ndarray, np.ndarray]:
+    """A key column's codes (from 0) and its distinct values: those of `Codes` with a row (rows may
+    have been dropped), else pandas' factorize."""
+    if isinstance(column, Codes):
+        column = column.compact()
+        return column.codes, column.words
+    import pandas as pd
+
+    # pandas' default (a missing value coded -1) is twice as fast as use_na_sentinel=False;
+    # the reader gives no missing key, but a caller's NaN still makes a group of its own
+    local, uniques = pd.factorize(column)
+    if len(local) and local.min() < 0:
+        local, uniques = pd.factorize(column, use_na_sentinel=False)
+    return local, np.asarray(uniques)
 
 
 @dataclass

@@ -77,7 +77,8 @@ class Plan:
         bucket = None
         if self.level is not None:
             bucket = buckets_of(block.lines, self.seed + zlib.crc32(block.source.encode()))
-        keys, codes = group_codes([columns[c] for c in self.by], len(block))
+        # the cells as read (text, or Codes), even of a column a loss reads as numbers (--by y_true)
+        keys, codes = group_codes([block.text.get(c, columns[c]) for c in self.by], len(block))
         self.check_size(len(keys), block.source)
         return BlockIndex.of(keys, codes, bucket, self.buckets)
 

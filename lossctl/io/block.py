@@ -28,7 +28,8 @@ class Block:
     """Rows of the requested columns.
 
     `data`: float64 of shape (rows, numeric columns), in the order asked for. `text`: each text
-    column asked for, as an object array of str (stripped of surrounding spaces); and each column
+    column asked for, as an object array of str (stripped of surrounding spaces); each column asked
+    for as `keys`, as `Codes`; and each column
     asked for by `guess`, as float64 when all its cells in this block are numbers or missing (NaN),
     else as text. `lines`: the
     1-based file line of each row (the header is line 1), or for Parquet the 1-based row number
@@ -63,7 +64,7 @@ class Block:
             which = np.searchsorted([start for start, _ in self.parts], index, side="right") - 1
             firsts = np.flatnonzero(np.diff(which, prepend=-1))
             parts = tuple((int(f), self.parts[which[f]][1]) for f in firsts)
-        return Block(self.data[rows], self.lines[rows], {k: v[rows] for k, v in self.text.items()},
+        return Block(_rows_of(self.data, rows), self.lines[rows], {k: v[rows] for k, v in self.text.items()},
                      parts[0][1] if parts else self.source, self.where, parts if len(parts) > 1 else ())
 
     def missing(self) -> np.ndarray:
@@ -73,7 +74,10 @@ class Block:
         with np.errstate(invalid="ignore"):
             rows = np.isnan(self.data).any(axis=1)
         for cells in self.text.values():
-            if cells.dtype.kind == "f":  # a guessed column of numbers
+            if isinstance(cells, Codes):
+                words = np.array([w.lower() in MISSING for w in cells.words], dtype=bool)
+                rows |= words[cells.codes]
+            elif cells.dtype.kind == "f":  # a guessed column of numbers
                 rows |= np.isnan(cells)
             else:
                 rows |= np.fromiter((c.lower() in MISSING for c in cells), dtype=bool, count=len(cells))
@@ -91,23 +95,74 @@ class Block:
             start += len(block)
         first = blocks[0]
         return Block(
-            np.concatenate([b.data for b in blocks]),
+            np.concatenate([b.data.T for b in blocks], axis=1).T,  # column-major, as read
             np.concatenate([b.lines for b in blocks]),
-            {k: np.concatenate([b.text[k] for b in blocks]) for k in first.text},
+            {k: _concat([b.text[k] for b in blocks]) for k in first.text},
             first.source,
             first.where,
             tuple(parts) if len(parts) > 1 else (),
         )
 
 
+def _rows_of(data: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+    """Rows of `data` in its own layout: the reader's blocks are column-major, so that each column
+    (a loss's input, a feature's statistics) is contiguous."""
+    return data.T[:, rows].T if data.flags.f_contiguous else data[rows]
+
+
+def _concat(columns: Sequence) -> np.ndarray | Codes:
+    return Codes.concat(columns) if isinstance(columns[0], Codes) else np.concatenate(columns)
+
+
+@dataclass(frozen=True)
+class Codes:
+    """A text column as codes: each row's index into `words`, the distinct stripped cells (a word
+    may have no row left after rows are dropped). Group keys come so (`keys`): rows are grouped by
+    integer code, and each word is a Python str once per block, not once per row."""
+
+    codes: np.ndarray  # integers, one per row
+    words: np.ndarray  # object array of str
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, rows: np.ndarray | slice) -> Codes:
+        return Codes(self.codes[rows], self.words)
+
+    def cells(self) -> np.ndarray:
+        """Each row's word (an object array of str)."""
+        return self.words[self.codes]
+
+    def compact(self) -> Codes:
+        """The same cells, with only the words some row has (numbered in their order)."""
+        used = np.bincount(self.codes, minlength=len(self.words)) > 0
+        if used.all():
+            return self
+        return Codes((np.cumsum(used) - 1)[self.codes], self.words[used])
+
+    @classmethod
+    def of(cls, cells: np.ndarray) -> Codes:
+        """The codes of an object array of str."""
+        words, codes = np.unique(np.asarray(cells, dtype=object), return_inverse=True)
+        return cls(codes.reshape(-1), words)
+
+    @staticmethod
+    def concat(columns: Sequence[Codes]) -> Codes:
+        words = list(dict.fromkeys(w for column in columns for w in column.words))
+        where = {w: i for i, w in enumerate(words)}
+        codes = [np.array([where[w] for w in c.words], dtype=np.intp)[c.codes] for c in columns]
+        return Codes(np.concatenate(codes), np.array(words, dtype=object).reshape(-1))
+
+
 class Request:
-    """What a `blocks` call asks for: numeric, text and guessed column names (each in the header),
-    and the missing-cell policy."""
+    """What a `blocks` call asks for: numeric, text, guessed and key column names (each in the
+    header), and the missing-cell policy."""
 
     def __init__(self, name: str, header: list[str], numeric: Sequence[str], text: Sequence[str],
-                 nan: NanPolicy, guess: Sequence[str] = ()) -> None:
+                 nan: NanPolicy, guess: Sequence[str] = (), keys: Sequence[str] = ()) -> None:
         self.numeric, self.text, self.nan, self.guess = list(numeric), list(text), nan, list(guess)
-        unknown = [c for c in [*self.numeric, *self.text, *self.guess] if c not in header]
+        self.keys = list(keys)
+        unknown = [c for c in [*self.numeric, *self.text, *self.guess, *self.keys] if c not in header]
         if unknown:
             raise DataError(f"{name}: no column {unknown[0]!r} (columns: {', '.join(header)})")
 
@@ -121,7 +176,8 @@ class Table(Protocol):
     file order, with at least one row in all (else a DataError); `nan` overrides the table's own
     policy for missing cells. `guess`: columns whose kind the caller does not know yet (training's
     features): numbers where a block's cells all are, else text, never an error for a cell that is
-    not a number. Errors name the file (the part), the line and the column.
+    not a number. `keys`: text columns handed over as `Codes` (--by's group keys). Errors name the
+    file (the part), the line and the column.
     """
 
     name: str
@@ -131,7 +187,7 @@ class Table(Protocol):
 
     def blocks(
         self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
-        guess: Sequence[str] = (),
+        guess: Sequence[str] = (), keys: Sequence[str] = (),
     ) -> Iterator[Block]: ...
 
     def read(self, request: Request) -> Iterator[Block]:

@@ -9,7 +9,6 @@ ambiguous fails with the candidates listed.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Mapping, Sequence
 
 from lossctl.errors import UsageError
@@ -78,12 +77,14 @@ def find_role(
 
 def _numbered(prefix: str, names: Sequence[str]) -> list[str]:
     """Columns `prefix_0, prefix_1, ...` (or without the underscore), in numeric order from 0."""
-    pattern = re.compile(rf"{re.escape(prefix)}_?(\d+)", re.IGNORECASE)
     found = {}
-    for name in names:
-        match = pattern.fullmatch(name)
-        if match:
-            found[int(match.group(1))] = name
+    for name in names:  # string tests, not a regular expression: none is compiled at start-up
+        if not name.lower().startswith(prefix.lower()):
+            continue
+        digits = name[len(prefix):]
+        digits = digits[1:] if digits.startswith("_") else digits
+        if digits.isdecimal():
+            found[int(digits)] = name
     if not found or sorted(found) != list(range(len(found))):
         return []
     return [found[i] for i in range(len(found))]

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from lossctl.errors import DataError
-from lossctl.io.block import Block, NanPolicy, Request, missing_message, shorten, with_rows
+from lossctl.io.block import Block, Codes, NanPolicy, Request, missing_message, shorten, with_rows
 from lossctl.io.cells import MISSING, cell_number
 from lossctl.io.source import Source
 
@@ -61,15 +61,15 @@ class ParquetTable:
 
     def blocks(
         self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
-        guess: Sequence[str] = (),
+        guess: Sequence[str] = (), keys: Sequence[str] = (),
     ) -> Iterator[Block]:
         """Yield the named columns as blocks; at least one row in all, or DataError."""
-        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess)
+        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess, keys)
         yield from with_rows(self.read(request), f"{self.name}: has no data rows")
 
     def read(self, request: Request) -> Iterator[Block]:
         """The blocks of a request, perhaps none (a part of a table may have no rows)."""
-        numeric, text = request.numeric, [*request.text, *request.guess]
+        numeric, text = request.numeric, [*request.text, *request.guess, *request.keys]
         wanted = list(dict.fromkeys([*numeric, *text]))
         batch_rows = max(1, min(self.block_rows, BATCH_BYTES // (8 * max(1, len(wanted)))))
         first = 1
@@ -83,7 +83,8 @@ class ParquetTable:
                 missing |= np.isnan(data[:, j])
             cells = {}
             for name in text:
-                cells[name], empty = self._text(batch.column(wanted.index(name)), name in request.guess)
+                cells[name], empty = self._text(batch.column(wanted.index(name)), name in request.guess,
+                                                name in request.keys)
                 missing |= empty
             block = Block(data, lines, cells, self.name, self.where)
             if missing.any() and request.nan == "error":
@@ -97,7 +98,7 @@ class ParquetTable:
 
     def _missing(self, batch, wanted: list[str], request: Request, row: int) -> str:
         """'column x: empty cell ...' for the first missing cell of `row`, in the order asked for."""
-        for name in [*request.numeric, *request.text, *request.guess]:
+        for name in [*request.numeric, *request.text, *request.guess, *request.keys]:
             value = batch.column(wanted.index(name))[row].as_py()
             if value is None:
                 return f"column {name}: {missing_message('')}"
@@ -127,20 +128,20 @@ class ParquetTable:
                                 f"{shorten(text.strip())!r} is not a number") from None
         return values
 
-    def _text(self, array, guess: bool) -> tuple[np.ndarray, np.ndarray]:
-        """A column as stripped str (a null as ''), or for `guess` a column of numbers (or of text
-        holding only numbers) as float64; and which of its cells are missing."""
+    def _text(self, array, guess: bool, key: bool = False) -> tuple[np.ndarray | Codes, np.ndarray]:
+        """A column as stripped str (a null as ''), for `key` as `Codes`, or for `guess` a column of
+        numbers (or of text holding only numbers) as float64; and which of its cells are missing."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from lossctl.io.parsers import guess_of, text_of
+        from lossctl.io.parsers import codes_of, guess_of, text_of
 
         if guess and _holds_numbers(array.type):
             values = self._numbers(array, "", 1)
             return values, np.isnan(values)
         if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
             array = pc.cast(array, pa.string())
-        cells, missing = (guess_of if guess else text_of)(pc.fill_null(array, ""))
+        cells, missing = (guess_of if guess else codes_of if key else text_of)(pc.fill_null(array, ""))
         return cells, (missing if missing is not None else np.zeros(len(cells), dtype=bool))
 
 

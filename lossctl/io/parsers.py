@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lossctl.io.block import Codes
 from lossctl.io.cells import MISSING
 from lossctl.io.chunks import Chunk
 
@@ -42,13 +43,13 @@ class ArrowParser:
     numeric columns."""
 
     def __init__(self, header: Sequence[str], numeric: Sequence[str], text: Sequence[str],
-                 delimiter: str = ",", guess: Sequence[str] = ()) -> None:
+                 delimiter: str = ",", guess: Sequence[str] = (), keys: Sequence[str] = ()) -> None:
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
         self._pa, self._pcsv, self._read_csv = pa, pcsv, pcsv.read_csv
         self.header, self.numeric = list(header), list(numeric)
-        self.text, self.guess = list(text), list(guess)
+        self.text, self.guess, self.keys = list(text), list(guess), list(keys)
         # Guessed columns are parsed as numbers until a chunk shows one holds text; from then on
         # that one is parsed as text (and each chunk's cells still become numbers if they all are).
         self._as_text: frozenset[str] = frozenset()
@@ -66,10 +67,12 @@ class ArrowParser:
         cell fails that pass and is parsed again with them). Text cells are never null."""
         if as_text not in self._conversions:
             pa, pcsv = self._pa, self._pcsv
-            strings = [*self.text, *(c for c in self.guess if c in as_text)]
+            strings = [c for c in self.guess if c in as_text]
             numbers = [*self.numeric, *(c for c in self.guess if c not in as_text)]
-            types = dict.fromkeys(numbers, pa.float64()) | dict.fromkeys(strings, pa.string())
-            wanted = list(dict.fromkeys([*self.numeric, *self.text, *self.guess]))
+            # text and key columns come dictionary-encoded: each distinct cell is stripped once
+            words = dict.fromkeys([*self.text, *self.keys], pa.dictionary(pa.int32(), pa.string()))
+            types = dict.fromkeys(numbers, pa.float64()) | dict.fromkeys(strings, pa.string()) | words
+            wanted = list(dict.fromkeys([*self.numeric, *self.text, *self.guess, *self.keys]))
             self._conversions[as_text] = [
                 pcsv.ConvertOptions(include_columns=wanted, column_types=types, null_values=nulls,
                                     quoted_strings_can_be_null=bool(nulls), strings_can_be_null=False)
@@ -104,15 +107,21 @@ class ArrowParser:
         if offsets is None:
             return None
         data = np.empty((table.num_rows, len(self.numeric)), dtype=np.float64, order="F")
+        words = {*self.text, *self.keys}  # read as text: a numeric one among them (--by y_true) too
         for j, name in enumerate(self.numeric):
-            data[:, j] = float64_of(table.column(name))
+            numbers = (numbers_of_words if name in words else float64_of)(table.column(name))
+            if numbers is None:
+                return None
+            data[:, j] = numbers
         missing = None
         with np.errstate(invalid="ignore", over="ignore"):
             if len(self.numeric) and np.isnan(data.sum()):  # a NaN somewhere (or inf - inf)
                 missing = np.isnan(data).any(axis=1)
         text = {}
-        for name in [*self.text, *self.guess]:
-            if name in self.guess and name not in as_text:
+        for name in [*self.text, *self.guess, *self.keys]:
+            if name in self.keys:
+                cells, empty = codes_of(table.column(name))
+            elif name in self.guess and name not in as_text:
                 cells = float64_of(table.column(name))
                 empty = np.isnan(cells) if np.isnan(cells).any() else None
             else:
@@ -124,26 +133,50 @@ class ArrowParser:
 
 
 def text_of(column) -> tuple[np.ndarray, np.ndarray | None]:
-    """A pyarrow string column as an object array of stripped str, and which cells are missing
-    (io.cells.MISSING in any case), None if none is.
+    """A pyarrow string (or dictionary) column as an object array of stripped str, and which cells
+    are missing (io.cells.MISSING in any case), None if none is: `codes_of`'s, decoded."""
+    codes, missing = codes_of(column)
+    return codes.cells(), missing
 
-    Each distinct cell becomes a str once (a dictionary encoding) and is looked up once; rows
-    index into those: fast for columns of categories and labels. pandas is not imported (pyarrow
-    imports it to make an array from Python objects, so none is made here).
+
+def codes_of(column) -> tuple[Codes, np.ndarray | None]:
+    """A pyarrow string or dictionary column (without nulls) as `Codes` of its stripped cells, and
+    which cells are missing (io.cells.MISSING in any case), None if none is.
+
+    Only the distinct cells are stripped and become str; rows are their integer codes. pandas is
+    not imported (pyarrow imports it to make an array from Python objects, so none is made here).
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    encoded = pc.dictionary_encode(pc.utf8_trim(column, characters=SPACES))
-    cells, missing = [], []
-    for chunk in getattr(encoded, "chunks", [encoded]):
-        words = chunk.dictionary.to_pylist()
-        indices = int_array(chunk.indices)
-        cells.append(np.array(words, dtype=object)[indices])
-        missing.append(np.array([w.lower() in MISSING for w in words], dtype=bool)[indices])
-    if not cells:
-        return np.empty(0, dtype=object), None
-    rows = np.concatenate(missing)
-    return np.concatenate(cells), (rows if rows.any() else None)
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    chunks = column.unify_dictionaries().chunks if isinstance(column, pa.ChunkedArray) else [column]
+    if not chunks:
+        return Codes(np.empty(0, dtype=np.intp), np.empty(0, dtype=object)), None
+    words = pc.utf8_trim(chunks[0].dictionary, characters=SPACES).to_pylist()
+    distinct = {w: i for i, w in enumerate(dict.fromkeys(words))}  # cells equal once stripped
+    indices = [int_array(chunk.indices) for chunk in chunks]
+    codes = np.concatenate(indices) if len(indices) > 1 else indices[0]
+    if len(distinct) < len(words):
+        codes = np.array([distinct[w] for w in words], dtype=np.intp)[codes]
+    unique = np.array(list(distinct), dtype=object).reshape(-1)
+    missing = np.array([w.lower() in MISSING for w in unique], dtype=bool)
+    return Codes(codes, unique), (missing[codes] if missing.any() else None)
+
+
+def numbers_of_words(column) -> np.ndarray | None:
+    """A dictionary column's cells as float64, each distinct cell parsed once by pyarrow (as numeric
+    columns are); None if one is not a number (or is missing): the csv module then decides."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes, _ = codes_of(column)
+    try:
+        values = pc.cast(pa.array(codes.words.tolist(), pa.string()), pa.float64())
+    except pa.ArrowInvalid:
+        return None
+    return float64_of(values)[codes.codes]
 
 
 # A whole cell that is a missing value (io.cells.MISSING), in any case: pyarrow's regular expressions.

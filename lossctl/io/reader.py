@@ -117,9 +117,9 @@ class PartsTable:
 
     def blocks(
         self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
-        guess: Sequence[str] = (),
+        guess: Sequence[str] = (), keys: Sequence[str] = (),
     ) -> Iterator[Block]:
-        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess)
+        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess, keys)
         empty = f"{self.name}: has a header but no data rows (in {len(self.paths)} files)"
         yield from with_rows(self.read(request), empty)
 

@@ -20,17 +20,20 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lossctl.errors import DataError
-from lossctl.io.block import Block, NanPolicy, Request, missing_message, shorten, with_rows
+from lossctl.io.block import Block, Codes, NanPolicy, Request, missing_message, shorten, with_rows
 from lossctl.io.cells import MISSING, cell_number
 from lossctl.io.chunks import MAX_LINE_BYTES, Chunk, LineTooLong, map_ahead, record_chunks
-from lossctl.io.parsers import Parsed
 from lossctl.io.records import decode_text, header_names, is_blank, sniff_delimiter, width_error
 from lossctl.io.source import Source
 from lossctl.threads import worker_count
+
+if TYPE_CHECKING:
+    from lossctl.io.parsers import Parsed
 
 csv.field_size_limit(MAX_LINE_BYTES)  # one rule for both paths: a line, not a cell, is bounded
 SMALL_BYTES = 1 << 20
@@ -102,10 +105,10 @@ class CsvTable:
 
     def blocks(
         self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
-        guess: Sequence[str] = (),
+        guess: Sequence[str] = (), keys: Sequence[str] = (),
     ) -> Iterator[Block]:
         """Yield the named columns as blocks; at least one row in all, or DataError."""
-        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess)
+        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess, keys)
         yield from with_rows(self.read(request), f"{self.name}: has a header but no data rows")
 
     def read(self, request: Request) -> Iterator[Block]:
@@ -121,7 +124,7 @@ class CsvTable:
         """The requested cells of every row of a `csv.reader`, whose line 1 is file line offset+1."""
         width = len(self.header)
         numeric = [(self.header.index(c), c) for c in columns.numeric]
-        words = [(self.header.index(c), c) for c in [*columns.text, *columns.guess]]
+        words = [(self.header.index(c), c) for c in [*columns.text, *columns.guess, *columns.keys]]
         values: list[list[float]] = []
         texts: list[list[str]] = []
         lines: list[int] = []
@@ -149,6 +152,8 @@ class CsvTable:
         }
         for name in columns.guess:
             by_column[name] = _numbers_or_text(by_column[name])
+        for name in columns.keys:
+            by_column[name] = Codes.of(by_column[name])
         return Block(data, np.array(lines, dtype=np.int64), by_column, self.name, self.where)
 
     def _number(self, cell: str, line: int, column: str, nan: NanPolicy) -> float:
@@ -204,7 +209,8 @@ def chunked_blocks(tables: Iterable[CsvTable], request: Request) -> Iterator[Blo
 
     def items() -> Iterator[tuple[CsvTable, ArrowParser, list[bytes]]]:
         for table in tables:
-            parser = ArrowParser(table.header, request.numeric, request.text, table.delimiter, request.guess)
+            parser = ArrowParser(table.header, request.numeric, request.text, table.delimiter, request.guess,
+                                 request.keys)
             try:
                 for pieces in record_chunks(table._stream, table.block_bytes):
                     yield table, parser, pieces

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lossctl.errors import DataError, UsageError
-from lossctl.io.block import Block, Table, shorten
+from lossctl.io.block import Block, Codes, Table, shorten
 from lossctl.io.columns import ROLE_NAMES
 from lossctl.io.reader import open_table
 
@@ -45,7 +45,13 @@ class Rows:
         return self.block.data[:, self.numeric.index(column)]
 
     def text(self, column: str) -> np.ndarray:
-        return self.block.text[column]
+        cells = self.block.text[column]
+        return cells.cells() if isinstance(cells, Codes) else cells
+
+    def distinct(self, column: str) -> Codes:
+        """A text column's distinct cells (those of these rows) and each row's code."""
+        cells = self.block.text[column]
+        return cells.compact() if isinstance(cells, Codes) else Codes.of(cells)
 
     def take(self, rows: np.ndarray) -> Rows:
         return Rows(self.name, self.block.take(rows), self.numeric)
@@ -63,14 +69,15 @@ def read_rows(table: Table, numeric: Sequence[str], text: Sequence[str]) -> Rows
 
 def read_training(table: Table, features: Sequence[str], target: str) -> Rows:
     """Every row of a training input: each feature numeric when most of its cells are numbers (then
-    a cell that is not one is an error naming it), else text; the target as text.
+    a cell that is not one is an error naming it), else text; the target as text (`Codes`: each
+    label is decoded and checked once).
 
     The reader guesses each feature block by block (numbers where all of a block's cells are); a
     column that came as numbers in some blocks and as text in others is settled here, over all rows
     (a categorical column's cells from a block of numbers are then written as the writer prints
     numbers).
     """
-    blocks = list(table.blocks(text=[target], guess=features))
+    blocks = list(table.blocks(guess=features, keys=[target]))
     numeric = [c for c in features if _mostly_numbers([b.text[c] for b in blocks])]
     typed = [_typed(Rows(table.name, b, []), numeric, features, target) for b in blocks]
     return Rows(table.name, typed[0] if len(typed) == 1 else Block.concat(typed), numeric)
@@ -127,15 +134,19 @@ def _no_separators(cells: np.ndarray, parsed: np.ndarray) -> np.ndarray:
 
 def numbers(rows: Rows, column: str) -> np.ndarray:
     """A text column as float64; a cell that is not a number is an error naming line and column."""
-    values = rows.text(column)
-    parsed = _parse(values)
+    cells = rows.block.text[column]
+    values, codes = (cells.words, cells.codes) if isinstance(cells, Codes) else (cells, None)
+    parsed = _parse(values)  # of each distinct cell once, for Codes
     nan = np.isnan(parsed)
     if nan.any():
         bad = nan & ~np.array([v.lower() == "nan" for v in values])
+        if codes is not None:
+            bad = bad[codes]
         if bad.any():
             row = int(np.argmax(bad))
-            raise DataError(f"{rows.where(row)}, column {column}: {shorten(values[row])!r} is not a number")
-    return parsed
+            cell = values[row] if codes is None else values[codes[row]]
+            raise DataError(f"{rows.where(row)}, column {column}: {shorten(cell)!r} is not a number")
+    return parsed if codes is None else parsed[codes]
 
 
 def finite_rows(rows: Rows, nan: str, target: str | None = None) -> Rows:
@@ -187,9 +198,9 @@ def _sorted_labels(labels: np.ndarray) -> tuple[str, ...]:
 
 
 def infer_task(rows: Rows, target: str) -> Task:
-    values = rows.text(target)
-    if not _is_numeric(_parse(values)):
-        return "binary" if len(set(values.tolist())) <= 2 else "multiclass"
+    labels = rows.distinct(target)
+    if not _is_numeric(_parse(labels.words)[labels.codes]):
+        return "binary" if len(labels.words) <= 2 else "multiclass"
     unique = np.unique(numbers(rows, target))
     if len(unique) <= 2:
         return "binary"
@@ -198,16 +209,19 @@ def infer_task(rows: Rows, target: str) -> Task:
     return "regression"
 
 
-def positions(values: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+def positions(values: np.ndarray | Codes, names: tuple[str, ...]) -> np.ndarray:
     """int64 position of each value in `names`, -1 where it is not there.
 
     One dict lookup per distinct value (the rule a loop over the rows would follow), with the
-    rows grouped by pandas' factorize, a hash table in C; NaN and None are values like any other
-    (not in `names`, which holds text).
+    rows grouped by their `Codes`, or else by pandas' factorize, a hash table in C; NaN and None
+    are values like any other (not in `names`, which holds text).
     """
-    import pandas as pd
+    if isinstance(values, Codes):
+        codes, uniques = values.codes, values.words
+    else:
+        import pandas as pd
 
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
     index = {name: i for i, name in enumerate(names)}
     found = np.array([index.get(value, -1) for value in uniques], dtype=np.int64)
     return found[codes]
@@ -236,7 +250,8 @@ class Feature:
     def encode_into(self, rows: Rows, out: np.ndarray) -> None:
         """Write the inputs of this feature into `out`, of shape (width, n): one row per input."""
         if self.kind == "numeric":
-            np.divide(rows.number(self.name) - self.mean, self.std, out=out[0])
+            np.subtract(rows.number(self.name), self.mean, out=out[0])
+            np.divide(out[0], self.std, out=out[0])
             return
         j = positions(rows.text(self.name), self.levels)
         kept = np.flatnonzero(j >= 0)  # an unseen category encodes as all zeros
@@ -292,17 +307,17 @@ class Preprocessor:
         """float64 target values (regression) or int64 class indices."""
         if self.task == "regression":
             return numbers(rows, self.target)
-        values = rows.text(self.target)
-        out = positions(values, self.classes)
+        out = positions(rows.block.text[self.target], self.classes)
         unseen = out < 0
         if unseen.any():
             row = int(np.argmax(unseen))
             hint = ""
             if _is_numeric(_parse(np.asarray(self.classes, dtype=object))):
                 hint = f"; if {self.target} is a quantity, not a class, give --task regression"
+            cell = rows.text(self.target)[row]
             raise DataError(
                 f"{rows.where(row)}, column {self.target}: class "
-                f"{values[row]!r} was not in the training data ({', '.join(self.classes)}){hint}"
+                f"{cell!r} was not in the training data ({', '.join(self.classes)}){hint}"
             )
         return out
 
@@ -338,7 +353,7 @@ def fit_preprocessor(train: Rows, header: Sequence[str], target: str, task: Task
             features.append(Feature(column, "categorical", levels=levels))
     classes: tuple[str, ...] = ()
     if task != "regression":
-        classes = _sorted_labels(train.text(target))
+        classes = _sorted_labels(train.distinct(target).words)
     return Preprocessor(features, target, task, classes)
 
 
@@ -420,7 +435,7 @@ def load_training(
 
 def _check_task(rows: Rows, target: str, task: str | None) -> Task:
     inferred = infer_task(rows, target)
-    labels = set(rows.text(target).tolist())
+    labels = set(rows.distinct(target).words.tolist())
     if task is None:
         chosen: Task = inferred
     else:
