@@ -312,6 +312,12 @@ def build_model(
     """The network for `data` and `loss`: width and output activation follow the loss; for
     regression the output transform standardizes the target with the training split's statistics."""
     check_trainable(loss)
+    if data.prep.task == "regression" and loss.class_index_target:
+        raise UsageError(
+            f"{loss.qualified_name} takes class indices, but the target {data.prep.target} is "
+            "numbers to predict (regression): choose a regression loss, or --task multiclass if "
+            "they are classes"
+        )
     width = targets.output_width(loss, data.prep.task, data.n_classes)
     out_act = targets.output_activation(loss, params)
     scale, shift = targets.output_transform(data.prep.task, out_act, data.y_train)
