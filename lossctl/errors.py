@@ -15,7 +15,9 @@ class ExitCode(IntEnum):
     OK = 0
     DATA = 1  # the input data is missing, unreadable or out of the loss's domain
     USAGE = 2  # the command line asks for something that does not exist or does not fit
+    HANGUP = 129  # SIGHUP (128 + 1): the terminal went away
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM (128 + 15): `timeout`, `docker stop`, a cancelled CI job
 
 
 class LossctlError(Exception):

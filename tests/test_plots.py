@@ -373,7 +373,7 @@ def test_an_unwritable_out_is_exit_1_and_leaves_nothing(capsys, tmp_path: Path, 
     missing = tmp_path / "no" / "such" / "dir" / "v.png"
     code, out, err = run(capsys, "curve", "--loss", "mse", "--out", str(missing))
     assert (code, out) == (1, "")
-    assert err == f"lossctl: error: {missing}: cannot write: No such file or directory\n"
+    assert err == f"lossctl: error: {missing}: cannot write: folder {missing.parent} does not exist\n"
     # a disk that fills up half-way: the old picture stays, no temporary file is left
     target = tmp_path / "v.svg"
     target.write_bytes(b"old")

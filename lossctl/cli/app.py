@@ -36,6 +36,9 @@ def _root(
     ),
 ) -> None:
     """The options before the command (the app's help above is what `lossctl --help` shows)."""
+    from lossctl.threads import worker_count
+
+    worker_count()  # $LOSSCTL_THREADS is checked before any command starts
 
 
 def stdout_bytes() -> BinaryIO:

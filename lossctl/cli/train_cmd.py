@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
+from contextlib import ExitStack
 from typing import Any
 
 import typer
@@ -17,7 +18,7 @@ from lossctl.cli.app import app, stdout_bytes
 from lossctl.cli.options import names as split_names
 from lossctl.cli.options import pairs
 from lossctl.errors import DataError, UsageError
-from lossctl.io.atomic import write_text_atomic
+from lossctl.io.atomic import Output, open_atomic, write_text_atomic
 from lossctl.threads import worker_count
 
 DEFAULT_LOSS = {
@@ -56,20 +57,6 @@ def _positive(value: float | None, flag: str, *, zero: bool = False) -> None:
         return
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
         raise UsageError(f"{flag} must be {'>= 0' if zero else '> 0'}, got {value:g}")
-
-
-def _check_writable(path: str | None, flag: str) -> None:
-    import os
-
-    if path is None:
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a directory ({flag} needs a file name)")
-    if not os.path.isdir(directory):
-        raise DataError(f"{path}: cannot write ({flag}): directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise DataError(f"{path}: cannot write ({flag}): permission denied")
 
 
 @app.command()
@@ -151,15 +138,14 @@ def train(
         raise UsageError(f"--epochs must be at least 1, got {epochs}")
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
+    if seed < 0:
+        raise UsageError(f"--seed must be at least 0, got {seed}")
     if patience is not None and patience < 1:
         raise UsageError(f"--patience must be at least 1, got {patience}")
     if val_split is not None and not (0 <= val_split < 1):
         raise UsageError(f"--val-split must be in [0, 1), got {val_split:g}")
     if val is not None and val_split not in (None, 0.0):
         raise UsageError("--val and --val-split exclude each other")
-    _check_writable(save, "--save")
-    _check_writable(history, "--history")
-    _check_writable(plot, "--plot")
     if plot is not None:
         from lossctl.plot.image import image_format
 
@@ -168,28 +154,36 @@ def train(
 
     from lossctl.losses import get_loss
     from lossctl.nn import build_model, fit, load_training, resolve_metrics
+    from lossctl.nn.model import check_memory
     from lossctl.nn.train import check_trainable
+
+    shown = hidden if len(hidden) <= 40 else hidden[:37] + "..."
+    check_memory(f"--hidden {shown}", 1, sizes, 1, dtype, 1)  # at the least; with the data: again
 
     chosen_loss = get_loss(loss) if loss is not None else None
     if chosen_loss is not None:
         check_trainable(chosen_loss)
         chosen_loss.resolve_params(given)
-    dataset = load_training(
-        data, target=target, task=task, nan=nan,
-        val_split=0.2 if val_split is None else val_split, val_path=val, seed=seed,
-    )
-    prep = dataset.prep
-    the_loss = chosen_loss or get_loss(DEFAULT_LOSS[prep.task])
-    params = the_loss.resolve_params(given)
-    names = split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]]
-    metric_list = resolve_metrics(names, prep.task)
-    model = build_model(dataset, the_loss, params, sizes, activation, seed=seed, dtype=dtype)
-    _run(model, the_loss, params, dataset, metric_list, save=save, history=history, plot=plot, quiet=quiet,
-         fit=fit, fit_args={
-             "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
-             "schedule": lr_schedule, "epochs": epochs, "batch_size": batch_size,
-             "patience": patience, "class_weight": class_weight, "seed": seed,
-         })
+    with ExitStack() as outputs:  # opened first: a place that takes no files fails before training
+        save_to, history_to, plot_to = (outputs.enter_context(Output(path)) if path else None
+                                        for path in (save, history, plot))
+        dataset = load_training(
+            data, target=target, task=task, nan=nan,
+            val_split=0.2 if val_split is None else val_split, val_path=val, seed=seed,
+        )
+        prep = dataset.prep
+        the_loss = chosen_loss or get_loss(DEFAULT_LOSS[prep.task])
+        params = the_loss.resolve_params(given)
+        names = split_names(metrics) if metrics is not None else [DEFAULT_METRICS[prep.task]]
+        metric_list = resolve_metrics(names, prep.task)
+        model = build_model(dataset, the_loss, params, sizes, activation, seed=seed, dtype=dtype,
+                            batch_size=batch_size)
+        _run(model, the_loss, params, dataset, metric_list, save=save_to, history=history_to,
+             plot=plot_to, quiet=quiet, fit=fit, fit_args={
+                 "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
+                 "schedule": lr_schedule, "epochs": epochs, "batch_size": batch_size,
+                 "patience": patience, "class_weight": class_weight, "seed": seed,
+             })
 
 
 def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quiet, fit, fit_args) -> None:
@@ -249,7 +243,7 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quie
     if save:
         modelfile.save(save, model, prep, loss.qualified_name, dict(params),
                        {"trained": {"epochs": len(records), "seed": fit_args["seed"]}})
-        summary["saved"] = save
+        summary["saved"] = save.path
     if history and records:
         columns = list(records[0].row())
         lines = [",".join(columns)] + [history_csv_line([r.row().get(c, "") for c in columns])
@@ -263,7 +257,7 @@ def _run(model, loss, params, dataset, metric_list, *, save, history, plot, quie
 
         title = f"Training on {os.path.basename(dataset.source)}: {loss.qualified_name}"
         write_image(history_figure(columns_of([r.row() for r in records]), title), plot, "--plot")
-        summary["plotted"] = plot
+        summary["plotted"] = plot.path
     view.finish(summary)
     if stop.is_set():
         raise KeyboardInterrupt
@@ -280,21 +274,21 @@ def predict(
 ) -> None:
     """Predict with a saved model. Columns: regression y_pred[,y_true]; classification
     y_pred (the label),p_0..p_{k-1}[,label_true,y_true] (y_true = class index, in the p_ order)."""
-    from lossctl.io.atomic import open_atomic
     from lossctl.io.reader import open_table
     from lossctl.nn import modelfile
     from lossctl.nn.predict import predicted_blocks, write_predictions
 
     _choice(nan, ("error", "drop"), "--nan")
-    _check_writable(output, "--output")
-    saved = modelfile.load(model)
-    with open_table(data, nan) as table:
-        labelled, blocks = predicted_blocks(saved, table)
-        if output:
-            with open_atomic(output) as handle:  # Ctrl-C or an error leaves no partial file
-                write_predictions(handle, saved, blocks, labelled, worker_count())
-        else:
-            write_predictions(stdout_bytes(), saved, blocks, labelled, worker_count())
+    with ExitStack() as outputs:  # opened first; Ctrl-C or an error leaves no partial file
+        to = outputs.enter_context(Output(output)) if output else None
+        saved = modelfile.load(model)
+        with open_table(data, nan) as table:
+            labelled, blocks = predicted_blocks(saved, table, nan=nan)
+            if to is not None:
+                with open_atomic(to) as handle:
+                    write_predictions(handle, saved, blocks, labelled, worker_count())
+            else:
+                write_predictions(stdout_bytes(), saved, blocks, labelled, worker_count())
 
 
 @app.command()
@@ -330,7 +324,7 @@ def evaluate(
         if prep.target not in table.header:
             raise DataError(f"{name}: has no target column {prep.target!r} to evaluate against")
         plan.check([loss, *(m.loss for m in metric_list if m.loss)], table.header, name, "mean")
-        for out, y, *keys in predicted_blocks(saved, table, plan.by)[1]:
+        for out, y, *keys in predicted_blocks(saved, table, plan.by, nan)[1]:
             scoring.add(out, y, *keys)
     value, found = scoring.result()
     rows = [(loss.qualified_name, value), *found.items()]

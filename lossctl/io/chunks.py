@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 
@@ -52,21 +52,45 @@ class Chunk:
         return kept.astype(np.int64) if len(kept) == rows else None
 
 
+# The longest line (record) lossctl reads, as DuckDB's max_line_size: past it, a CSV is an error
+# naming the line, and an endless line (on stdin) takes no more memory than this.
+MAX_LINE_BYTES = 16 << 20
+
+
+class LineTooLong(Exception):
+    """A line longer than MAX_LINE_BYTES; `newlines` complete lines precede it in its chunk."""
+
+    def __init__(self, newlines: int) -> None:
+        super().__init__(newlines)
+        self.newlines = newlines
+        self.table: Any = None  # the table reading it, set by the reader
+
+
 def record_chunks(stream: BinaryIO, size: int) -> Iterator[list[bytes]]:
     """Pieces of about `size` bytes of whole records read from `stream`, which begins at a record.
 
     Each item is a list of byte strings that together end at the end of a record (or the input).
+    A line that goes on past MAX_LINE_BYTES raises LineTooLong.
     """
     while True:
         data = stream.read(size)
         if not data:
             return
-        tail = [stream.readline()]  # to the end of the line
+        tail = [_line(stream, data)]  # to the end of the line
         quotes = (count_byte(data, b'"') if b'"' in data else 0) + count_byte(tail[0], b'"')
         while quotes % 2 and tail[-1]:  # the newline was inside a quoted field: read on
-            tail.append(stream.readline())
+            tail.append(_line(stream, data, *tail))
             quotes += count_byte(tail[-1], b'"')
         yield [data, *tail]
+
+
+def _line(stream: BinaryIO, *before: bytes) -> bytes:
+    """The rest of the line `before` ends in, at most MAX_LINE_BYTES of it."""
+    line = stream.readline(MAX_LINE_BYTES + 1)
+    started = len(before[-1]) - before[-1].rfind(b"\n") - 1  # the line's bytes already read
+    if started + len(line) - line.endswith(b"\n") > MAX_LINE_BYTES:
+        raise LineTooLong(sum(count_byte(piece, b"\n") for piece in before))
+    return line
 
 
 def count_byte(data: bytes, byte: bytes, step: int = 1 << 20) -> int:

@@ -26,12 +26,13 @@ import numpy as np
 from lossctl.errors import DataError
 from lossctl.io.block import Block, NanPolicy, Request, missing_message, shorten, with_rows
 from lossctl.io.cells import MISSING, cell_number
-from lossctl.io.chunks import Chunk, map_ahead, record_chunks
+from lossctl.io.chunks import MAX_LINE_BYTES, Chunk, LineTooLong, map_ahead, record_chunks
 from lossctl.io.parsers import Parsed
 from lossctl.io.records import decode_text, header_names, is_blank, sniff_delimiter, width_error
 from lossctl.io.source import Source
 from lossctl.threads import worker_count
 
+csv.field_size_limit(MAX_LINE_BYTES)  # one rule for both paths: a line, not a cell, is bounded
 SMALL_BYTES = 1 << 20
 BLOCK_ROWS = 1_000_000
 BLOCK_BYTES = 2 << 20  # a chunk per core is parsed at a time: about 15 MiB of working memory each
@@ -56,9 +57,21 @@ class CsvTable:
         small = SMALL_BYTES if small_bytes is None else small_bytes
         head = source.stream.read(small + 1)
         self.large = len(head) > small  # read in chunks, a chunk per core: worth threads
-        if b"\n" not in head and self.large:  # a header longer than the small limit
-            head += source.stream.readline()
-        first = head.split(b"\n", 1)[0]
+        stream = source.stream
+        if self.large and b"\n" not in head and b"\r" in head[:-1]:  # old Mac line ends: as \n
+            stream = _CrAsLf(stream)
+            head = head.replace(b"\r", b"\n")
+        end = _header_end(head)
+        while self.large and end is None:  # a header longer than the small limit
+            more = stream.readline(MAX_LINE_BYTES)
+            if len(head) > MAX_LINE_BYTES:
+                raise DataError(f"{self.name}: line 1 (the header) is longer than "
+                                f"{MAX_LINE_BYTES >> 20} MiB, the longest line lossctl reads")
+            head += more
+            end = _header_end(head) if more else len(head)
+        end = len(head) if end is None else end
+        first = head[:end].removesuffix(b"\n").removesuffix(b"\r")
+        self.data_line = 2 + first.count(b"\n") + first.count(b"\r") - first.count(b"\r\n")
         first_text = decode_text(first, self.name, "utf-8-sig")
         self.delimiter = delimiter or source.delimiter or sniff_delimiter(first_text)
         if not self.large:
@@ -66,8 +79,9 @@ class CsvTable:
             self._rows = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
             self.header = header_names(self.name, next(self._rows, None))
         else:
-            self.header = header_names(self.name, next(self._reader([first_text]), None))
-            rest = _Prefixed(head[len(first) + 1 :], source.stream)
+            lines = io.StringIO(first_text, newline="")  # a quoted cell may hold a line break
+            self.header = header_names(self.name, next(self._reader(lines), None))
+            rest = _Prefixed(head[end:], stream)
             self._stream = io.BufferedReader(rest, buffer_size=1 << 20)
 
     @property
@@ -191,8 +205,12 @@ def chunked_blocks(tables: Iterable[CsvTable], request: Request) -> Iterator[Blo
     def items() -> Iterator[tuple[CsvTable, ArrowParser, list[bytes]]]:
         for table in tables:
             parser = ArrowParser(table.header, request.numeric, request.text, table.delimiter, request.guess)
-            for pieces in record_chunks(table._stream, table.block_bytes):
-                yield table, parser, pieces
+            try:
+                for pieces in record_chunks(table._stream, table.block_bytes):
+                    yield table, parser, pieces
+            except LineTooLong as long:
+                long.table = table
+                raise
 
     def parse(item: tuple[CsvTable, ArrowParser, list[bytes]]):
         table, parser, pieces = item
@@ -200,12 +218,17 @@ def chunked_blocks(tables: Iterable[CsvTable], request: Request) -> Iterator[Blo
         return table, chunk, (parser.parse(chunk) if _is_utf8(chunk.data) else None)
 
     current, first_line = None, 2  # of the chunk at hand; the header is line 1
-    for table, chunk, parsed in map_ahead(parse, items(), worker_count()):
-        if table is not current:
-            current, first_line = table, 2
-        block = table._block(chunk, parsed, request, first_line)
-        first_line += chunk.newlines
-        yield from table._cut(block)
+    try:
+        for table, chunk, parsed in map_ahead(parse, items(), worker_count()):
+            if table is not current:
+                current, first_line = table, table.data_line
+            block = table._block(chunk, parsed, request, first_line)
+            first_line += chunk.newlines
+            yield from table._cut(block)
+    except LineTooLong as long:
+        line = (first_line if long.table is current else long.table.data_line) + long.newlines
+        raise DataError(f"{long.table.name}: line {line} is longer than {MAX_LINE_BYTES >> 20} MiB, "
+                        "the longest line lossctl reads") from None
 
 
 def _numbers_or_text(cells: np.ndarray) -> np.ndarray:
@@ -215,6 +238,38 @@ def _numbers_or_text(cells: np.ndarray) -> np.ndarray:
         return np.array([cell_number(cell) for cell in cells], dtype=np.float64)
     except ValueError:
         return cells
+
+
+def _header_end(head: bytes) -> int | None:
+    """The offset just past the header record's line break (a quoted cell may hold line breaks),
+    or None if `head` does not hold all of it."""
+    quoted = False
+    for i in range(len(head)):
+        byte = head[i]
+        if byte == 0x22:  # a doubled quote inside quotes toggles twice
+            quoted = not quoted
+        elif byte in (0x0A, 0x0D) and not quoted:
+            if byte == 0x0D and i + 1 == len(head):
+                return None  # a \r\n cut in two: read more
+            return i + 2 if head[i : i + 2] == b"\r\n" else i + 1
+    return None
+
+
+class _CrAsLf(io.RawIOBase):
+    """A stream whose carriage returns read as line feeds (a file with old Mac line ends)."""
+
+    def __init__(self, raw: io.BufferedIOBase) -> None:
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._raw.readinto(buffer)
+        if n:
+            view = memoryview(buffer)[:n]
+            view[:] = bytes(view).replace(b"\r", b"\n")
+        return n
 
 
 class _Prefixed(io.RawIOBase):

@@ -112,6 +112,9 @@ class Param:
             raise UsageError(
                 f"parameter {self.name}: {text!r} is not {_KIND_WORDS[self.kind]}"
             ) from None
+        numbers = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, float) and np.isnan(v) for v in numbers):  # inf may mean something (p)
+            raise UsageError(f"parameter {self.name}: {text!r} is not a number")
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
             raise UsageError(f"parameter {self.name}: {text!r} is not one of {allowed}")

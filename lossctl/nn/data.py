@@ -138,6 +138,33 @@ def numbers(rows: Rows, column: str) -> np.ndarray:
     return parsed
 
 
+def finite_rows(rows: Rows, nan: str, target: str | None = None) -> Rows:
+    """`rows` without infinite numbers: one in a numeric column (or in the `target` column, given
+    for regression) is an error naming its line and column, or (nan="drop") its row is dropped."""
+    columns = {c: rows.number(c) for c in rows.numeric}
+    if target is not None:
+        columns[target] = numbers(rows, target)
+    bad = np.zeros(len(rows), dtype=bool)
+    for column, values in columns.items():
+        infinite = ~np.isfinite(values)
+        if infinite.any() and nan != "drop":
+            row = int(np.argmax(infinite))
+            raise DataError(f"{rows.where(row)}, column {column}: {str(values[row])!r} is not a finite "
+                            "number (use --nan drop to skip such rows)")
+        bad |= infinite
+    return rows.take(np.flatnonzero(~bad)) if bad.any() else rows
+
+
+def mean_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of finite numbers, without overflow: numbers near the
+    float64 limit (1e308) are scaled down first, as their squares would be infinite."""
+    scale = float(np.max(np.abs(values))) if len(values) else 0.0
+    if not 0 < scale < np.inf or 1e-100 < scale < 1e100:
+        return float(values.mean()), float(values.std())
+    scaled = values / scale
+    return float(scaled.mean() * scale), float(scaled.std() * scale)
+
+
 def choose_target(columns: list[str], target: str | None, name: str) -> str:
     """--target, else a column named target/label/y/class (any case), else the last column."""
     if target is not None:
@@ -306,9 +333,8 @@ def fit_preprocessor(train: Rows, header: Sequence[str], target: str, task: Task
         if column == target:
             continue
         if column in train.numeric:
-            values = train.number(column)
-            std = float(values.std())
-            features.append(Feature(column, "numeric", float(values.mean()), std if std > 0 else 1.0))
+            mean, std = mean_std(train.number(column))
+            features.append(Feature(column, "numeric", mean, std if std > 0 else 1.0))
         else:
             levels = tuple(sorted(set(train.text(column).tolist())))
             features.append(Feature(column, "categorical", levels=levels))
@@ -368,13 +394,17 @@ def load_training(
     numeric = rows.numeric
     text = [c for c in header if c not in numeric]
     chosen = _check_task(rows, target, task)
+    numeric_target = target if chosen == "regression" else None
+    rows = finite_rows(rows, nan, numeric_target)
+    if len(rows) == 0:
+        raise DataError(f"{name}: no rows left after dropping rows with infinite numbers")
     if val_path is not None:
         train = rows
         with open_table(val_path, nan) as table:
             lacking = [c for c in header if c not in table.header]
             if lacking:
                 raise DataError(f"{table.name}: lacks the training column(s) {', '.join(lacking)}")
-            val: Rows | None = read_rows(table, numeric, text)
+            val: Rows | None = finite_rows(read_rows(table, numeric, text), nan, numeric_target)
     else:
         train_rows, val_rows = split_rows(len(rows), val_split, seed, name)
         train = rows.take(train_rows)

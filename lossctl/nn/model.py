@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from lossctl.errors import UsageError
 from lossctl.nn.activations import Activation, get_activation
 from lossctl.nn.layers import Dense, with_ones_row
 
@@ -211,3 +213,74 @@ class MLP:
         if self.has_output_transform:
             parts[-1] += f" * {self.output_scale:.4g} + {self.output_shift:.4g}"
         return f"MLP({' -> '.join(parts)}; {self.n_params} parameters, {self.dtype})"
+
+
+# What training holds per parameter, in units of the network's dtype: the weights and their
+# gradients, the optimizer's state and scratch (Adam: 4), a gradient buffer per shard (up to 4),
+# and 2 more for the float64 draw of the initial weights. Per activation of one row: its value,
+# its slope or input, and its gradient, and once more for the layer in flight.
+_COPIES_PER_PARAMETER = 12
+_COPIES_PER_ACTIVATION = 4
+
+
+def parameter_count(n_in: int, hidden: Sequence[int], n_out: int) -> int:
+    sizes = [n_in, *hidden, n_out]
+    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+
+def memory_needed(n_in: int, hidden: Sequence[int], n_out: int, dtype: str, rows: int) -> int:
+    """An upper estimate, in bytes, of what training such a network on batches of `rows` rows
+    (or predicting with it) takes beyond its data."""
+    itemsize = np.dtype(dtype).itemsize
+    widths = n_in + 1 + sum(h + 1 for h in hidden) + n_out
+    return itemsize * (_COPIES_PER_PARAMETER * parameter_count(n_in, hidden, n_out)
+                       + _COPIES_PER_ACTIVATION * rows * widths)
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still take: the kernel's MemAvailable, or less under a cgroup's
+    limit (a container); the machine's memory where those are unknown; None if nothing is."""
+    found: list[int] = []
+    try:
+        with open("/proc/meminfo") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as limit, \
+                open("/sys/fs/cgroup/memory.current") as used:
+            found.append(int(limit.read()) - int(used.read()))
+    except (OSError, ValueError):  # no cgroup v2, or "max" (no limit)
+        pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, OSError, ValueError):
+            return None
+    return max(min(found), 0)
+
+
+def check_memory(what: str, n_in: int, hidden: Sequence[int], n_out: int, dtype: str,
+                 rows: int) -> None:
+    """Refuse, before anything is allocated, a network that would not fit in memory: a
+    UsageError starting with `what` (where the network comes from) and saying its size."""
+    need = memory_needed(n_in, hidden, n_out, dtype, rows)
+    have = available_memory()
+    if have is not None and need > have:
+        count = parameter_count(n_in, hidden, n_out)
+        batches = f", batches of {rows:,} rows" if rows > 1 else ""
+        raise UsageError(
+            f"{what}: the network needs about {_size(need)} of memory ({count:,} parameters in "
+            f"{dtype}{batches}), more than the {_size(have)} available"
+        )
+
+
+def _size(n: float) -> str:
+    units = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    for unit in units[:-1]:
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:,.0f} {units[-1]}"

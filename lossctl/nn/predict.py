@@ -19,7 +19,7 @@ from lossctl.io.block import Block, Table
 from lossctl.io.writer import Cells, Column, csv_cell, csv_layout, write_rows
 from lossctl.nn import targets
 from lossctl.nn.blas import blas_threads, train_threads
-from lossctl.nn.data import Rows
+from lossctl.nn.data import Rows, finite_rows
 from lossctl.nn.modelfile import SavedModel
 from lossctl.nn.train import PREDICT_BATCH, predict_raw, workers_for
 
@@ -27,10 +27,11 @@ Predicted = tuple  # network outputs, targets when labelled (and the --by column
 
 
 def predicted_blocks(
-    saved: SavedModel, table: Table, by: Sequence[str] = (),
+    saved: SavedModel, table: Table, by: Sequence[str] = (), nan: str = "error",
 ) -> tuple[bool, Iterator[Predicted]]:
     """(whether `table` has the target column, each block's (network outputs, targets or None)),
-    and, when `by` names columns (evaluate --by), a third item: those columns' text cells.
+    and, when `by` names columns (evaluate --by), a third item: those columns' text cells. Rows
+    with an infinite number are an error, or (nan="drop") dropped (`data.finite_rows`).
 
     The first block is read before this returns, so a bad input fails before anything is written.
     Rows are predicted in batches of PREDICT_BATCH counted from the first row, whatever blocks the
@@ -40,15 +41,16 @@ def predicted_blocks(
     numeric, text, labelled = saved.prep.request(table.name, table.header)
     blocks = table.blocks(numeric, list(dict.fromkeys([*text, *by])))
     first = next(blocks)
+    target = saved.prep.target if labelled and saved.prep.task == "regression" else None
 
     def predicted() -> Iterator[Predicted]:
         threads = train_threads()
         with blas_threads(threads), workers_for(saved.model, threads) as workers:
             for block in _whole_batches(itertools.chain([first], blocks)):
-                rows = Rows(table.name, block, numeric)
+                rows = finite_rows(Rows(table.name, block, numeric), nan, target)
                 out = predict_raw(saved.model, saved.prep.inputs(rows), workers)
                 y = saved.prep.targets(rows) if labelled else None
-                yield (out, y, [block.text[c] for c in by]) if by else (out, y)
+                yield (out, y, [rows.block.text[c] for c in by]) if by else (out, y)
 
     return labelled, predicted()
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from lossctl.losses.numeric import sigmoid, softmax
 from lossctl.losses.registry import Loss
+from lossctl.nn.data import mean_std
 
 
 def output_activation(loss: Loss, params: Mapping[str, Any]) -> str:
@@ -45,9 +46,8 @@ def output_transform(task: str, activation: str, y_train: np.ndarray) -> tuple[f
     regression with a linear output, else the identity (1, 0)."""
     if task != "regression" or activation != "linear" or len(y_train) == 0:
         return 1.0, 0.0
-    y = np.asarray(y_train, dtype=np.float64)
-    std = float(np.std(y))
-    return (std if std > 0 else 1.0), float(np.mean(y))
+    mean, std = mean_std(np.asarray(y_train, dtype=np.float64))
+    return (std if std > 0 else 1.0), mean
 
 
 def y_true(loss: Loss, task: str, n_classes: int, y: np.ndarray, width: int) -> np.ndarray:

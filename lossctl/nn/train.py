@@ -28,7 +28,7 @@ from lossctl.losses.registry import Loss
 from lossctl.nn import targets
 from lossctl.nn.blas import blas_threads, get_threads, train_threads, warm_up
 from lossctl.nn.data import Dataset
-from lossctl.nn.model import MLP
+from lossctl.nn.model import MLP, check_memory
 from lossctl.nn.optimizers import Optimizer, make_optimizer
 from lossctl.nn.parallel import MAX_SHARDS, ShardedSteps, Workers
 from lossctl.nn.schedules import Schedule
@@ -307,10 +307,11 @@ class _MeanOf:
 
 def build_model(
     data: Dataset, loss: Loss, params: Mapping[str, Any], hidden: Sequence[int],
-    activation: str = "relu", seed: int = 0, dtype: str = "float32",
+    activation: str = "relu", seed: int = 0, dtype: str = "float32", batch_size: int = 32,
 ) -> MLP:
     """The network for `data` and `loss`: width and output activation follow the loss; for
-    regression the output transform standardizes the target with the training split's statistics."""
+    regression the output transform standardizes the target with the training split's statistics.
+    A network that would not fit in memory when trained on `batch_size` rows is refused first."""
     check_trainable(loss)
     if data.prep.task == "regression" and loss.class_index_target:
         raise UsageError(
@@ -319,6 +320,9 @@ def build_model(
             "they are classes"
         )
     width = targets.output_width(loss, data.prep.task, data.n_classes)
+    n_rows = len(data.x_train) + (0 if data.x_val is None else len(data.x_val))
+    check_memory(f"{data.source}: {data.prep.n_inputs} inputs", data.prep.n_inputs, hidden, width,
+                 dtype, min(max(batch_size, PREDICT_BATCH), n_rows))
     out_act = targets.output_activation(loss, params)
     scale, shift = targets.output_transform(data.prep.task, out_act, data.y_train)
     return MLP(data.prep.n_inputs, hidden, width, activation, out_act, seed=seed, dtype=dtype,

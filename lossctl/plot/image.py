@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from lossctl.errors import UsageError
-from lossctl.io.atomic import write_atomic
+from lossctl.io.atomic import Output, write_atomic
 from lossctl.plot.figure import Figure, Panel
 
 FORMATS = ("png", "svg")
@@ -34,9 +34,10 @@ def image_format(path: str, flag: str = "--out") -> str:
     return ext
 
 
-def write_image(figure: Figure, path: str, flag: str = "--out") -> None:
-    """Draw `figure` and write it to `path` (PNG or SVG by its extension), atomically."""
-    fmt = image_format(path, flag)
+def write_image(figure: Figure, path: str | Output, flag: str = "--out") -> None:
+    """Draw `figure` and write it to `path` (PNG or SVG by its extension; or an `Output` opened
+    before), atomically."""
+    fmt = image_format(path.path if isinstance(path, Output) else path, flag)
     data = draw(figure, fmt)
     write_atomic(path, lambda handle: handle.write(data))
 
