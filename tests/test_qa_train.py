@@ -41,3 +41,16 @@ def test_a_loss_that_cannot_train_says_why(capsys, loss: str, says: str) -> None
     assert f"{loss} cannot be trained on: " in err
     assert says in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "torch.multi_margin_loss"])
+def test_a_class_index_loss_on_a_regression_target_is_a_usage_error(capsys, loss: str) -> None:
+    """It trained a batch and failed with exit 1: 'y_true value 271.79998779296875 is not a class
+    index' (housing.csv's 271.8 in float32, no file, no hint)."""
+    with pytest.raises(SystemExit) as done:
+        main(["train", str(ROOT / "sample_data" / "housing.csv"), "--loss", loss, "--epochs", "1",
+              "--quiet"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "takes class indices, but the target price_k is numbers to predict (regression)" in err
+    assert err.count("\n") == 1

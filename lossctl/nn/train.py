@@ -348,6 +348,12 @@ def build_model(
     regression the output transform standardizes the target with the training split's statistics.
     A network that would not fit in memory when trained on `batch_size` rows is refused first."""
     check_trainable(loss)
+    if data.prep.task == "regression" and loss.class_index_target:
+        raise UsageError(
+            f"{loss.qualified_name} takes class indices, but the target {data.prep.target} is "
+            "numbers to predict (regression): choose a regression loss, or --task multiclass if "
+            "they are classes"
+        )
     width = targets.output_width(loss, data.prep.task, data.n_classes)
     n_rows = len(data.x_train) + (0 if data.x_val is None else len(data.x_val))
     check_memory(f"{data.source}: {data.prep.n_inputs} inputs", data.prep.n_inputs, hidden, width,
