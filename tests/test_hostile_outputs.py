@@ -236,6 +236,28 @@ def test_a_signal_during_training_removes_both_temporary_files(tmp_path: Path, s
     assert list(tmp_path.iterdir()) == []
 
 
+
+@pytest.mark.skipif(not SIGNALS, reason="needs POSIX signals and FIFOs")
+@pytest.mark.parametrize("command", ["predict", "train"])
+def test_ctrl_c_says_interrupted_and_removes_temporary_files(model: str, tmp_path: Path,
+                                                             command: str) -> None:
+    """Ctrl-C (SIGINT) ends like SIGTERM: one line, exit 130, no temporary file left behind."""
+    if command == "predict":
+        data = tmp_path / "data.fifo"
+        os.mkfifo(data)
+        args = ["predict", model, str(data), "-o", str(tmp_path / "pred.csv")]
+    else:
+        args = ["train", DRUG, "--epochs", "100000", "--quiet", "--save", str(tmp_path / "m.npz")]
+    process = subprocess.Popen([*LOSSCTL, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    _wait_for(lambda: len(_leftovers(tmp_path)) == 1, process)  # its output file is open
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.endswith("lossctl: error: interrupted\n")
+    assert _leftovers(tmp_path) == []
+
 STUBBORN = """
 import sys, time
 from lossctl.cli import _Signals

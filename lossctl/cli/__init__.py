@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         _quiet_broken_pipe()
     except _StdoutFailed as error:
         _fail(f"standard output: {error}", ExitCode.DATA)
+    if code == ExitCode.INTERRUPTED:  # click returns Ctrl-C's 130 instead of raising it
+        _fail("interrupted", ExitCode.INTERRUPTED)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
 
