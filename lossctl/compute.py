@@ -88,10 +88,12 @@ class Result:
 
 @dataclass
 class Gradient:
-    """d(reduced loss)/d(y_pred), one row per input row, and the y_pred columns it is taken in."""
+    """d(reduced loss)/d(y_pred), one row per input row, and the y_pred columns it is taken in;
+    `rows`: where the rows come from (their part files and lines), for an input of several parts."""
 
     values: np.ndarray
     columns: list[str]
+    rows: Block | None = None
 
 
 class Computation:
@@ -318,6 +320,12 @@ class Computation:
         per_group.sort(key=lambda r: sort_key(r.group))  # stable: the losses' order within a group
         return per_group + last
 
+    @property
+    def several_files(self) -> bool:
+        """Whether the input is read from several files: its lines restart in each, so per-row
+        output names each row's file."""
+        return len(self.table.paths) > 1
+
     def workers(self) -> int:
         """Threads for the blocks' losses and their per-row text (numpy and Arrow release the GIL):
         large inputs only."""
@@ -342,9 +350,9 @@ class Computation:
         when no loss is batch-wise."""
         if not any(job.loss.batchwise for job in self.jobs):
             return None
-        lines, values = self._row_values(self._whole(), shaped=False)
+        rows, values = self._row_values(self._whole(), shaped=False)
         whole = [job.loss.qualified_name for job, v in zip(self.jobs, values, strict=True) if v.ndim == 0]
-        n = len(lines)
+        n = len(rows)
         if len(whole) == len(self.jobs):
             return [Result(job.loss, job.params, "none", float(v), n)
                     for job, v in zip(self.jobs, values, strict=True)]
@@ -353,11 +361,12 @@ class Computation:
                 f"reduction none: {', '.join(whole)} gives one value for the whole batch and the "
                 "other losses one per row; ask for them separately"
             )
-        self._read = (lines, [v.reshape(n, -1) for v in values])
+        self._read = (rows, [v.reshape(n, -1) for v in values])
         return None
 
-    def rows(self) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
-        """For reduction `none`, block by block: the rows' file lines, and per job a (rows, width)
+    def rows(self) -> Iterator[tuple[Block, list[np.ndarray]]]:
+        """For reduction `none`, block by block: where the rows come from (a Block of their lines
+        and part files, without data), and per job a (rows, width)
         array of their values (width 1 but for losses that keep a value per column). With a
         batch-wise loss, call `whole_batch()` first: its rows come as one block."""
         if any(job.loss.batchwise for job in self.jobs):  # their rows' values need every row first
@@ -367,16 +376,17 @@ class Computation:
         else:
             yield from map_ahead(self._row_values, self._blocks(), self.workers())
 
-    def _row_values(self, item, shaped: bool = True) -> tuple[np.ndarray, list[np.ndarray]]:
-        """A block's lines and each job's `none` values, as (rows, width) arrays when `shaped`."""
+    def _row_values(self, item, shaped: bool = True) -> tuple[Block, list[np.ndarray]]:
+        """Where a block's rows come from and each job's `none` values, as (rows, width) arrays
+        when `shaped`."""
         block, columns, labels = item
         weights = self._weights(columns)
         per_job = []
         for job in self.jobs:
             _, lv = self._values(job, columns, block, labels)
             values = np.asarray(reduce(job.loss, lv, "none", weights))
-            per_job.append(values.reshape(len(block.lines), -1) if shaped else values)
-        return block.lines, per_job
+            per_job.append(values.reshape(len(block), -1) if shaped else values)
+        return _lines_only(block), per_job
 
     def _whole(self) -> tuple[Block, dict[str, np.ndarray], Block | None]:
         """Every row as one block: (the block, column name -> values, the labels' block)."""
@@ -397,7 +407,7 @@ class Computation:
         weights = self._weights(columns)
         with np.errstate(all="ignore"):
             values = job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
-        return Gradient(values, job.columns["y_pred"])
+        return Gradient(values, job.columns["y_pred"], _lines_only(block) if self.several_files else None)
 
 
 def combine(*parts: list) -> list:

@@ -128,14 +128,16 @@ def compute(
             if grad:
                 _rows_format(fmt)
                 result = job.gradient()
-                render.gradient(result.values, result.columns, output, stdout_bytes(), job.workers())
+                render.gradient(result.values, result.columns, output, stdout_bytes(), job.workers(),
+                                result.rows)
             elif reduction == "none":
                 whole = job.whole_batch()  # batch-wise losses: read every row first
                 if whole is not None:
                     render.reduced(whole, output, sys.stdout, names)
                 else:
                     _rows_format(fmt)
-                    render.rows(job.rows(), chosen, output, stdout_bytes(), job.workers())
+                    render.rows(job.rows(), chosen, output, stdout_bytes(), job.workers(),
+                                job.several_files)
             else:
                 render.reduced(job.reduced(), output, sys.stdout, names, plan.by)
         finally:

@@ -50,6 +50,14 @@ class Block:
     def line_of(self, row: int) -> int:
         return int(self.lines[row])
 
+    def sources(self) -> tuple[list[str], np.ndarray]:
+        """The files the rows come from, and each row's index into them."""
+        if not self.parts:
+            return [self.source], np.zeros(len(self), dtype=np.intp)
+        starts = [start for start, _ in self.parts]
+        index = np.repeat(np.arange(len(starts)), np.diff([*starts, len(self)]))
+        return [source for _, source in self.parts], index
+
     def source_of(self, row: int) -> str:
         if not self.parts:
             return self.source
@@ -170,7 +178,8 @@ class Request:
 class Table(Protocol):
     """An input read block by block (a CSV, a Parquet file, or several parts of one table).
 
-    `name`: the input as the user gave it, for messages. `header`: its column names. `large`: worth
+    `name`: the input as the user gave it, for messages. `paths`: the files it is read from (one
+    but for several parts). `header`: its column names. `large`: worth
     computing on several threads. `where`: "line" (CSV) or "row" (Parquet), how errors name a row.
     `blocks`: the columns asked for, float64 (`numeric`) and text (`text`), in blocks of rows in
     file order, with at least one row in all (else a DataError); `nan` overrides the table's own
@@ -181,6 +190,7 @@ class Table(Protocol):
     """
 
     name: str
+    paths: list[str]
     header: list[str]
     large: bool
     where: str

@@ -50,6 +50,10 @@ class ParquetTable:
     def name(self) -> str:
         return self.source.name
 
+    @property
+    def paths(self) -> list[str]:
+        return [self.name]
+
     def close(self) -> None:
         self.source.close()
 

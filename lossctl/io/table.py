@@ -91,6 +91,10 @@ class CsvTable:
     def name(self) -> str:
         return self.source.name
 
+    @property
+    def paths(self) -> list[str]:
+        return [self.name]
+
     def _reader(self, lines) -> Iterator[list[str]]:
         return csv.reader(lines, delimiter=self.delimiter)
 

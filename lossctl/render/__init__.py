@@ -22,7 +22,8 @@ from typing import BinaryIO, TextIO
 import numpy as np
 
 from lossctl.compute import Result
-from lossctl.io.writer import csv_cell
+from lossctl.io.block import Block
+from lossctl.io.writer import Cells, csv_cell
 from lossctl.losses.registry import Loss
 
 FORMATS = ("plain", "csv", "json", "table")
@@ -173,12 +174,21 @@ def row_header(losses: Sequence[Loss], widths: Sequence[int]) -> list[str]:
     return names
 
 
+def _files(rows: Block, fmt: str) -> Cells:
+    """Each row's part file, as a csv cell or a JSON string."""
+    names, index = rows.sources()
+    quote = json.dumps if fmt == "json" else csv_cell
+    return Cells([quote(name) for name in names], index)
+
+
 def rows(
-    stream: Iterable[tuple[np.ndarray, list[np.ndarray]]], losses: Sequence[Loss], fmt: str,
-    out: BinaryIO, workers: int = 1,
+    stream: Iterable[tuple[Block | np.ndarray, list[np.ndarray]]], losses: Sequence[Loss], fmt: str,
+    out: BinaryIO, workers: int = 1, files: bool = False,
 ) -> None:
     """Per-row values (reduction none) through the one writer, as blocks come: numbers alone, or
-    after each row's file line (csv), or JSON lines."""
+    after each row's file line (csv), or JSON lines. A block's rows come as a Block (where they
+    come from) or their lines alone; with `files` (an input of several parts, whose lines restart
+    in each) csv and json name each row's part file before its line, from the Block."""
     from lossctl.io.writer import csv_layout, json_layout, write_rows
 
     blocks = iter(stream)
@@ -187,27 +197,37 @@ def rows(
         return
     header = row_header(losses, [v.shape[1] for v in first[1]])
     numbered = fmt in ("csv", "json")
+    where = (["file"] * files + ["line"]) * numbered
 
-    def columns(item: tuple[np.ndarray, list[np.ndarray]]) -> list[np.ndarray]:
-        lines, values = item
+    def columns(item: tuple[Block | np.ndarray, list[np.ndarray]]) -> list[np.ndarray | Cells]:
+        rows, values = item
         cells = [v[:, j] for v in values for j in range(v.shape[1])]
-        return [lines, *cells] if numbered else cells
+        if not numbered:
+            return cells
+        lines = rows.lines if isinstance(rows, Block) else rows
+        return [_files(rows, fmt), lines, *cells] if files else [lines, *cells]
 
-    layout = json_layout(["line", *header]) if fmt == "json" else csv_layout(len(header) + numbered)
-    head = "line," + ",".join(header) + "\n" if fmt == "csv" else ""
+    keys = [*where, *header]
+    layout = json_layout(keys) if fmt == "json" else csv_layout(len(keys))
+    head = ",".join(keys) + "\n" if fmt == "csv" else ""
     write_rows(out, map(columns, itertools.chain([first], blocks)), layout, head=head, workers=workers)
 
 
 def gradient(grad: np.ndarray, pred_columns: Sequence[str], fmt: str, out: BinaryIO,
-             workers: int = 1) -> None:
-    """d(loss)/d(y_pred), one row per input row, through the one writer (JSON: one array of rows)."""
+             workers: int = 1, rows: Block | None = None) -> None:
+    """d(loss)/d(y_pred), one row per input row, through the one writer (JSON: one array of rows).
+    `rows` (given for an input of several parts): csv and json name each row's part file and line
+    before its values."""
     from lossctl.io.writer import Layout, csv_layout, write_rows
 
     grad = grad.reshape(len(grad), -1)
-    columns = [[grad[:, j] for j in range(grad.shape[1])]]
+    where = [] if rows is None or fmt not in ("csv", "json") else [_files(rows, fmt), rows.lines]
+    columns = [[*where, *(grad[:, j] for j in range(grad.shape[1]))]]
+    width = len(columns[0])
     if fmt == "json":
-        layout = Layout(("[",) + (", ",) * (grad.shape[1] - 1), end="]", sep=", ", json=True)
+        layout = Layout(("[",) + (", ",) * (width - 1), end="]", sep=", ", json=True)
         write_rows(out, columns, layout, head="[", tail="]\n", workers=workers)
         return
-    head = ",".join(f"grad_{c}" for c in pred_columns) + "\n" if fmt == "csv" else ""
-    write_rows(out, columns, csv_layout(grad.shape[1]), head=head, workers=workers)
+    names = ["file", "line"] * bool(where) + [f"grad_{c}" for c in pred_columns]
+    head = ",".join(names) + "\n" if fmt == "csv" else ""
+    write_rows(out, columns, csv_layout(width), head=head, workers=workers)
