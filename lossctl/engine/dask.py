@@ -19,7 +19,7 @@ from typing import Any
 import lossctl
 from lossctl.compute import Query, Result, combine
 from lossctl.errors import DataError, UsageError
-from lossctl.io.reader import PartsTable, open_part, open_table
+from lossctl.io.reader import open_part, open_table
 
 EXTRA_HINT = "pip install 'lossctl[dask]'"
 CONNECT_SECONDS = 10  # to reach a scheduler, then again for its first worker
@@ -39,7 +39,7 @@ def reduced(query: Query, inputs: Sequence[str], scheduler: str | None = None) -
         raise UsageError("--engine dask reads files the workers can open, not standard input")
     with open_table(inputs, query.nan, query.delimiter) as table:  # every part's header, here
         plan = query.computation(table)
-        parts = table.paths if isinstance(table, PartsTable) else [table.name]
+        parts = table.paths
     whole = [job.loss.qualified_name for job in plan.jobs if job.loss.batchwise]
     if whole:
         raise UsageError(

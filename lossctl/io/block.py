@@ -193,7 +193,6 @@ class Table:
     """
 
     name: str
-    paths: list[str]
     header: list[str]
     large: bool
     where: str
@@ -206,6 +205,11 @@ class Table:
         """Yield the named columns as blocks; at least one row in all, or DataError."""
         request = Request(self.name, self.header, numeric, text, nan or self.nan, guess, keys)
         yield from with_rows(self.read(request), self.no_rows())
+
+    @property
+    def paths(self) -> list[str]:
+        """The files it is read from: its own, but for several parts."""
+        return [self.name]
 
     def no_rows(self) -> str:
         """The error when the input has no data rows at all."""

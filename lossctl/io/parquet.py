@@ -50,10 +50,6 @@ class ParquetTable(Table):
     def name(self) -> str:
         return self.source.name
 
-    @property
-    def paths(self) -> list[str]:
-        return [self.name]
-
     def close(self) -> None:
         self.source.close()
 

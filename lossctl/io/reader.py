@@ -88,7 +88,7 @@ class PartsTable(Table):
                  delimiter: str | None = None) -> None:
         from lossctl.io.table import SMALL_BYTES
 
-        self.name, self.paths, self.nan, self.delimiter = name, paths, nan, delimiter
+        self.name, self._paths, self.nan, self.delimiter = name, paths, nan, delimiter
         kinds, headers = zip(*(_header(path, delimiter) for path in paths), strict=True)
         if len(set(kinds)) > 1:
             csv_part = paths[kinds.index("csv")]
@@ -105,6 +105,10 @@ class PartsTable(Table):
         sizes = sum(os.path.getsize(p) for p in paths if p != "-")
         self.large = sizes > SMALL_BYTES
         self._small_bytes = 0 if self.large else None  # a large table reads every part in chunks
+
+    @property
+    def paths(self) -> list[str]:
+        return self._paths
 
     def no_rows(self) -> str:
         return f"{self.name}: has a header but no data rows (in {len(self.paths)} files)"

@@ -91,10 +91,6 @@ class CsvTable(Table):
     def name(self) -> str:
         return self.source.name
 
-    @property
-    def paths(self) -> list[str]:
-        return [self.name]
-
     def _reader(self, lines) -> Iterator[list[str]]:
         return csv.reader(lines, delimiter=self.delimiter)
 
