@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 
@@ -167,7 +167,7 @@ class Request:
             raise DataError(f"{name}: no column {unknown[0]!r} (columns: {', '.join(header)})")
 
 
-class Table(Protocol):
+class Table:
     """An input read block by block (a CSV, a Parquet file, or several parts of one table).
 
     `name`: the input as the user gave it, for messages. `header`: its column names. `large`: worth
@@ -178,27 +178,41 @@ class Table(Protocol):
     features): numbers where a block's cells all are, else text, never an error for a cell that is
     not a number. `keys`: text columns handed over as `Codes` (--by's group keys). Errors name the
     file (the part), the line and the column.
+
+    Every implementation gives `read` (and `close` where it holds a file); `blocks` and the
+    context manager are shared.
     """
 
     name: str
     header: list[str]
     large: bool
     where: str
+    nan: NanPolicy
 
     def blocks(
         self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
         guess: Sequence[str] = (), keys: Sequence[str] = (),
-    ) -> Iterator[Block]: ...
+    ) -> Iterator[Block]:
+        """Yield the named columns as blocks; at least one row in all, or DataError."""
+        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess, keys)
+        yield from with_rows(self.read(request), self.no_rows())
+
+    def no_rows(self) -> str:
+        """The error when the input has no data rows at all."""
+        return f"{self.name}: has a header but no data rows"
 
     def read(self, request: Request) -> Iterator[Block]:
         """`blocks` without the check for at least one row (a part of a table may have none)."""
-        ...
+        raise NotImplementedError
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        pass
 
-    def __enter__(self) -> Table: ...
+    def __enter__(self) -> Table:
+        return self
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def missing_message(cell: str) -> str:

@@ -33,16 +33,22 @@ def join_by_position(
     kept = False
     for block in left.blocks(left_numeric, left_text, nan=read):
         other = rights.take(block, left.name, right.name)
-        if nan == "drop":
-            missing = block.missing() | other.missing()
-            if missing.any():
-                block, other = block.take(~missing), other.take(~missing)
+        block, other = _both_kept(block, other, nan)
         if len(block):
             kept = True
             yield block, other
     rights.expect_end(left.name, right.name)
     if not kept:
         raise DataError(f"{left.name}: no rows left after dropping rows with missing cells")
+
+
+def _both_kept(block: Block, other: Block, nan: NanPolicy) -> tuple[Block, Block]:
+    """A pair of blocks without the rows where either has a missing cell, under --nan drop."""
+    if nan == "drop":
+        missing = block.missing() | other.missing()
+        if missing.any():
+            return block.take(~missing), other.take(~missing)
+    return block, other
 
 
 class _Rows:
@@ -124,10 +130,7 @@ def join_by_key(
                                 f"key {str(wanted[row])!r} appears twice")
             paired[at] = True
         other = whole.take(order[at])
-        if nan == "drop":
-            missing = block.missing() | other.missing()
-            if missing.any():
-                block, other = block.take(~missing), other.take(~missing)
+        block, other = _both_kept(block, other, nan)
         if len(block):
             kept = True
             yield block, other

@@ -9,12 +9,12 @@ Text columns hold their cells as str (numbers as pyarrow writes them). Errors na
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 
 from lossctl.errors import DataError
-from lossctl.io.block import Block, Codes, NanPolicy, Request, missing_message, shorten, with_rows
+from lossctl.io.block import Block, Codes, NanPolicy, Request, Table, missing_message, shorten
 from lossctl.io.cells import MISSING, cell_number
 from lossctl.io.source import Source
 
@@ -23,7 +23,7 @@ BLOCK_ROWS = 1_000_000
 LARGE_ROWS = 100_000
 
 
-class ParquetTable:
+class ParquetTable(Table):
     """A Parquet input, read block by block."""
 
     where = "row"  # how an error names a row
@@ -53,19 +53,8 @@ class ParquetTable:
     def close(self) -> None:
         self.source.close()
 
-    def __enter__(self) -> ParquetTable:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def blocks(
-        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
-        guess: Sequence[str] = (), keys: Sequence[str] = (),
-    ) -> Iterator[Block]:
-        """Yield the named columns as blocks; at least one row in all, or DataError."""
-        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess, keys)
-        yield from with_rows(self.read(request), f"{self.name}: has no data rows")
+    def no_rows(self) -> str:
+        return f"{self.name}: has no data rows"
 
     def read(self, request: Request) -> Iterator[Block]:
         """The blocks of a request, perhaps none (a part of a table may have no rows)."""

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator, Sequence
 
 from lossctl.errors import DataError, UsageError
-from lossctl.io.block import Block, NanPolicy, Request, Table, with_rows
+from lossctl.io.block import Block, NanPolicy, Request, Table
 from lossctl.io.records import decode_text, header_names, sniff_delimiter
 from lossctl.io.source import open_source
 
@@ -77,7 +77,7 @@ def _display(args: list[str]) -> str:
     return ", ".join(args) if len(args) <= 3 else f"{args[0]}, ... ({len(args)} inputs)"
 
 
-class PartsTable:
+class PartsTable(Table):
     """Several files read as one table, one after another (the `Table` protocol).
 
     Every part's header is read first (a line of a CSV, the schema of a Parquet file), so a part
@@ -106,22 +106,8 @@ class PartsTable:
         self.large = sizes > SMALL_BYTES
         self._small_bytes = 0 if self.large else None  # a large table reads every part in chunks
 
-    def close(self) -> None:
-        pass  # parts are opened one at a time and closed when read
-
-    def __enter__(self) -> PartsTable:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def blocks(
-        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
-        guess: Sequence[str] = (), keys: Sequence[str] = (),
-    ) -> Iterator[Block]:
-        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess, keys)
-        empty = f"{self.name}: has a header but no data rows (in {len(self.paths)} files)"
-        yield from with_rows(self.read(request), empty)
+    def no_rows(self) -> str:
+        return f"{self.name}: has a header but no data rows (in {len(self.paths)} files)"
 
     def read(self, request: Request) -> Iterator[Block]:
         if self.large and self.where == "line":  # CSV parts: chunks on every core, across parts

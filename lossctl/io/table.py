@@ -19,13 +19,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lossctl.errors import DataError
-from lossctl.io.block import Block, Codes, NanPolicy, Request, missing_message, shorten, with_rows
+from lossctl.io.block import Block, Codes, NanPolicy, Request, Table, missing_message, shorten
 from lossctl.io.cells import MISSING, cell_number
 from lossctl.io.chunks import MAX_LINE_BYTES, Chunk, LineTooLong, map_ahead, record_chunks
 from lossctl.io.records import decode_text, header_names, is_blank, sniff_delimiter, width_error
@@ -41,7 +41,7 @@ BLOCK_ROWS = 1_000_000
 BLOCK_BYTES = 2 << 20  # a chunk per core is parsed at a time: about 15 MiB of working memory each
 
 
-class CsvTable:
+class CsvTable(Table):
     """A CSV input with a header row, read block by block (the `Table` protocol)."""
 
     where = "line"  # how an error names a row
@@ -96,20 +96,6 @@ class CsvTable:
 
     def close(self) -> None:
         self.source.close()
-
-    def __enter__(self) -> CsvTable:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def blocks(
-        self, numeric: Sequence[str] = (), text: Sequence[str] = (), nan: NanPolicy | None = None,
-        guess: Sequence[str] = (), keys: Sequence[str] = (),
-    ) -> Iterator[Block]:
-        """Yield the named columns as blocks; at least one row in all, or DataError."""
-        request = Request(self.name, self.header, numeric, text, nan or self.nan, guess, keys)
-        yield from with_rows(self.read(request), f"{self.name}: has a header but no data rows")
 
     def read(self, request: Request) -> Iterator[Block]:
         """The blocks of a request, perhaps none (a part of a table may have no rows)."""
