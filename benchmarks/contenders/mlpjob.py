@@ -26,6 +26,8 @@ class Job:
     batch_size: int
     lr: float
     seed: int
+    patience: int  # 0: exactly `epochs` passes; else early stopping on a held-out fraction of TRAIN
+    validation_fraction: float
 
     @property
     def classes(self) -> int:
@@ -44,6 +46,8 @@ def parse_job(description: str) -> Job:
     parser.add_argument("--hidden", default="64,64")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--patience", type=int, default=0, help="early stopping: epochs without progress")
+    parser.add_argument("--validation-fraction", type=float, default=0.1, help="held out when --patience")
     args = parser.parse_args()
     train, val = pd.read_csv(args.train), pd.read_csv(args.val)
     features = [c for c in train.columns if c != "label"]
@@ -60,6 +64,8 @@ def parse_job(description: str) -> Job:
         batch_size=args.batch_size,
         lr=args.lr,
         seed=args.seed,
+        patience=args.patience,
+        validation_fraction=args.validation_fraction,
     )
 
 
