@@ -76,3 +76,9 @@ class InputValueError(DataError):
 
 class TrainingDiverged(DataError):
     """The training loss became NaN or infinite."""
+
+
+class MetricWarning(UserWarning):
+    """A metric's value is defined by convention where it is undefined (scikit-learn's
+    UndefinedMetricWarning: a precision with no predicted positives is 0). The library warns; the
+    CLI prints each distinct warning once, as one line of stderr."""

@@ -14,11 +14,14 @@ import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from lossctl.errors import DataError, UnknownNameError, UsageError
+
+if TYPE_CHECKING:
+    from lossctl.losses.tally import TallyMetric
 
 Arrays = Mapping[str, np.ndarray]  # role -> float64 array of shape (n, k)
 Params = Mapping[str, Any]  # parameter name -> parsed value
@@ -186,6 +189,8 @@ class Loss:
     # y_true takes the two classes as -1 and +1 (not 0 and 1): the trainer maps them.
     signed_target: bool = False
     trainable: bool = True
+    # Which way is better: a loss or error goes down, a score (*_score: AUC, F1, R^2) up.
+    better: Literal["lower", "higher"] = "lower"
     # Keras computes this loss from the logits when y_pred came out of its output activation
     # (TensorFlow caches them on the softmax or sigmoid output as `_keras_logits`); so does the
     # trainer, taking the last layer's output before the activation with from_logits=True.
@@ -199,6 +204,10 @@ class Loss:
     # (scikit-learn's functions), instead of a reduction of `value`, which then gives the rows'
     # terms for reduction none.
     metric: MetricFn | None = None
+    # How the value is computed from mergeable summaries of the rows (`lossctl.losses.tally`): a
+    # confusion matrix, the weights at each distinct score. Such a metric streams block by block and
+    # takes --by, --ci, compare and the dask engine though it is no mean of per-row terms.
+    tally: TallyMetric | None = None
     # An optional one-pass value and gradient (see ValueGradFn); it must agree with value and grad.
     value_and_grad: ValueGradFn | None = None
     # The published definition this loss follows, cited by `lossctl explain` (paper.* losses).

@@ -40,6 +40,7 @@ from lossctl.losses.registry import (
     Params,
     register,
 )
+from lossctl.losses.tally import Labels, TallyMetric
 
 SKLEARN = Family(
     name="sklearn",
@@ -744,6 +745,46 @@ def _sklearn(
     ))
 
 
+def register_tallied(
+    name: str, summary: str, metric: TallyMetric, inputs: tuple[Input, ...],
+    row_terms: Callable | None = None,
+    no_rows: str = "", example: dict | None = None, **extra: Any,
+) -> Loss:
+    """Register one scikit-learn function computed from tallies (`lossctl.losses.tally`): it streams,
+    and takes --by, --ci, compare and the dask engine. `row_terms` gives reduction none its rows'
+    terms where the function is a mean of them; else `no_rows` says why there are none. Its
+    whole-batch `Loss.metric` is the value of one tally of every row."""
+    if row_terms is None and not no_rows:
+        raise ValueError(f"sklearn.{name}: no per-row terms and no reason why")
+
+    def no_value(inputs: Arrays, params: Params) -> LossValues:
+        raise UsageError(f"reduction 'none' is not defined for sklearn.{name}: {no_rows}")
+
+    def whole_batch(inputs: Arrays, params: Params, weights: np.ndarray | None) -> float | np.ndarray:
+        tally = metric.tally(tally_inputs(inputs, metric.label_roles), dict(params), weights, None, 1)
+        value = metric.values(tally, dict(params), strict=True)[0]
+        return float(value) if np.ndim(value) == 0 else value
+
+    whole_batch.__doc__ = metric.value.__doc__
+    return register(Loss(
+        name=name, family=SKLEARN, summary=summary, inputs=inputs, value=row_terms or no_value,
+        grad=None, metric=whole_batch, tally=metric, trainable=False, no_rows=no_rows,
+        example=example or _BINARY, **extra,
+    ))
+
+
+def tally_inputs(arrays: Arrays | dict[str, Any], label_roles: tuple[str, ...]) -> dict[str, Any]:
+    """A tally's inputs: the label roles as `Labels` (from arrays, or from `Labels` given), the
+    others as they are."""
+    out = dict(arrays)
+    for role in label_roles:
+        if role in out and not isinstance(out[role], Labels):
+            array = np.asarray(out[role])
+            array = array.reshape(len(array), -1)
+            out[role] = Labels.of([array[:, j] for j in range(array.shape[1])])
+    return out
+
+
 def _register_elementwise(name: str, terms: Callable, summary: str, params: tuple[Param, ...],
                           example: dict | None = None) -> None:
     value, metric = _elementwise(terms)
@@ -793,22 +834,27 @@ _register_elementwise(
 _sklearn(
     "r2_score", "coefficient of determination R^2 (higher is better)", r2_score,
     params=(_MULTIOUTPUT_VAR, _FORCE_FINITE), no_rows=f"{_NONE_WHOLE} (a ratio of sums)",
+    better="higher",
 )
 _sklearn(
     "explained_variance_score", "explained variance (higher is better)", explained_variance_score,
     params=(_MULTIOUTPUT_VAR, _FORCE_FINITE), no_rows=f"{_NONE_WHOLE} (a ratio of variances)",
+    better="higher",
 )
 _sklearn(
     "d2_absolute_error_score", "fraction of absolute error explained, D^2 (higher is better)",
     d2_absolute_error_score, params=(_MULTIOUTPUT,), no_rows=f"{_NONE_WHOLE} (a ratio of sums)",
+    better="higher",
 )
 _sklearn(
     "d2_pinball_score", "fraction of pinball loss explained, D^2 (higher is better)", d2_pinball_score,
     params=(_ALPHA, _MULTIOUTPUT), no_rows=f"{_NONE_WHOLE} (a ratio of sums)",
+    better="higher",
 )
 _sklearn(
     "d2_tweedie_score", "fraction of Tweedie deviance explained, D^2 (higher is better)",
     d2_tweedie_score, params=(_POWER,), no_rows=f"{_NONE_WHOLE} (a ratio of sums)", example=_POSITIVE,
+    better="higher",
 )
 _sklearn(
     "log_loss", "crossentropy of class probabilities", _log_loss_metric,
@@ -820,6 +866,7 @@ _sklearn(
     "d2_log_loss_score", "fraction of log loss explained, D^2 (higher is better)", d2_log_loss_score,
     inputs=(_CLASS, _PROBS), params=(_CLASS_LABELS,), no_rows=f"{_NONE_WHOLE} (a ratio of sums)",
     class_index_target=True, example=_CLASSES,
+    better="higher",
 )
 _sklearn(
     "hinge_loss", "hinge loss of decision values (binary or multiclass)", _hinge_metric,
@@ -851,4 +898,5 @@ _sklearn(
 _sklearn(
     "accuracy_score", "fraction of rows classified right (higher is better)", _accuracy_metric,
     _accuracy_value, inputs=(_LABELS_TRUE, _LABELS_PRED), params=(_NORMALIZE,), example=_LABELS,
+    better="higher",
 )
