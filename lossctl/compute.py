@@ -22,6 +22,7 @@ import numpy as np
 from lossctl.errors import DataError, InputValueError, UsageError
 from lossctl.evaluate.groups import GroupSums, Key, sort_key
 from lossctl.evaluate.plan import Plan
+from lossctl.evaluate.tallies import GroupTallies, Tallied, check_ci_method, tally_interval, tally_value
 from lossctl.io.block import Block, NanPolicy, Table
 from lossctl.io.chunks import map_ahead
 from lossctl.io.columns import bind_roles, parse_spec
@@ -39,6 +40,7 @@ from lossctl.losses.reduction import (
     upstream,
 )
 from lossctl.losses.registry import Loss
+from lossctl.losses.tally import Labels
 from lossctl.threads import worker_count
 
 
@@ -83,7 +85,8 @@ class Result:
     value: float | np.ndarray
     rows: int
     group: Key | None = None  # with --by: the group's values (None: all rows)
-    ci: tuple[float, float] | None = None  # with --ci
+    ci: tuple[float, float] | None = None  # with --ci (arrays for a value per class or output)
+    ci_method: str | None = None  # how `ci` was found: "bootstrap", "delong"
 
 
 @dataclass
@@ -135,6 +138,9 @@ class Computation:
                 raise UsageError("--weights takes one column")
             self.weight_column = chosen[0]
         self.plan.check([job.loss for job in self.jobs], table.header, table.name, reduction)
+        for job in self.jobs:
+            if job.loss.tally is not None and self.plan.level is not None:
+                check_ci_method(job.loss, job.params, self.plan.ci_method)
 
     def _bind(self, job: Job, specs: dict[str, str]) -> None:
         # An optional input also given as a constant (-p var=0.5) is not looked for in the CSV.
@@ -169,9 +175,19 @@ class Computation:
 
     # -- reading ----------------------------------------------------------------------------
 
+    @staticmethod
+    def _label_roles(job: Job) -> tuple[str, ...]:
+        """The roles of a tallied metric whose columns hold class labels (numbers or text)."""
+        return job.loss.tally.label_roles if job.loss.tally is not None else ()
+
+    def _cell_columns(self) -> list[str]:
+        """The columns of `table` read as labels, cell by cell (numbers or text), not as numbers."""
+        return list(dict.fromkeys(c for job in self.jobs for role, cols in job.columns.items()
+                                  if role in self._label_roles(job) for c in cols))
+
     def _main_columns(self) -> list[str]:
         names = [c for job in self.jobs for role, cols in job.columns.items()
-                 if not role.startswith("labels:") for c in cols]
+                 if not role.startswith("labels:") and role not in self._label_roles(job) for c in cols]
         if self.weight_column:
             names.append(self.weight_column)
         return list(dict.fromkeys(names))
@@ -182,21 +198,29 @@ class Computation:
 
     def _blocks(self) -> Iterator[tuple[Block, dict[str, np.ndarray], Block | None]]:
         """Each block of rows as (block, column name -> values, labels block)."""
-        main, by = self._main_columns(), self.plan.by  # --by columns: as text, or as codes (keys)
+        main = self._main_columns()
+        # --by columns and class labels: as text, or as codes (keys)
+        keys = list(dict.fromkeys([*self.plan.by, *self._cell_columns()]))
         if self.labels is None:
-            for block in self.table.blocks(main, nan=self.nan, keys=by):
-                # a --by column that a loss also reads (--by y_true) stays numbers for the loss
-                yield block, block.text | {name: block.data[:, j] for j, name in enumerate(main)}, None
+            for block in self.table.blocks(main, nan=self.nan, keys=keys):
+                yield block, self.columns_of(block, main), None
             return
         label_names = self._label_columns()
         if self.key is None:
-            pairs = join_by_position(self.table, self.labels, main, label_names, self.nan, by)
+            pairs = join_by_position(self.table, self.labels, main, label_names, self.nan, keys)
         else:
-            pairs = join_by_key(self.table, self.labels, self.key, main, label_names, self.nan, by)
+            pairs = join_by_key(self.table, self.labels, self.key, main, label_names, self.nan, keys)
         for block, labels in pairs:
-            columns = {name: block.data[:, j] for j, name in enumerate(main)} | block.text
+            columns = self.columns_of(block, main)
             columns |= {f"labels:{n}": labels.data[:, j] for j, n in enumerate(label_names)}
             yield block, columns, labels
+
+    def columns_of(self, block: Block, names: Sequence[str]) -> dict[str, Any]:
+        """A block's columns by name (`names`: its numeric columns' order), its text columns, and
+        the cells of label columns under `cells:NAME`. A --by column that a loss also reads as
+        numbers (--by y_true) stays numbers for the loss."""
+        columns = block.text | {name: block.data[:, j] for j, name in enumerate(names)}
+        return columns | {f"cells:{c}": block.text[c] for c in self._cell_columns() if c in block.text}
 
     def read_columns(self) -> list[str]:
         """The numeric columns of `table` that the losses and --weights read (`compare` reads them)."""
@@ -205,7 +229,7 @@ class Computation:
     def block_values(self, block: Block, names: Sequence[str]) -> tuple[dict[str, np.ndarray], list]:
         """A block's columns by name (`names`: its numeric columns' order; its text columns) and
         each job's unreduced values."""
-        columns = {name: block.data[:, j] for j, name in enumerate(names)} | block.text
+        columns = self.columns_of(block, names)
         return columns, [self._values(job, columns, block, None)[1] for job in self.jobs]
 
     def _arrays(self, job: Job, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -214,6 +238,52 @@ class Computation:
             prefix = "labels:" if role.startswith("labels:") else ""
             arrays[role.removeprefix("labels:")] = np.column_stack([columns[prefix + c] for c in cols])
         return as_inputs(job.loss, arrays)
+
+    def tally_inputs(self, job: Job, columns: Mapping[str, Any], block: Block,
+                     labels: Block | None = None) -> dict[str, Any]:
+        """A tallied metric's inputs: its label roles as `Labels`, the others as float64 (n, k)."""
+        inputs: dict[str, Any] = {}
+        for role, cols in job.columns.items():
+            name = role.removeprefix("labels:")
+            prefix = "labels:" if role.startswith("labels:") else ""
+            if name in self._label_roles(job):
+                try:
+                    inputs[name] = Labels.of([columns[f"{prefix or 'cells:'}{c}"] for c in cols])
+                except DataError as error:
+                    source = (self.labels if prefix and self.labels else self.table).name
+                    raise DataError(f"{source}: {name} ({', '.join(cols)}): {error} "
+                                    f"({job.loss.qualified_name})") from None
+            else:
+                inputs[name] = np.column_stack([columns[prefix + c] for c in cols])
+        widths = {role: len(cols) for role, cols in job.columns.items()}
+        pred = widths.get("y_pred")
+        for spec in job.loss.inputs:
+            width = widths.get(spec.role, widths.get(f"labels:{spec.role}"))
+            if width is None:
+                continue
+            if spec.width == "one" and width != 1 or spec.width == "like_pred" and pred and width != pred:
+                want = "one column" if spec.width == "one" else f"as many columns as y_pred ({pred})"
+                raise DataError(f"{self.table.name}: {job.loss.qualified_name}: {spec.role} takes {want}, "
+                                f"got {width}")
+        return inputs
+
+    def _tally(self, job: Job, inputs: dict[str, Any], weights: np.ndarray | None, rows: np.ndarray | None,
+               slot: np.ndarray | None, slots: int, block: Block, labels: Block | None):
+        """The tally of some rows of a block (None: all), their errors naming the file and line."""
+        metric = job.loss.tally
+        assert metric is not None
+        if rows is not None:
+            inputs = {k: v.take(rows) if isinstance(v, Labels) else v[rows] for k, v in inputs.items()}
+            weights = None if weights is None else weights[rows]
+        try:
+            with np.errstate(all="ignore"):
+                return metric.tally(inputs, job.params, weights, slot, slots)
+        except InputValueError as error:
+            if rows is not None and error.row is not None:
+                error.row = int(rows[error.row])
+            raise self._explain(error, job, block, labels) from None
+        except DataError as error:
+            raise DataError(f"{self.table.name}: {error} ({job.loss.qualified_name})") from None
 
     def _weights(self, columns: Mapping[str, np.ndarray]) -> np.ndarray | None:
         return columns[self.weight_column] if self.weight_column else None
@@ -263,6 +333,17 @@ class Computation:
             index = self.plan.index(block, columns) if self.plan.active else None
             out: list = []
             for job in self.jobs:
+                if job.loss.tally is not None:  # tallied: per group and bucket with --by, --ci
+                    inputs = self.tally_inputs(job, columns, block, labels)
+                    if index is None:
+                        tally = self._tally(job, inputs, weights, None, None, 1, block, labels)
+                        out.append(Tallied(tally, np.array([len(block)])))
+                    else:
+                        def tally_of(rows, slot, slots, job=job, inputs=inputs):
+                            return self._tally(job, inputs, weights, rows, slot, slots, block, labels)
+
+                        out.append(GroupTallies.of_block(index, tally_of))
+                    continue
                 if job.loss.batchwise:  # they keep their inputs, and where their rows are for errors
                     out.append([(self._arrays(job, columns), weights, _lines_only(block),
                                  _lines_only(labels))])
@@ -281,6 +362,8 @@ class Computation:
 
     def _nothing_yet(self, job: Job) -> list | tuple[Partial, GroupSums] | Partial:
         """A job's partials before its first row."""
+        if job.loss.tally is not None:
+            return None  # its first block's tally
         if job.loss.batchwise:
             return []  # the inputs of its blocks
         return (Partial(), GroupSums([], Partial())) if self.plan.active else Partial()
@@ -288,7 +371,9 @@ class Computation:
     def _check_size(self, sums: list) -> None:
         if self.plan.active:
             for job, part in zip(self.jobs, sums, strict=True):
-                if not job.loss.batchwise:
+                if isinstance(part, GroupTallies):
+                    self.plan.check_size(len(part.groups), self.table.name)
+                elif not job.loss.batchwise and part is not None:
                     self.plan.check_size(len(part[1].keys), self.table.name)
 
     def finish(self, sums: list) -> list[Result]:
@@ -296,7 +381,10 @@ class Computation:
         self._check_size(sums)
         results = []
         for job, part in zip(self.jobs, sums, strict=True):
-            if job.loss.batchwise:
+            if job.loss.tally is not None:
+                overall = self._tallied(job, part)
+                value, rows = self._tally_value(job, overall, strict=True), int(overall.rows.sum())
+            elif job.loss.batchwise:
                 value = self._whole_batch(job, part, job.reduction)
                 value = float(value) if np.ndim(value) == 0 else value
                 rows = sum(len(w[0]["y_pred"]) for w in part)
@@ -305,18 +393,58 @@ class Computation:
                 value, rows = finish(job.loss, overall, job.reduction), overall.rows
             results.append(Result(job.loss, job.params, job.reduction, value, rows))
         if self.plan.active:
-            return self._evaluated(results, [part[1] for part in sums])
+            return self._evaluated(results, [part if isinstance(part, GroupTallies) else part[1]
+                                             for part in sums])
         return results
 
-    def _evaluated(self, overall: list[Result], groups: list[GroupSums]) -> list[Result]:
+    def _tallied(self, job: Job, part: Tallied | GroupTallies | None) -> Tallied:
+        if part is None or isinstance(part, GroupTallies) and not part.groups:
+            raise DataError(f"{self.table.name}: no rows to compute {job.loss.qualified_name} of")
+        return part.overall() if isinstance(part, GroupTallies) else part
+
+    def _tally_value(self, job: Job, tallied: Tallied, strict: bool) -> float | np.ndarray:
+        assert job.loss.tally is not None
+        try:
+            return tally_value(job.loss.tally, job.params, tallied, strict)
+        except DataError as error:  # about the rows as a whole: say which input and loss
+            raise DataError(f"{self.table.name}: {error} ({job.loss.qualified_name})") from None
+
+    def _tally_estimates(self, job: Job, result: Result, part: GroupTallies) -> tuple[list[Result], Result]:
+        """--by and --ci of a tallied metric: each group's result (NaN where the metric is undefined
+        on the group's rows), then the overall one with its interval."""
+        plan = self.plan
+
+        def interval(tallied: Tallied, value: float | np.ndarray) -> dict:
+            if plan.level is None:
+                return {}
+            ci, method = tally_interval(job.loss, job.params, tallied, plan.level, plan.seed,
+                                        plan.replicates, plan.ci_method, self.weight_column is not None,
+                                        np.ndim(value) == 0)
+            return {"ci": ci, "ci_method": method}
+
+        groups = []
+        if plan.by:
+            for key in sorted(part.groups, key=sort_key):
+                tallied = part.groups[key]
+                value = self._tally_value(job, tallied, strict=False)
+                groups.append(Result(job.loss, job.params, job.reduction, value, int(tallied.rows.sum()), key,
+                                     **interval(tallied, value)))
+        return groups, replace(result, **interval(part.overall(), result.value))
+
+    def _evaluated(self, overall: list[Result], groups: list[GroupSums | GroupTallies]) -> list[Result]:
         """--by and --ci: the groups' results in sorted key order, loss by loss, then the overall
         ones (today's values, with their intervals)."""
         per_group, last = [], []
-        for result, sums in zip(overall, groups, strict=True):
+        for job, result, sums in zip(self.jobs, overall, groups, strict=True):
+            if isinstance(sums, GroupTallies):
+                in_groups, total_result = self._tally_estimates(job, result, sums)
+                per_group.extend(in_groups)
+                last.append(total_result)
+                continue
             *estimates, total = self.plan.estimates(result.loss, result.reduction, sums)
             per_group.extend(Result(result.loss, result.params, result.reduction, e.value, e.rows,
-                                    e.key, e.ci) for e in estimates)
-            last.append(replace(result, ci=total.ci))
+                                    e.key, e.ci, "bootstrap" if e.ci else None) for e in estimates)
+            last.append(replace(result, ci=total.ci, ci_method="bootstrap" if total.ci else None))
         per_group.sort(key=lambda r: sort_key(r.group))  # stable: the losses' order within a group
         return per_group + last
 
@@ -419,7 +547,10 @@ def combine(*parts: list) -> list:
 
 
 def _add(a, b):
-    """Partials added, a batch-wise loss's inputs joined, (Partial, GroupSums) pairs member by member."""
+    """Partials added, a batch-wise loss's inputs joined, (Partial, GroupSums) pairs member by member;
+    None (a tallied metric before its first rows) adds nothing."""
+    if a is None or b is None:
+        return b if a is None else a
     if isinstance(a, tuple):
         return tuple(x + y for x, y in zip(a, b, strict=True))
     return a + b

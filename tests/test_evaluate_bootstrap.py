@@ -101,7 +101,7 @@ def test_same_seed_same_interval_on_any_number_of_threads(tmp_path, capsys, monk
         assert (code, err) == (0, "")
         outs.append(out)
     assert outs[0] == outs[1]
-    assert outs[0].splitlines()[0] == "g,loss,reduction,value,ci_low,ci_high,rows"
+    assert outs[0].splitlines()[0] == "g,loss,reduction,value,ci_low,ci_high,ci_method,rows"
     monkeypatch.setenv("LOSSCTL_THREADS", "2")
     other_seed = run(capsys, "compute", "-l", "mse,mae", str(path), "--by", "g", "--ci", "0.9",
                      "--seed", "5", "-f", "csv")[1]
@@ -117,7 +117,7 @@ def test_ci_columns_in_every_format(tmp_path, capsys):
     assert record["value"] == 0.55
     assert record["ci_low"] <= 0.55 <= record["ci_high"]
     text = run(capsys, "compute", "-l", "mse", str(path), "--ci", "0.9", "-f", "plain")[1]
-    assert text.splitlines()[0] == "loss,reduction,value,ci_low,ci_high,rows"
+    assert text.splitlines()[0] == "loss,reduction,value,ci_low,ci_high,ci_method,rows"
 
 
 def test_too_many_groups_for_an_interval(tmp_path, capsys):

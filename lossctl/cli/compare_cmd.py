@@ -29,6 +29,7 @@ def compare(
     param: list[str] = typer.Option([], "--param", "-p", help="Loss parameter key=value (repeatable)."),
     by: options.By = None,
     ci: float = typer.Option(0.95, "--ci", help="Confidence level of the difference's percentile interval."),
+    ci_method: options.CiMethod = "auto",
     bootstrap: options.Bootstrap = 1000,
     seed: options.Seed = 0,
     fmt: CompareFormat = None,
@@ -44,7 +45,7 @@ def compare(
     from lossctl.io.records import delimiter_option
 
     output = fmt or ("table" if environment(ctx).stdout_tty else "csv")
-    plan = options.plan(by, ci, bootstrap, seed)
+    plan = options.plan(by, ci, bootstrap, seed, ci_method)
     per_loss, specs = _losses_with_params(loss, param, col, true, pred)
     sep = delimiter_option(delimiter)
     with open_table([a], nan, sep) as table_a, open_table([b], nan, sep) as table_b:

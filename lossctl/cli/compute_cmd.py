@@ -72,6 +72,7 @@ def compute(
     delimiter: Delimiter = None,
     by: options.By = None,
     ci: options.Ci = None,
+    ci_method: options.CiMethod = "auto",
     bootstrap: options.Bootstrap = 1000,
     seed: options.Seed = 0,
     engine: str = typer.Option(
@@ -89,7 +90,7 @@ def compute(
     from lossctl.io.records import delimiter_option
 
     output = _format(fmt, environment(ctx))
-    plan = options.plan(by, ci, bootstrap, seed)
+    plan = options.plan(by, ci, bootstrap, seed, ci_method)
     if plan.active and grad:
         raise UsageError("--grad gives rows: it takes no --by or --ci")
     options.one_of("--engine", ("local", "dask"))(engine)

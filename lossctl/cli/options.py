@@ -76,19 +76,26 @@ def names(text: str | None) -> list[str]:
 By = Annotated[str | None, typer.Option(
     "--by", help="Also the loss per group of these columns' values (comma list), groups sorted.")]
 Ci = Annotated[float | None, typer.Option(
-    "--ci", help="Confidence level of a bootstrap percentile interval, e.g. 0.95: ci_low, ci_high "
-    "(Poisson bootstrap of the rows, over 2048 buckets of rows on large files).")]
+    "--ci", help="Confidence level of an interval, e.g. 0.95: ci_low, ci_high, ci_method (a bootstrap "
+    "percentile interval: Poisson bootstrap of the rows, over 2048 buckets of rows on large files; "
+    "DeLong's for ROC AUC).")]
+CiMethod = Annotated[str, typer.Option(
+    "--ci-method", help="auto (a metric's own interval where it has one: DeLong's for roc_auc_score; "
+    "else the bootstrap), bootstrap or delong.")]
 Bootstrap = Annotated[int, typer.Option(
     "--bootstrap", help="Bootstrap replicates (in compare also the test's permutations), at least 100.")]
 Seed = Annotated[int, typer.Option(
     "--seed", help="Seed of the bootstrap and the test: the same seed, the same numbers.")]
 
 
-def plan(by: str | None, ci: float | None, bootstrap: int, seed: int):
+def plan(by: str | None, ci: float | None, bootstrap: int, seed: int, ci_method: str = "auto"):
     """The `evaluate.plan.Plan` of these options, checked once."""
     from lossctl.evaluate.plan import Plan
+    from lossctl.evaluate.tallies import CI_METHODS
+
+    one_of("--ci-method", CI_METHODS)(ci_method)
 
     columns = names(by)
     if by is not None and not columns:
         raise UsageError("--by names no column")
-    return Plan(tuple(dict.fromkeys(columns)), ci, bootstrap, seed)
+    return Plan(tuple(dict.fromkeys(columns)), ci, bootstrap, seed, ci_method)

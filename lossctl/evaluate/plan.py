@@ -42,6 +42,7 @@ class Plan:
     level: float | None = None  # --ci
     replicates: int = 1000  # --bootstrap
     seed: int = 0
+    ci_method: str = "auto"  # of a tallied metric: auto (its own interval where it has one), bootstrap
 
     def __post_init__(self) -> None:
         if self.level is not None:

@@ -56,11 +56,13 @@ def reduced(
     if fmt == "plain" and not (by or intervals):
         out.write("".join(value_text(r.value) + "\n" for r in results))
     elif fmt in ("csv", "plain"):
-        ci_head = "ci_low,ci_high," if intervals else ""
+        ci_head = "ci_low,ci_high,ci_method," if intervals else ""
         out.write("".join(csv_cell(c) + "," for c in by) + f"loss,reduction,value,{ci_head}rows\n")
         for r in results:
             keys = "".join(_key_cell(r, j) + "," for j in range(len(by)))
-            ci = "".join(number(v) + "," for v in r.ci) if r.ci is not None else ""
+            ci = ",,," * intervals
+            if r.ci is not None:
+                ci = "".join(csv_cell(value_text(v)) + "," for v in r.ci) + f"{r.ci_method},"
             out.write(f"{keys}{r.loss.qualified_name},{r.reduction},{csv_cell(value_text(r.value))},"
                       f"{ci}{r.rows}\n")
     elif fmt == "json":
@@ -70,7 +72,8 @@ def reduced(
             record |= {"loss": r.loss.qualified_name, "reduction": r.reduction,
                        "value": _json_value(r.value)}
             if r.ci is not None:
-                record |= {"ci_low": _json_number(r.ci[0]), "ci_high": _json_number(r.ci[1])}
+                record |= {"ci_low": _json_value(r.ci[0]), "ci_high": _json_value(r.ci[1]),
+                           "ci_method": r.ci_method}
             records.append(record | {"rows": r.rows, "params": _params(r.params)})
         out.write(json.dumps(records) + "\n")
     else:
@@ -105,8 +108,9 @@ def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str], by: Seq
     table.add_column("value", justify="right", style="bold cyan", overflow="fold")
     intervals = any(r.ci is not None for r in results)
     if intervals:
-        table.add_column("ci_low", justify="right")
-        table.add_column("ci_high", justify="right")
+        table.add_column("ci_low", justify="right", overflow="fold")
+        table.add_column("ci_high", justify="right", overflow="fold")
+        table.add_column("ci_method")
     table.add_column("rows", justify="right")
     for k, r in enumerate(results):
         name = r.loss.qualified_name
@@ -114,7 +118,8 @@ def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str], by: Seq
             name += f" [dim](from {asked[k]})[/dim]"
         keys = [escape(key_text(v)) for v in r.group] if r.group is not None else (
             ["[dim]all[/dim]"] + [""] * (len(by) - 1) if by else [])
-        ci = [number(v) for v in r.ci] if r.ci is not None else ([""] * 2 if intervals else [])
+        ci = [*(value_text(v) for v in r.ci), r.ci_method or ""] if r.ci is not None else (
+            [""] * 3 if intervals else [])
         table.add_row(*keys, name, r.reduction, value_text(r.value), *ci, str(r.rows))
     families = {r.loss.family.name: r.loss.family for r in results}
     table.caption = "; ".join(families[name].convention for name in sorted(families))
