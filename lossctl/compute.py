@@ -180,7 +180,7 @@ class Computation:
         """The roles of a tallied metric whose columns hold class labels (numbers or text)."""
         return job.loss.tally.label_roles if job.loss.tally is not None else ()
 
-    def _cell_columns(self) -> list[str]:
+    def cell_columns(self) -> list[str]:
         """The columns of `table` read as labels, cell by cell (numbers or text), not as numbers."""
         return list(dict.fromkeys(c for job in self.jobs for role, cols in job.columns.items()
                                   if role in self._label_roles(job) for c in cols))
@@ -200,7 +200,7 @@ class Computation:
         """Each block of rows as (block, column name -> values, labels block)."""
         main = self._main_columns()
         # --by columns and class labels: as text, or as codes (keys)
-        keys = list(dict.fromkeys([*self.plan.by, *self._cell_columns()]))
+        keys = list(dict.fromkeys([*self.plan.by, *self.cell_columns()]))
         if self.labels is None:
             for block in self.table.blocks(main, nan=self.nan, keys=keys):
                 yield block, self.columns_of(block, main), None
@@ -220,7 +220,7 @@ class Computation:
         the cells of label columns under `cells:NAME`. A --by column that a loss also reads as
         numbers (--by y_true) stays numbers for the loss."""
         columns = block.text | {name: block.data[:, j] for j, name in enumerate(names)}
-        return columns | {f"cells:{c}": block.text[c] for c in self._cell_columns() if c in block.text}
+        return columns | {f"cells:{c}": block.text[c] for c in self.cell_columns() if c in block.text}
 
     def read_columns(self) -> list[str]:
         """The numeric columns of `table` that the losses and --weights read (`compare` reads them)."""
@@ -228,9 +228,10 @@ class Computation:
 
     def block_values(self, block: Block, names: Sequence[str]) -> tuple[dict[str, np.ndarray], list]:
         """A block's columns by name (`names`: its numeric columns' order; its text columns) and
-        each job's unreduced values."""
+        each job's unreduced values (None for a tallied metric)."""
         columns = self.columns_of(block, names)
-        return columns, [self._values(job, columns, block, None)[1] for job in self.jobs]
+        return columns, [None if job.loss.tally is not None else self._values(job, columns, block, None)[1]
+                         for job in self.jobs]
 
     def _arrays(self, job: Job, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         arrays = {}
@@ -273,7 +274,7 @@ class Computation:
         metric = job.loss.tally
         assert metric is not None
         if rows is not None:
-            inputs = {k: v.take(rows) if isinstance(v, Labels) else v[rows] for k, v in inputs.items()}
+            inputs = take_rows(inputs, rows)
             weights = None if weights is None else weights[rows]
         try:
             with np.errstate(all="ignore"):
@@ -536,6 +537,13 @@ class Computation:
         with np.errstate(all="ignore"):
             values = job.loss.grad(inputs, job.params, upstream(job.loss, lv, job.reduction, weights))
         return Gradient(values, job.columns["y_pred"], _lines_only(block) if self.several_files else None)
+
+
+def take_rows(inputs: dict[str, Any], rows: np.ndarray | None) -> dict[str, Any]:
+    """A tallied metric's inputs of some rows (None: all)."""
+    if rows is None:
+        return inputs
+    return {k: v.take(rows) if isinstance(v, Labels) else v[rows] for k, v in inputs.items()}
 
 
 def combine(*parts: list) -> list:

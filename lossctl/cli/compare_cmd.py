@@ -18,11 +18,13 @@ def compare(
     a: str = typer.Argument(..., help="Model A's predictions: CSV with a header row (or Parquet)."),
     b: str = typer.Argument(..., help="Model B's predictions of the same rows."),
     loss: str = typer.Option(
-        ..., "--loss", "-l", help="Loss name(s), comma-separated (means of per-row terms)."),
+        ..., "--loss", "-l", help="Loss name(s), comma-separated: means of per-row terms, or "
+        "metrics of tallies (sklearn.roc_auc_score, f1_score, ...)."),
     key: str | None = typer.Option(
         None, "--key", help="Pair rows by this column's values (unique in each file), not by position."),
-    reduction: str = typer.Option(
-        "mean", "--reduction", "-r", help="mean, sum, ... as in compute (not none)."),
+    reduction: str | None = typer.Option(
+        None, "--reduction", "-r",
+        help="mean, sum, ... as in compute (not none); default each family's (sklearn: metric)."),
     true: str | None = typer.Option(None, "--true", help="y_true column(s): names or a glob."),
     pred: str | None = typer.Option(None, "--pred", help="y_pred column(s): names or a glob."),
     col: list[str] = typer.Option([], "--col", help="ROLE=COLS for any input role (var, input2, ...)."),

@@ -91,6 +91,7 @@ def join_by_key(
     nan: NanPolicy = "error",
     left_text: Sequence[str] = (),
     each_once: bool = False,
+    right_text: Sequence[str] = (),
 ) -> Iterator[tuple[Block, Block]]:
     """Pairs of blocks with the same number of rows: each row of `left` beside the row of `right`
     with the same `key` cell (compared as text, spaces around it ignored). `right` is read whole
@@ -102,7 +103,8 @@ def join_by_key(
         if key not in table.header:
             raise DataError(f"{table.name}: has no key column {key!r} (columns: {', '.join(table.header)})")
     read = "keep" if nan == "drop" else nan
-    whole = _keyed(Block.concat(list(right.blocks(right_numeric, [key], nan=read))), key, nan)
+    right_words = list(dict.fromkeys([key, *right_text]))
+    whole = _keyed(Block.concat(list(right.blocks(right_numeric, right_words, nan=read))), key, nan)
     keys = whole.text[key].astype(str)
     order = np.argsort(keys, kind="stable")
     known = keys[order]

@@ -126,7 +126,7 @@ def _table(results: Sequence[Result], out: TextIO, asked: Sequence[str], by: Seq
     Console(file=out).print(table)
 
 
-COMPARED = ("loss", "a", "b", "diff", "ci_low", "ci_high", "p_value", "rows")
+COMPARED = ("loss", "a", "b", "diff", "ci_low", "ci_high", "p_value", "method", "rows")
 
 
 def compared(results: Sequence, fmt: str, out: TextIO, by: Sequence[str] = ()) -> None:
@@ -135,19 +135,23 @@ def compared(results: Sequence, fmt: str, out: TextIO, by: Sequence[str] = ()) -
     def cells(c) -> list:
         return [c.loss.qualified_name, c.a, c.b, c.diff, *c.ci, c.p_value, c.rows]
 
+    def with_method(c, values: list) -> list:  # the method's name before rows
+        return [*values[:-1], c.method, values[-1]]
+
     if fmt == "csv":
         out.write("".join(csv_cell(col) + "," for col in by) + ",".join(COMPARED) + "\n")
         for c in results:
             keys = "".join(
                 ("" if c.group is None else csv_cell(key_text(c.group[j]))) + "," for j in range(len(by)))
             name, *numbers, rows = cells(c)
-            out.write(keys + ",".join([name, *map(number, numbers), str(rows)]) + "\n")
+            out.write(keys + ",".join(with_method(c, [name, *map(number, numbers), str(rows)])) + "\n")
     elif fmt == "json":
         records = []
         for c in results:
             record: dict = {col: None if c.group is None else c.group[j] for j, col in enumerate(by)}
             name, *numbers, rows = cells(c)
-            record |= dict(zip(COMPARED, [name, *map(_json_number, numbers), rows], strict=True))
+            values = with_method(c, [name, *map(_json_number, numbers), rows])
+            record |= dict(zip(COMPARED, values, strict=True))
             records.append(record | {"reduction": c.reduction, "params": _params(c.params)})
         out.write(json.dumps(records) + "\n")
     else:
@@ -165,9 +169,10 @@ def compared(results: Sequence, fmt: str, out: TextIO, by: Sequence[str] = ()) -
             keys = [escape(key_text(v)) for v in c.group] if c.group is not None else (
                 ["[dim]all[/dim]"] + [""] * (len(by) - 1) if by else [])
             name, *numbers, rows = cells(c)
-            table.add_row(*keys, name, *map(number, numbers), str(rows))
-        table.caption = ("diff = b - a; percentile interval of the paired Poisson bootstrap; "
-                         "p_value of a paired permutation test (two-sided)")
+            table.add_row(*keys, *with_method(c, [name, *map(number, numbers), str(rows)]))
+        table.caption = ("diff = b - a; bootstrap: percentile interval of the paired Poisson bootstrap, "
+                         "p_value of a paired permutation test (two-sided); delong: DeLong's interval "
+                         "and test of two correlated ROC AUCs")
         Console(file=out).print(table)
 
 
