@@ -35,7 +35,8 @@ def test_same_file_twice_is_diff_zero_p_one(tmp_path, capsys):
     lines = out.splitlines()
     assert lines[0] == "g,loss,a,b,diff,ci_low,ci_high,p_value,method,rows"
     assert lines[1] == "x,keras.mean_squared_error,0.40625,0.40625,0.0,0.0,0.0,1.0,bootstrap,2"
-    assert lines[-1] == ",keras.mean_absolute_error,0.5833333333333334,0.5833333333333334,0.0,0.0,0.0,1.0,bootstrap,3"
+    assert lines[-1] == (",keras.mean_absolute_error,0.5833333333333334,0.5833333333333334,0.0,0.0,0.0,1.0,"
+                         "bootstrap,3")
 
 
 def test_values_diff_and_exact_sign_flip_p_value(tmp_path, capsys):

@@ -11,7 +11,8 @@ from lossctl.losses import REGISTRY, get_loss
 from lossctl.losses.evaluate import as_inputs, evaluate, loss_values
 from lossctl.losses.reduction import Partial, finish, partial, reduce
 
-STREAMABLE = [loss for loss in REGISTRY if not loss.batchwise and loss.example]
+# (tallied metrics stream as tallies: tests/test_classification.py)
+STREAMABLE = [loss for loss in REGISTRY if not loss.batchwise and loss.tally is None and loss.example]
 
 
 def _tiled(loss, times: int = 3) -> dict[str, np.ndarray]:

@@ -9,6 +9,7 @@ once (exit 1); with stdin closed, only reading `-` fails.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout = _PipeGuard(sys.stdout)
     signals = _Signals()
     try:
-        with _no_runtime_warnings():
+        with _no_runtime_warnings(), _metric_warnings_once():
             code = app(args=args, prog_name="lossctl", standalone_mode=False)
     except _Signalled as caught:
         _fail(caught.message, caught.code)
@@ -216,6 +217,30 @@ def _guarded(call, *args):
         raise _PipeClosed from None
     except OSError as error:
         raise _StdoutFailed(error.strerror or str(error)) from None
+
+
+@contextlib.contextmanager
+def _metric_warnings_once():
+    """A metric's warning (scikit-learn's zero_division) as one line of stderr, each text once."""
+    import warnings
+
+    from lossctl.errors import MetricWarning
+
+    said: set[str] = set()
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, MetricWarning):
+            return shown(message, category, filename, lineno, file, line)
+        text = " ".join(str(message).split())
+        if text not in said:
+            said.add(text)
+            print(f"lossctl: warning: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", MetricWarning)
+        warnings.showwarning = show
+        yield
 
 
 def _fail(message: str, code: int) -> None:

@@ -16,7 +16,10 @@ from lossctl.errors import UsageError
 from lossctl.losses import keras_family, torch_family  # noqa: F401
 
 # isort: split
-from lossctl.losses import sklearn_family  # noqa: F401
+from lossctl.losses import (
+    classification,  # noqa: F401
+    sklearn_family,  # noqa: F401
+)
 
 # isort: split
 from lossctl.losses import paper_family  # noqa: F401

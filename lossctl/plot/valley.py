@@ -173,8 +173,10 @@ def form_of(loss: Loss, params: Mapping[str, Any]) -> Form:
     """The number `loss` is drawn against; UsageError if it has no single-prediction form."""
     name = loss.qualified_name
     extra = [i.role for i in loss.inputs if not i.optional and i.role not in _OPTIONAL_ROLES]
-    if name in _NO_FORM or extra:
+    if name in _NO_FORM or extra or loss.tally is not None:
         why = _NO_FORM.get(name) or (
+            "it is a function of many rows at once (their ranking of scores, or their confusion "
+            "matrix), not of one prediction" if loss.tally is not None else
             f"it compares predictions with each other (inputs: {', '.join(loss.roles)})")
         raise UsageError(f"{name} has no single-prediction form to draw: {why}")
     kind, width, target = _CLASS_FORMS.get(name, ("value", 1, "value"))

@@ -115,6 +115,10 @@ def explain_text(loss: Loss, picture: str = "") -> str:
         lines += [f"  {p.name} = {_show(p.default)}  {p.help}" for p in loss.params]
     lines += ["", f"Reductions: {', '.join(loss.reductions)} (default {loss.family.default_reduction})"]
     lines.append(f"Convention: {loss.family.convention}.")
+    if loss.tally is not None:
+        lines.append("Computed from tallies that add block by block (a confusion matrix, the weight of "
+                     "each class at each distinct score): it streams, and takes --by, --ci, compare and "
+                     "--engine dask.")
     if loss.batchwise and loss.metric is None:
         lines.append("This loss is computed on every row at once: `none` gives one value per row, or "
                      "one for the whole batch where the loss has one (dice, tversky with axis=none).")
@@ -125,7 +129,8 @@ def explain_text(loss: Loss, picture: str = "") -> str:
         params = dict(loss.example_params.items())
         if params:
             lines.append(f"  params: {params}")
-        shown = (loss.family.default_reduction,) if loss.batchwise else ("mean", "sum")
+        whole = loss.batchwise or loss.tally is not None
+        shown = (loss.family.default_reduction,) if whole else ("mean", "sum")
         for reduction in shown:
             value = evaluate(loss, loss.example, loss.resolve_params({}) | params, reduction)
             lines.append(f"  {reduction:<5} -> {value_text(value)}")
