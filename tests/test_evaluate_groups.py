@@ -220,7 +220,9 @@ def test_evaluate_by_equals_each_group_alone(tmp_path, capsys, train_drug_model)
             f"{r},{b}\n" for r, b in zip(body, band, strict=True) if b == group))
         alone = run(capsys, "evaluate", model, str(part), "--metrics", "accuracy,mae")[1].splitlines()[1:]
         for name, value in (line.split(",") for line in alone):
-            assert got[(group, name)][0] == pytest.approx(float(value), rel=1e-12)
+            # the network predicts in float32: a group's rows in a smaller batch may round differently
+            # in the last float32 bits (BLAS blocks by batch size and CPU features)
+            assert got[(group, name)][0] == pytest.approx(float(value), rel=1e-6)
             assert got[(group, name)][1] == band.count(group)
     assert list(got)[:3] == [("old", "keras.sparse_categorical_crossentropy"),
                              ("old", "accuracy"), ("old", "mae")]
