@@ -409,3 +409,21 @@ def test_a_worker_dying_on_a_part_is_one_line(dask_extra, tmp_path):
         assert err.count(b"\n") == 1
     finally:
         _stop(procs)
+
+
+@pytest.mark.parametrize("evaluation", [
+    ("-l", "roc_auc_score,average_precision_score"),
+    ("-l", "roc_auc_score,average_precision_score", "--by", "region", "--ci", "0.9", "--bootstrap", "100"),
+    ("-l", "auc", "--ci", "0.95", "--ci-method", "bootstrap", "--bootstrap", "100", "--weights", "w"),
+    ("-l", "mcc,f1", "--true", "region", "--pred", "region", "-p", "average=macro", "--by", "y_true"),
+])
+def test_tallied_metrics_as_locally(capsys, cluster, parts, evaluation):
+    """Metrics of tallies (the weights at each distinct score, confusion matrices) are added on the
+    workers like partial sums: the same values, DeLong's and the bootstrap's intervals."""
+    address, _, _ = cluster
+    common = ["compute", "--format", "json", *evaluation, str(parts["csv"])]
+    code, local, err = run(capsys, *common)
+    assert (code, err) == (0, "")
+    code, remote, err = run(capsys, *common, "--engine", "dask", "--scheduler", address)
+    assert (code, err) == (0, "")
+    _same_records(json.loads(remote), json.loads(local))
